@@ -1,0 +1,23 @@
+"""The write side: load documents, chunk them with exact offsets, embed, and store them.
+
+`ingest` brings an index up to date with a set of paths; `open_index` gives the read side a
+consistent snapshot of what is indexed.
+"""
+
+from index.documents import Chunk, Document, LoadError
+from index.ingest import IngestReport, ingest
+from index.reader import IndexReader, open_index
+from index.settings import IndexMismatchError, IndexNotFoundError, IndexSettings
+
+__all__ = [
+    "Chunk",
+    "Document",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexReader",
+    "IndexSettings",
+    "IngestReport",
+    "LoadError",
+    "ingest",
+    "open_index",
+]

@@ -1,0 +1,154 @@
+"""The catalog: documents, their chunks and the index's own facts, in one SQLite file.
+
+It is the index's source of truth. Chroma and BM25 are derived from it: a chunk exists when the
+catalog lists it, so an ingest killed half way leaves at worst unlisted vectors (swept on the next
+ingest) and a stale BM25 file (rebuilt on open), never a listed chunk that cannot be found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.documents import Chunk, Document
+from index.settings import CorruptIndexError, IndexMismatchError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, root TEXT NOT NULL, source TEXT NOT NULL, title TEXT NOT NULL,
+    date TEXT, hash TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    vec_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+"""
+FILENAME = "catalog.sqlite3"
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    doc_id: str
+    root: str
+    source: str
+    title: str
+    date: str | None
+    hash: str
+
+
+def vector_id(chunk: Chunk, content_hash: str) -> str:
+    """The chunk's id in the vector store: its span plus the document version it was cut from."""
+    return f"{chunk.id}@{content_hash[:12]}"
+
+
+class Catalog:
+    def __init__(self, index_dir: Path, read_only: bool = False):
+        self.path = index_dir / FILENAME
+        try:
+            if read_only:
+                uri = f"file:{self.path}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                index_dir.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(SCHEMA)
+            self._db.execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(
+                f"the index catalog {self.path} cannot be read ({exc}); "
+                "rebuild it with 'qa ingest --rebuild'"
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._db:
+            yield self._db
+
+    # --- facts about the index -------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def check_model(self, name: str, dimension: int, record: bool) -> None:
+        """Refuse to mix vectors of two models; `record` claims an empty index for this one."""
+        built_with = self.get_meta("embed_model")
+        built_dim = self.get_meta("embed_dimension")
+        if built_with is None:
+            if record:
+                with self.transaction() as db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        [("embed_model", name), ("embed_dimension", str(dimension))],
+                    )
+            return
+        if built_with != name or int(built_dim or 0) != dimension:
+            raise IndexMismatchError(
+                f"the index was built with embedding model {built_with!r} ({built_dim} dimensions) "
+                f"but this run uses {name!r} ({dimension} dimensions); re-ingest with "
+                "'qa ingest --rebuild' or point QA_INDEX_DIR at another folder"
+            )
+
+    # --- documents and chunks ----------------------------------------------------------------
+    def documents(self) -> dict[str, StoredDocument]:
+        rows = self._db.execute("SELECT doc_id, root, source, title, date, hash FROM documents")
+        return {row[0]: StoredDocument(*row) for row in rows}
+
+    def document_text(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def texts(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT doc_id, text FROM documents"))
+
+    def chunks(self) -> dict[str, Chunk]:
+        """Every listed chunk, by vector id."""
+        rows = self._db.execute('SELECT vec_id, doc_id, start, "end" FROM chunks')
+        return {vec_id: Chunk(doc_id, start, end) for vec_id, doc_id, start, end in rows}
+
+    def vector_ids(self, doc_ids: Iterable[str]) -> list[str]:
+        ids: list[str] = []
+        for doc_id in doc_ids:
+            rows = self._db.execute("SELECT vec_id FROM chunks WHERE doc_id = ?", (doc_id,))
+            ids.extend(row[0] for row in rows)
+        return ids
+
+    def fingerprint(self) -> str:
+        """A digest of the listed chunk set; BM25 is current when it was built from the same."""
+        digest = hashlib.sha256()
+        for (vec_id,) in self._db.execute("SELECT vec_id FROM chunks ORDER BY vec_id"):
+            digest.update(vec_id.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
+    def put_documents(self, batch: list[tuple[Document, list[Chunk]]], now: float) -> None:
+        """List new versions of documents and their chunks, replacing the old, in one transaction."""
+        with self.transaction() as db:
+            for doc, chunks in batch:
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+                db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.doc_id, doc.root, doc.source, doc.title, doc.date, doc.content_hash, doc.text, now),
+                )
+                db.executemany(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?)",
+                    [(vector_id(c, doc.content_hash), c.doc_id, c.start, c.end) for c in chunks],
+                )
+
+    def remove_documents(self, doc_ids: Iterable[str]) -> None:
+        with self.transaction() as db:
+            for doc_id in doc_ids:
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    def forget_hashes(self, doc_ids: Iterable[str]) -> None:
+        """Mark documents as needing a fresh embed (their vectors went missing)."""
+        with self.transaction() as db:
+            db.executemany("UPDATE documents SET hash = '' WHERE doc_id = ?", [(d,) for d in doc_ids])

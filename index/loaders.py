@@ -1,0 +1,182 @@
+"""Find documents under the paths given and extract their text.
+
+Plain text and Markdown are kept byte-for-byte as decoded UTF-8 so that offsets can be checked
+against the file itself; HTML and PDF are reduced to their text; a JSONL corpus gives one document
+per line (BEIR style: `_id`, `title`, `text`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from index.documents import Document, LoadError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".jsonl"}
+SIDECAR = "metadata.json"  # {doc_id: {"title": ..., "date": ...}} beside the documents
+
+
+def load_paths(paths: list[Path]) -> Iterator[Document | LoadError]:
+    """Every document found under `paths`, or a LoadError for what could not be read."""
+    for path in paths:
+        if not path.exists():
+            yield LoadError(str(path), "no such file or directory")
+        elif path.is_dir():
+            yield from _load_folder(path)
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            yield LoadError(str(path), f"unsupported file type {path.suffix or '(none)'!r}; "
+                            f"expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+        else:
+            yield from load_file(path, root=path, doc_id=path.name, sidecar={})
+
+
+def _load_folder(root: Path) -> Iterator[Document | LoadError]:
+    sidecar, problem = _read_sidecar(root / SIDECAR)
+    if problem:
+        yield problem
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != SIDECAR)
+    for path in files:
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            yield from load_file(path, root=root, doc_id=relative.as_posix(), sidecar=sidecar)
+
+
+def _read_sidecar(path: Path) -> tuple[dict, LoadError | None]:
+    if not path.is_file():
+        return {}, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("expected an object keyed by document id")
+        return data, None
+    except (OSError, ValueError) as exc:
+        return {}, LoadError(str(path), f"metadata ignored: {exc}")
+
+
+def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Document | LoadError]:
+    suffix = path.suffix.lower()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        yield LoadError(str(path), f"cannot read file: {exc.strerror or exc}")
+        return
+    if suffix == ".jsonl":
+        yield from _jsonl_documents(path, root, raw)
+        return
+    try:
+        if suffix == ".pdf":
+            text, title = _pdf_text(raw), ""
+        else:
+            text = _decode(raw)
+            title = _html_title(text) if suffix in HTML_SUFFIXES else ""
+            if suffix in HTML_SUFFIXES:
+                text = _html_text(text)
+    except ValueError as exc:
+        yield LoadError(str(path), str(exc))
+        return
+    if not text.strip():
+        yield LoadError(str(path), "empty file: no text to index")
+        return
+    meta = sidecar.get(doc_id) or {}
+    yield Document(
+        doc_id=doc_id,
+        text=text,
+        title=str(meta.get("title") or title or _first_line(text)),
+        date=meta.get("date"),
+        source=str(path),
+        root=str(root),
+    )
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary file (contains NUL bytes); expected UTF-8 text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    line = re.sub(r"^#+\s*", "", line)
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _html_title(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    title = BeautifulSoup(html, "html.parser").title
+    return title.get_text(" ", strip=True) if title else ""
+
+
+def _html_text(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        tag.decompose()
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text("\n").splitlines())
+    return "\n\n".join(line for line in lines if line)
+
+
+def _pdf_text(raw: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot read PDF: {exc}") from None
+    return "\n\n".join(page.strip() for page in pages if page.strip())
+
+
+def _jsonl_documents(path: Path, root: Path, raw: bytes) -> Iterator[Document | LoadError]:
+    try:
+        content = _decode(raw)
+    except ValueError as exc:
+        yield LoadError(str(path), str(exc))
+        return
+    seen: set[str] = set()
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield LoadError(str(path), f"not valid JSON ({exc.msg})", number)
+            continue
+        if not isinstance(record, dict):
+            yield LoadError(str(path), "expected a JSON object", number)
+            continue
+        doc_id = record.get("_id", record.get("id"))
+        text = record.get("text")
+        if doc_id in (None, "") or not isinstance(text, str):
+            yield LoadError(str(path), 'needs an "_id" (or "id") and a string "text"', number)
+            continue
+        doc_id = str(doc_id)
+        if doc_id in seen:
+            yield LoadError(str(path), f"duplicate id {doc_id!r}; the first one is kept", number)
+            continue
+        seen.add(doc_id)
+        if not text.strip():
+            yield LoadError(str(path), f"record {doc_id!r} has empty text", number)
+            continue
+        title = record.get("title")
+        yield Document(
+            doc_id=doc_id,
+            text=text,
+            title=str(title) if title else _first_line(text),
+            date=record.get("date"),
+            source=str(path),
+            root=str(root),
+        )

@@ -1,0 +1,34 @@
+"""What the write side needs to know, passed in explicitly; the environment is read in qa.config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class IndexStoreError(Exception):
+    """Base of the index's own errors; the message is meant for the user."""
+
+
+class IndexNotFoundError(IndexStoreError):
+    pass
+
+
+class IndexMismatchError(IndexStoreError):
+    pass
+
+
+class CorruptIndexError(IndexStoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    index_dir: Path
+    embed_model: str = ""  # empty: the bundled all-MiniLM-L6-v2
+    chunk_tokens: int = 192
+    chunk_overlap_tokens: int = 32
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = "qa_chunks"
+    embed_batch_size: int = 64

@@ -1,0 +1,73 @@
+"""The Chroma seam: an embedded PersistentClient by default, a Chroma server when configured."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from index.settings import CorruptIndexError, IndexSettings
+
+
+class ChromaVectors:
+    def __init__(self, settings: IndexSettings):
+        import chromadb
+        from chromadb.config import Settings
+
+        chroma_settings = Settings(anonymized_telemetry=False)
+        try:
+            if settings.chroma_host:
+                self._client = chromadb.HttpClient(
+                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                )
+            else:
+                path = settings.index_dir / "chroma"
+                path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self._collection = self._client.get_or_create_collection(
+                settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        except Exception as exc:  # chromadb raises many unrelated types for one cause
+            where = (
+                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+                if settings.chroma_host
+                else f"the vector store under {settings.index_dir / 'chroma'}"
+            )
+            raise CorruptIndexError(f"cannot open {where}: {exc}") from None
+        self._batch = max(1, min(5000, self._client.get_max_batch_size()))
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, doc_ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), self._batch):
+            part = slice(i, i + self._batch)
+            self._collection.upsert(
+                ids=list(ids[part]),
+                embeddings=vectors[part],
+                metadatas=[{"doc_id": d} for d in doc_ids[part]],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), self._batch):
+            self._collection.delete(ids=ids[i : i + self._batch])
+
+    def ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=self._batch, offset=offset)["ids"]
+            found.update(page)
+            if len(page) < self._batch:
+                return found
+            offset += len(page)
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The `k` nearest vectors as (id, cosine similarity), best first."""
+        if k <= 0 or self.count() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=k, include=["distances"]
+        )
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
