@@ -1,0 +1,42 @@
+"""The read side: search, answer with verified citations, resolve citations, evaluate.
+
+    >>> import qa
+    >>> answer = qa.ask("How many gunmen were killed in Grozny?")
+    >>> answer.answer, answer.citations[0].id
+
+The module-level functions use one Assistant built from the QA_* environment on first use.
+"""
+
+from __future__ import annotations
+
+from qa.config import Config
+from qa.errors import BadInputError, NotFoundError, QAError
+from qa.results import Answer, Citation, Passage
+from qa.service import Assistant
+
+_default: Assistant | None = None
+
+
+def default_assistant() -> Assistant:
+    global _default
+    if _default is None:
+        _default = Assistant(Config.from_env())
+    return _default
+
+
+def ask(question: str, history: list[str] | None = None, **options) -> Answer:
+    return default_assistant().ask(question, history, **options)
+
+
+def search(query: str, top_k: int | None = None) -> list[Passage]:
+    return default_assistant().search(query, top_k)
+
+
+def cite(citation_id: str):
+    return default_assistant().cite(citation_id)
+
+
+__all__ = [
+    "Answer", "Assistant", "BadInputError", "Citation", "Config", "NotFoundError", "Passage",
+    "QAError", "ask", "cite", "default_assistant", "search",
+]

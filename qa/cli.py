@@ -1,0 +1,155 @@
+"""The `qa` command: a thin layer over qa.Assistant and index.ingest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from index.settings import IndexStoreError
+
+from qa.config import MODES, Config, ConfigError
+from qa.errors import QAError
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions of a document corpus; every claim cited.")
+    parser.add_argument("--index-dir", type=Path, help="where the index lives (QA_INDEX_DIR, default .qa_index)")
+    parser.add_argument("--corpus-dir", type=Path, help="the default corpus (QA_CORPUS_DIR, default docs_corpus)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("ingest", help="index files, folders or JSONL corpora (incremental)")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus dir)")
+    p.add_argument("--rebuild", action="store_true", help="forget the existing index first")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    p = commands.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--history", action="append", default=[], metavar="QUESTION",
+                   help="an earlier question of the conversation (repeat, oldest first)")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--mode", choices=MODES)
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("search", help="retrieval only: ranked passages")
+    p.add_argument("query")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("cite", help="resolve a citation id to its passage and context")
+    p.add_argument("citation_id")
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("docs", help="list indexed documents")
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("eval", help="score a gold set, or a BEIR set with --beir")
+    p.add_argument("gold", nargs="?", type=Path, help="gold questions, JSONL")
+    p.add_argument("--beir", type=Path, metavar="DIR", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    p.add_argument("--limit", type=int, help="score only the first N questions")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write JSON, Markdown and plots here")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--mode", choices=MODES)
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("serve", help="serve the chat app and the HTTP API")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        config = Config.from_env()
+        config = config.with_(index_dir=args.index_dir, corpus_dir=args.corpus_dir)
+        return COMMANDS[args.command](args, config)
+    except (QAError, IndexStoreError, ConfigError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _assistant(config: Config):
+    from qa.service import Assistant
+
+    return Assistant(config)
+
+
+def _emit(data, as_json: bool, text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def cmd_ingest(args, config: Config) -> int:
+    report = _assistant(config).ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty())
+    for error in report.errors:
+        print(f"qa: skipped {error}", file=sys.stderr)
+    summary = (
+        f"{report.documents} documents, {report.chunks} chunks indexed in {report.seconds:.1f}s "
+        f"({report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged, {len(report.errors)} skipped)"
+    )
+    _emit(report.to_dict(), args.json, summary)
+    return 1 if report.errors else 0
+
+
+def cmd_ask(args, config: Config) -> int:
+    answer = _assistant(config).ask(args.question, args.history, top_k=args.top_k, mode=args.mode)
+    lines = [answer.answer, ""]
+    for c in answer.citations:
+        mark = "" if c.supported else "  (does not support the claim)"
+        lines.append(f"[{c.n}] {c.title} — {c.id}{mark}")
+    _emit(answer.to_dict(), args.json, "\n".join(lines).rstrip())
+    return 0
+
+
+def cmd_search(args, config: Config) -> int:
+    results = _assistant(config).search(args.query, args.top_k)
+    text = "\n\n".join(f"{i}. {p.title} — {p.id} (score {p.score:.3f})\n   {p.text[:300]}"
+                       for i, p in enumerate(results, start=1)) or "no passages found"
+    _emit({"query": args.query, "results": [p.to_dict() for p in results]}, args.json, text)
+    return 0
+
+
+def cmd_cite(args, config: Config) -> int:
+    found = _assistant(config).cite(args.citation_id)
+    text = (f"{found.title}" + (f" ({found.date})" if found.date else "") + f"\n{found.id}\n\n"
+            f"…{found.context_before}>>>{found.quote}<<<{found.context_after}…")
+    _emit(found.to_dict(), args.json, text)
+    return 0
+
+
+def cmd_docs(args, config: Config) -> int:
+    docs = _assistant(config).documents()
+    text = "\n".join(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['chunks']} chunks\t{d['title']}" for d in docs)
+    _emit({"documents": docs}, args.json, text or "no documents indexed")
+    return 0
+
+
+def cmd_eval(args, config: Config) -> int:
+    from qa.eval.command import run
+
+    return run(args, config)
+
+
+def cmd_serve(args, config: Config) -> int:
+    from qa.server import serve
+
+    serve(config.with_(host=args.host, port=args.port))
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "cite": cmd_cite,
+    "docs": cmd_docs, "eval": cmd_eval, "serve": cmd_serve,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

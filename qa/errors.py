@@ -1,0 +1,22 @@
+"""Errors the user can act on; the CLI and the API turn them into one clear line or a 4xx."""
+
+from index.settings import IndexStoreError
+
+
+class QAError(Exception):
+    """Base of the read side's own errors."""
+
+
+class BadInputError(QAError, ValueError):
+    """The request itself is wrong: an empty question, a malformed citation id."""
+
+
+class NotFoundError(QAError, LookupError):
+    """A citation or a document that the index does not hold."""
+
+
+class LLMError(QAError):
+    """The configured LLM endpoint failed or answered nonsense."""
+
+
+__all__ = ["BadInputError", "IndexStoreError", "LLMError", "NotFoundError", "QAError"]

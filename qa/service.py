@@ -1,0 +1,216 @@
+"""The one Python API that the CLI, the HTTP API and the chat app all call."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from index import IndexNotFoundError, IndexReader, IngestReport, ingest, open_index
+from index.embedding import Embedder, SentenceTransformerEmbedder
+
+from qa import extractive, followup, grounding
+from qa.citations import ResolvedCitation, resolve
+from qa.config import MODES, Config
+from qa.errors import BadInputError, NotFoundError
+from qa.llm import (
+    ANSWER_SYSTEM_PROMPT,
+    ANSWER_USER_PROMPT,
+    CONDENSE_PROMPT,
+    ChatModel,
+    OpenAICompatibleChat,
+    number_sources,
+)
+from qa.results import Answer, AnswerSentence, Citation, Passage
+from qa.retrieve import HybridRetriever
+from qa.text import clean_question
+
+ABSTAIN_TEXT = "The corpus does not answer this question."
+_ABSTAIN_MARKERS = ("does not answer this question", "do not contain the answer", "cannot answer")
+MAX_TOP_K = 50
+
+
+class Assistant:
+    """Retrieval, answering and citation lookup over one index."""
+
+    def __init__(
+        self,
+        config: Config,
+        embedder: Embedder | None = None,
+        chat: ChatModel | None = None,
+    ):
+        self.config = config
+        self._embedder = embedder
+        self._chat = chat if chat is not None else (OpenAICompatibleChat(config.llm) if config.llm else None)
+        self._reader: IndexReader | None = None
+        self._lock = threading.Lock()
+
+    # --- the parts, made on first use ----------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = SentenceTransformerEmbedder(self.config.embed_model)
+            return self._embedder
+
+    @property
+    def reader(self) -> IndexReader:
+        if self._reader is None and not self.index_exists():
+            raise IndexNotFoundError(
+                f"no index in {self.config.index_dir}; build one with 'qa ingest' first"
+            )
+        embedder = self.embedder
+        with self._lock:
+            if self._reader is None:
+                self._reader = open_index(self.config.index_settings(), embedder)
+            return self._reader
+
+    def retriever(self, method: str = "hybrid") -> HybridRetriever:
+        return HybridRetriever(self.reader, self.config.candidates, method)
+
+    # --- writing --------------------------------------------------------------------------------
+    def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False) -> IngestReport:
+        report = ingest(paths or [self.config.corpus_dir], self.config.index_settings(),
+                        embedder=self.embedder, rebuild=rebuild, progress=progress)
+        with self._lock:
+            self._reader = None  # the next request opens the new snapshot
+        return report
+
+    def index_exists(self) -> bool:
+        from index.catalog import FILENAME
+
+        return (self.config.index_dir / FILENAME).is_file()
+
+    # --- reading --------------------------------------------------------------------------------
+    def search(self, query: str, top_k: int | None = None) -> list[Passage]:
+        query = self._check_question(query)
+        return self.retriever().search(query, self._check_top_k(top_k))
+
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer with citations; `on_text` receives the answer as it is written (LLM mode)."""
+        began = time.perf_counter()
+        question = self._check_question(question)
+        history = [clean_question(turn) for turn in (history or []) if isinstance(turn, str)]
+        mode = self._resolve_mode(mode)
+        top_k = self._check_top_k(top_k)
+
+        query = self._standalone(question, history, mode)
+        passages = self.retriever().search(query, top_k)
+        retrieved = time.perf_counter()
+        if mode == "llm":
+            answer = self._generate(question, passages, on_text)
+        else:
+            answer = self._extract(question, query, passages)
+        answer.query = query
+        done = time.perf_counter()
+        answer.timings_ms = {
+            "retrieve": round((retrieved - began) * 1000, 1),
+            "answer": round((done - retrieved) * 1000, 1),
+            "total": round((done - began) * 1000, 1),
+        }
+        return answer
+
+    def cite(self, citation_id: str) -> ResolvedCitation:
+        if not isinstance(citation_id, str):
+            raise BadInputError("a citation id is a string such as 000_3cdf5aa040d08496.txt:738-905")
+        return resolve(self.reader, citation_id)
+
+    def documents(self) -> list[dict]:
+        reader = self.reader
+        return [
+            {"doc_id": d.doc_id, "title": d.title, "date": d.date,
+             "characters": len(reader.text(d.doc_id) or ""), "chunks": len(reader.chunks_of(d.doc_id))}
+            for d in sorted(reader.documents.values(), key=lambda d: d.doc_id)
+        ]
+
+    def document(self, doc_id: str) -> dict:
+        reader = self.reader
+        if doc_id not in reader.documents:
+            raise NotFoundError(f"no indexed document {doc_id!r}; 'qa docs' lists them")
+        d = reader.documents[doc_id]
+        return {"doc_id": d.doc_id, "title": d.title, "date": d.date, "text": reader.text(doc_id),
+                "chunks": [{"id": c.id, "start": c.start, "end": c.end} for c in reader.chunks_of(doc_id)]}
+
+    # --- the steps --------------------------------------------------------------------------------
+    def _check_question(self, question) -> str:
+        if not isinstance(question, str):
+            raise BadInputError("the question must be text")
+        if len(question) > self.config.max_question_chars:
+            raise BadInputError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.config.max_question_chars:,}"
+            )
+        question = clean_question(question)
+        if not question:
+            raise BadInputError("the question is empty")
+        return question
+
+    def _check_top_k(self, top_k) -> int:
+        top_k = self.config.top_k if top_k is None else top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+            raise BadInputError(f"top_k must be a whole number from 1 to {MAX_TOP_K}")
+        return top_k
+
+    def _resolve_mode(self, mode: str | None) -> str:
+        mode = mode or self.config.mode
+        if mode not in MODES:
+            raise BadInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if mode == "llm" and self._chat is None:
+            raise BadInputError("LLM mode needs an endpoint: set QA_LLM_BASE_URL (and QA_LLM_MODEL)")
+        if mode == "auto":
+            return "llm" if self._chat is not None else "extractive"
+        return mode
+
+    def _standalone(self, question: str, history: list[str], mode: str) -> str:
+        if not history or not followup.needs_context(question):
+            return question
+        if mode == "llm" and self._chat is not None:
+            turns = "\n".join(f"Earlier question: {turn}" for turn in history[-4:])
+            rewritten = self._chat.complete("", CONDENSE_PROMPT.format(turns=turns, question=question))
+            rewritten = clean_question(rewritten)
+            if rewritten and len(rewritten) <= self.config.max_question_chars:
+                return rewritten
+        return followup.condense(question, history)
+
+    def _extract(self, question: str, query: str, passages: list[Passage]) -> Answer:
+        reader = self.reader
+        texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
+        # The question's own words decide the kind of answer; the standalone query adds the subject.
+        scored = extractive.score_sentences(
+            query, self.embedder.embed([query])[0], passages, texts, self.embedder.embed
+        )
+        chosen = extractive.pick(scored)
+        if not chosen or chosen[0].support < self.config.abstain_below:
+            return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages)
+        citations = [
+            Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.score, 4))
+            for n, s in enumerate(chosen, start=1)
+        ]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        sentences = [AnswerSentence(c.quote, (c.n,), True) for c in citations]
+        return Answer(question, text, False, "extractive", citations, passages, sentences)
+
+    def _generate(self, question: str, passages: list[Passage], on_text) -> Answer:
+        system = ANSWER_SYSTEM_PROMPT.format(abstain=ABSTAIN_TEXT)
+        user = ANSWER_USER_PROMPT.format(sources=number_sources(passages), question=question)
+        if on_text is None:
+            raw = self._chat.complete(system, user)
+        else:
+            raw = ""
+            for delta in self._chat.stream(system, user):
+                raw += delta
+                on_text(raw)
+        if not raw.strip() or any(m in raw.lower() for m in _ABSTAIN_MARKERS) or not passages:
+            return Answer(question, ABSTAIN_TEXT, True, "llm", passages=passages)
+        reader = self.reader
+        texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
+        text, sentences, citations = grounding.ground(raw, passages, texts, self.embedder.embed)
+        return Answer(question, text, False, "llm", citations, passages, sentences)
