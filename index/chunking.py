@@ -37,23 +37,30 @@ def chunk_text(
     if chunk_tokens <= 0 or not 0 <= overlap_tokens < chunk_tokens:
         raise ValueError("need chunk_tokens > 0 and 0 <= overlap_tokens < chunk_tokens")
     count = count_tokens or cl100k_counter()
+    # Each piece is counted once, with the white space before it, so a window's token count is
+    # the sum of its pieces' (an upper bound: BPE merges across a boundary only ever save tokens).
     pieces: list[tuple[int, int, int]] = []  # (start, end, tokens)
+    previous_end = 0
     for start, end in sentence_spans(text):
-        tokens = count(text[start:end])
+        tokens = count(text[previous_end:end])
         if tokens <= chunk_tokens:
             pieces.append((start, end, tokens))
         else:
             pieces.extend(_split_long(text, start, end, chunk_tokens, count))
+        previous_end = end
 
     chunks: list[Chunk] = []
     window: list[tuple[int, int, int]] = []
+    total = 0
     for piece in pieces:
-        if window and count(text[window[0][0] : piece[1]]) > chunk_tokens:
+        if window and total + piece[2] > chunk_tokens:
             chunks.append(Chunk(doc_id, window[0][0], window[-1][1]))
             window = _overlap(window, overlap_tokens)
-            while window and count(text[window[0][0] : piece[1]]) > chunk_tokens:
-                window.pop(0)
+            total = sum(p[2] for p in window)
+            while window and total + piece[2] > chunk_tokens:
+                total -= window.pop(0)[2]
         window.append(piece)
+        total += piece[2]
     if window:
         chunks.append(Chunk(doc_id, window[0][0], window[-1][1]))
     return chunks

@@ -196,15 +196,4 @@ def _wipe(settings: IndexSettings) -> None:
     for name in (FILENAME, FILENAME + "-wal", FILENAME + "-shm"):
         (index_dir / name).unlink(missing_ok=True)
     shutil.rmtree(index_dir / BM25_DIRNAME, ignore_errors=True)
-    if settings.chroma_host:
-        import chromadb
-        from chromadb.config import Settings
-
-        client = chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port,
-            settings=Settings(anonymized_telemetry=False),
-        )
-        if settings.collection in [c.name for c in client.list_collections()]:
-            client.delete_collection(settings.collection)
-    else:
-        shutil.rmtree(index_dir / "chroma", ignore_errors=True)
+    ChromaVectors.drop(settings)

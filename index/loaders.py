@@ -38,7 +38,8 @@ def _load_folder(root: Path) -> Iterator[Document | LoadError]:
     sidecar, problem = _read_sidecar(root / SIDECAR)
     if problem:
         yield problem
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != SIDECAR)
+    # Links are followed; a dangling one is reported rather than silently passed over.
+    files = sorted(p for p in root.rglob("*") if (p.is_file() or p.is_symlink()) and p.name != SIDECAR)
     for path in files:
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):

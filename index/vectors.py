@@ -9,32 +9,44 @@ import numpy as np
 from index.settings import CorruptIndexError, IndexSettings
 
 
+def _client(settings: IndexSettings):
+    import chromadb
+    from chromadb.config import Settings
+
+    chroma_settings = Settings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+    path = settings.index_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _where(settings: IndexSettings) -> str:
+    if settings.chroma_host:
+        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return f"the vector store under {settings.index_dir / 'chroma'}"
+
+
 class ChromaVectors:
     def __init__(self, settings: IndexSettings):
-        import chromadb
-        from chromadb.config import Settings
-
-        chroma_settings = Settings(anonymized_telemetry=False)
         try:
-            if settings.chroma_host:
-                self._client = chromadb.HttpClient(
-                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-                )
-            else:
-                path = settings.index_dir / "chroma"
-                path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self._client = _client(settings)
             self._collection = self._client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
         except Exception as exc:  # chromadb raises many unrelated types for one cause
-            where = (
-                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-                if settings.chroma_host
-                else f"the vector store under {settings.index_dir / 'chroma'}"
-            )
-            raise CorruptIndexError(f"cannot open {where}: {exc}") from None
+            raise CorruptIndexError(f"cannot open {_where(settings)}: {exc}") from None
         self._batch = max(1, min(5000, self._client.get_max_batch_size()))
+
+    @staticmethod
+    def drop(settings: IndexSettings) -> None:
+        """Delete the collection (through the client: it caches open stores per path)."""
+        try:
+            client = _client(settings)
+            if settings.collection in [c.name for c in client.list_collections()]:
+                client.delete_collection(settings.collection)
+        except Exception as exc:
+            raise CorruptIndexError(f"cannot reset {_where(settings)}: {exc}") from None
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, doc_ids: Sequence[str]) -> None:
         for i in range(0, len(ids), self._batch):

@@ -1,0 +1,271 @@
+"""The write side on the real model, real Chroma and real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index import IndexMismatchError, IndexSettings, ingest, open_index
+from index.catalog import Catalog
+from index.chunking import cl100k_counter
+from index.embedding import SentenceTransformerEmbedder, bundled_model_path
+from index.ingest import IngestBusyError, _exclusive
+from index.lexical import LexicalIndex
+from index.settings import CorruptIndexError
+from index.vectors import ChromaVectors
+
+from tests.conftest import ROOT, SAMPLE_CORPUS
+
+SQUAD_CORPUS = ROOT.parent / "shared" / "bench" / "squad-v1.1-dev" / "corpus.jsonl"
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dimension, self.texts = inner, inner.name, inner.dimension, 0
+
+    def embed(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def assert_consistent(index_dir: Path) -> None:
+    """Chroma, BM25 and the catalog list exactly the same chunks."""
+    settings = IndexSettings(index_dir=index_dir)
+    catalog = Catalog(index_dir, read_only=True)
+    listed = catalog.chunks()
+    fingerprint = catalog.fingerprint()
+    texts = catalog.texts()
+    catalog.close()
+    assert ChromaVectors(settings).ids() == set(listed)
+    lexical = LexicalIndex.load(index_dir)
+    assert lexical is not None and lexical.fingerprint == fingerprint
+    assert sorted(lexical.ids) == sorted(listed)
+    for chunk in listed.values():
+        assert 0 <= chunk.start < chunk.end <= len(texts[chunk.doc_id])
+
+
+def test_every_chunk_is_the_file_text_at_its_offsets(sample_index_dir, embedder):
+    reader = open_index(IndexSettings(index_dir=sample_index_dir), embedder)
+    count = cl100k_counter()
+    assert sorted(reader.documents) == sorted(p.name for p in SAMPLE_CORPUS.glob("*.txt"))
+    for doc_id in reader.documents:
+        text = (SAMPLE_CORPUS / doc_id).read_bytes().decode("utf-8")
+        chunks = reader.chunks_of(doc_id)
+        assert chunks, doc_id
+        for chunk in chunks:
+            assert reader.chunk_text(chunk) == text[chunk.start : chunk.end]
+            assert count(text[chunk.start : chunk.end]) <= 192
+        # Together the chunks cover every sentence of the article.
+        covered = set()
+        for chunk in chunks:
+            covered.update(range(chunk.start, chunk.end))
+        assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_sample_metadata_comes_from_the_sidecar(sample_index_dir, embedder):
+    reader = open_index(IndexSettings(index_dir=sample_index_dir), embedder)
+    first = reader.documents["000_3cdf5aa040d08496.txt"]
+    assert first.date == "2016-12-28"
+    assert "Grozny" in first.title
+
+
+def test_reingesting_an_unchanged_corpus_embeds_nothing(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    counting = CountingEmbedder(embedder)
+    first = ingest([corpus_copy], settings, embedder=counting)
+    assert (first.added, first.documents, first.errors) == (4, 4, [])
+    embedded = counting.texts
+    second = ingest([corpus_copy], settings, embedder=counting)
+    assert (second.added, second.updated, second.removed, second.unchanged) == (0, 0, 0, 4)
+    assert counting.texts == embedded
+    assert second.chunks == first.chunks
+    assert_consistent(settings.index_dir)
+
+
+def test_a_changed_document_is_replaced_and_a_deleted_one_removed(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    changed = corpus_copy / "001_dd1aa14925b9a80a.txt"
+    changed.write_text("A zebra named Quillfeather escaped from the Nalchik zoo on Tuesday.\n", encoding="utf-8")
+    (corpus_copy / "002_4ee77f7c6db00e4b.txt").unlink()
+
+    report = ingest([corpus_copy], settings, embedder=embedder)
+    assert (report.updated, report.removed, report.unchanged, report.documents) == (1, 1, 2, 3)
+    assert_consistent(settings.index_dir)
+    reader = open_index(settings, embedder)
+    assert "002_4ee77f7c6db00e4b.txt" not in reader.documents
+    [(chunk, _)] = reader.lexical("Quillfeather zebra", 5)
+    assert chunk.doc_id == "001_dd1aa14925b9a80a.txt"
+    assert reader.chunk_text(chunk).startswith("A zebra named Quillfeather")
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(tmp_path, corpus_copy, embedder):
+    (corpus_copy / "empty.txt").write_text("")
+    (corpus_copy / "blank.md").write_text("  \n\n ")
+    (corpus_copy / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (corpus_copy / "latin1.txt").write_bytes("Café au lait, s'il vous plaît".encode("latin-1"))
+    (corpus_copy / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (corpus_copy / "records.jsonl").write_text(
+        '{"_id": "r1", "title": "One", "text": "The first record."}\n'
+        "{not json\n"
+        '{"_id": "r2", "text": "The second record."}\n'
+        '{"title": "no id", "text": "orphan"}\n'
+    )
+    unreadable = corpus_copy / "secret.txt"
+    if os.geteuid() == 0:  # root reads any mode, so a dangling link stands in for it
+        unreadable.symlink_to(tmp_path / "does-not-exist.txt")
+    else:
+        unreadable.write_text("hidden")
+        unreadable.chmod(0)
+    missing = tmp_path / "no-such-folder"
+
+    report = ingest([corpus_copy, missing], IndexSettings(index_dir=tmp_path / "index"), embedder=embedder)
+
+    problems = {(Path(e.path).name, e.line): e.message for e in report.errors}
+    assert problems[("empty.txt", None)].startswith("empty file")
+    assert problems[("blank.md", None)].startswith("empty file")
+    assert problems[("binary.txt", None)].startswith("binary file")
+    assert problems[("latin1.txt", None)].startswith("not UTF-8")
+    assert problems[("broken.pdf", None)].startswith("cannot read PDF")
+    assert problems[("records.jsonl", 2)].startswith("not valid JSON")
+    assert problems[("records.jsonl", 4)].startswith('needs an "_id"')
+    assert problems[("secret.txt", None)].startswith("cannot read file")
+    assert problems[("no-such-folder", None)] == "no such file or directory"
+    assert len(report.errors) == 9
+    assert report.documents == 4 + 2  # the articles and the two good records
+
+
+def test_a_file_that_turns_bad_keeps_its_indexed_version(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    (corpus_copy / "000_3cdf5aa040d08496.txt").write_bytes(b"\xff\xfe broken now")
+    report = ingest([corpus_copy], settings, embedder=embedder)
+    assert report.removed == 0 and report.documents == 4 and len(report.errors) == 1
+    reader = open_index(settings, embedder)
+    assert reader.text("000_3cdf5aa040d08496.txt").startswith(" date 2016-12-28")
+
+
+def test_html_and_markdown_and_pdf_text(tmp_path, embedder):
+    corpus = tmp_path / "mixed"
+    corpus.mkdir()
+    (corpus / "page.html").write_text(
+        "<html><head><title>Raid report</title><script>alert(1)</script></head>"
+        "<body><h1>Raid</h1><p>Troops found <b>two</b> devices.</p></body></html>"
+    )
+    (corpus / "notes.md").write_text("# Field notes\n\nThe bunker had supplies.\n")
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    report = ingest([corpus], settings, embedder=embedder)
+    assert report.errors == [] and report.documents == 2
+    reader = open_index(settings, embedder)
+    assert reader.documents["page.html"].title == "Raid report"
+    assert "alert" not in reader.text("page.html")
+    assert "Troops found" in reader.text("page.html")
+    assert reader.documents["notes.md"].title == "Field notes"
+    assert reader.text("notes.md") == (corpus / "notes.md").read_text()
+
+
+def test_an_index_built_with_another_model_is_refused(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    other_path = tmp_path / "other-model"
+    other_path.symlink_to(bundled_model_path(), target_is_directory=True)
+    other = SentenceTransformerEmbedder(str(other_path))
+    with pytest.raises(IndexMismatchError, match="re-ingest"):
+        open_index(settings, other)
+    with pytest.raises(IndexMismatchError):
+        ingest([corpus_copy], settings, embedder=other)
+    report = ingest([corpus_copy], settings, embedder=other, rebuild=True)
+    assert report.added == 4
+    open_index(settings, other)
+
+
+def test_a_corrupt_catalog_is_a_clear_error_and_rebuild_recovers(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    (settings.index_dir / "catalog.sqlite3").write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        (settings.index_dir / f"catalog.sqlite3{suffix}").unlink(missing_ok=True)
+    with pytest.raises(CorruptIndexError, match="--rebuild"):
+        open_index(settings, embedder)
+    report = ingest([corpus_copy], settings, embedder=embedder, rebuild=True)
+    assert report.documents == 4
+    assert_consistent(settings.index_dir)
+
+
+def test_a_lost_bm25_file_is_rebuilt(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    shutil.rmtree(settings.index_dir / "bm25")
+    reader = open_index(settings, embedder)  # searches a fresh in-memory copy meanwhile
+    assert reader.lexical("Kadyrov", 3)
+    ingest([corpus_copy], settings, embedder=embedder)
+    assert_consistent(settings.index_dir)
+
+
+def test_only_one_ingest_writes_at_a_time(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    with _exclusive(settings.index_dir):
+        with pytest.raises(IngestBusyError, match="another ingest"):
+            ingest([corpus_copy], settings, embedder=embedder)
+
+
+KILL_AFTER_SECONDS = [0.5, 6.0, 12.0]
+
+
+@pytest.mark.parametrize("delay", KILL_AFTER_SECONDS)
+def test_a_killed_ingest_is_completed_by_the_next(tmp_path, embedder, delay):
+    """kill -9 at several points of a real ingest; the next ingest leaves one consistent index."""
+    corpus = tmp_path / "corpus.jsonl"
+    with SQUAD_CORPUS.open(encoding="utf-8") as source:
+        corpus.write_text("".join(next(source) for _ in range(240)), encoding="utf-8")
+    index_dir = tmp_path / "index"
+    script = (
+        "import sys; from pathlib import Path; from index import IndexSettings, ingest; "
+        "ingest([Path(sys.argv[1])], IndexSettings(index_dir=Path(sys.argv[2])))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(corpus), str(index_dir)], cwd=ROOT,
+                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    time.sleep(delay)
+    killed_early = child.poll() is None
+    child.kill()
+    child.wait()
+
+    report = ingest([corpus], IndexSettings(index_dir=index_dir), embedder=embedder)
+    assert report.errors == [] and report.documents == 240
+    assert_consistent(index_dir)
+    catalog = Catalog(index_dir, read_only=True)
+    spans = [(c.doc_id, c.start, c.end) for c in catalog.chunks().values()]
+    catalog.close()
+    assert len(spans) == len(set(spans))  # no chunk twice
+    assert killed_early or delay == KILL_AFTER_SECONDS[-1]
+
+
+def test_qa_ingest_command_reports_json_and_bad_files(tmp_path, corpus_copy):
+    (corpus_copy / "binary.txt").write_bytes(b"\x00\x01\x02")
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index-dir", str(tmp_path / "index"), "ingest",
+         str(corpus_copy), "--json"],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    assert {"documents", "added", "updated", "removed", "unchanged", "chunks", "seconds"} <= summary.keys()
+    assert summary["documents"] == 4 and summary["added"] == 4
+    assert "binary.txt: binary file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    docs = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index-dir", str(tmp_path / "index"), "docs", "--json"],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert docs.returncode == 0
+    assert len(json.loads(docs.stdout)["documents"]) == 4
