@@ -1,0 +1,91 @@
+"""One server on 127.0.0.1: the HTTP API under /api and the Gradio chat app at /."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from fastapi import FastAPI
+
+from qa.config import Config
+from qa.service import Assistant
+
+
+def _offline_gradio() -> None:
+    """Gradio reads these when it builds and serves the app; nothing of it may phone home."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
+    """The API mounted first, so that /api/* never falls through to the UI's catch-all mount."""
+    _offline_gradio()
+    import gradio as gr
+
+    from qa.api import build_api
+    from qa.ui import build_ui
+
+    assistant = assistant or Assistant(config)
+    app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/api", build_api(assistant))
+    # run_history off: it would keep every question in the browser and add a footer link.
+    return gr.mount_gradio_app(
+        app, build_ui(assistant), path="/", server_name=config.host, server_port=config.port,
+        footer_links=["api", "settings"], run_history=False, ssr_mode=False, mcp_server=False,
+        css=_css(), theme=_theme(),
+    )
+
+
+def _theme():
+    """Gradio's default look, with fonts it ships (no web-font CDN). Its SemiBold files hold only
+    a few dozen glyphs, so semibold text came out in a mix of fonts; declaring Regular and Bold
+    only makes the browser draw weight 600 with the complete Bold file."""
+    import gradio as gr
+
+    local = gr.themes.LocalFont
+    return gr.themes.Default(
+        font=[local("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=[local("IBM Plex Mono", weights=(400, 700)), "ui-monospace", "monospace"],
+    )
+
+
+def _css() -> str:
+    from qa.ui_html import CSS
+
+    return CSS
+
+
+def prepare(config: Config, assistant: Assistant) -> None:
+    """Build the index from the corpus dir if there is none, then open it, so that the first
+    visitor does not wait for the model and a broken index stops the start, not a request."""
+    if not assistant.index_exists():
+        print(f"qa: no index in {config.index_dir}; building it from {config.corpus_dir} ...", file=sys.stderr,
+              flush=True)
+        report = assistant.ingest(progress=sys.stderr.isatty())
+        for error in report.errors:
+            print(f"qa: skipped {error}", file=sys.stderr)
+        print(f"qa: indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s",
+              file=sys.stderr, flush=True)
+    documents = assistant.documents()
+    print(f"qa: {len(documents)} documents ready", file=sys.stderr, flush=True)
+
+
+def serve(config: Config, assistant: Assistant | None = None) -> None:
+    """Build the index if missing, then serve the app and the API until interrupted."""
+    import uvicorn
+
+    _offline_gradio()
+    assistant = assistant or Assistant(config)
+    prepare(config, assistant)
+    app = build_app(config, assistant)
+    print(f"qa: serving the chat app on http://{config.host}:{config.port}/ and the API under /api",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+
+
+def main() -> int:
+    """`python app.py`: configuration from the QA_* environment, errors as one line."""
+    from qa.cli import main as cli_main
+
+    # The CLI already turns configuration and index errors into one clear line and an exit code.
+    return cli_main(["serve"])

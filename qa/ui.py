@@ -1,0 +1,332 @@
+"""The Gradio chat app: a chat with cited answers, a citation lookup, and the corpus with uploads.
+
+All HTML comes from qa.ui_html, which escapes document text; this module lays out the page and
+wires the events to the same `Assistant` that the CLI and the HTTP API use.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+
+from qa import ui_html
+from qa.citations import ResolvedCitation
+from qa.config import MODES
+from qa.errors import IndexStoreError, QAError
+from qa.results import Answer
+from qa.service import MAX_TOP_K, Assistant
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl"]
+REVEAL_STEPS = 12  # an extractive answer is ready at once; show it in this many steps
+REVEAL_PAUSE = 0.025
+
+# Clicks on any citation link, in the chat or in the source cards, open the article beside the
+# chat. One listener on the document, in the capture phase, so that it runs before the chat's own
+# link handling (which would open a new tab). The viewer it fills is the latest one mounted.
+OPEN_CITATION_JS = """
+window.__qaViewer = {element: element, props: props, server: server};
+const reveal = () => {
+  const mark = element.querySelector('mark');
+  if (mark) mark.scrollIntoView({block: 'center'});
+};
+watch('value', reveal);
+if (!window.__qaCitationClicks) {
+  window.__qaCitationClicks = true;
+  document.addEventListener('click', async (event) => {
+    const link = event.target instanceof Element ? event.target.closest('a.qa-cite') : null;
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    let id = link.getAttribute('data-citation-id');
+    const href = link.getAttribute('href') || '';
+    if (!id && href.includes('#qa-cite=')) id = decodeURIComponent(href.split('#qa-cite=')[1]);
+    if (!id) return;
+    const viewer = window.__qaViewer;
+    viewer.props.value = await viewer.server.open_citation(id);
+    requestAnimationFrame(() => {
+      const mark = viewer.element.querySelector('mark');
+      if (mark) mark.scrollIntoView({block: 'center'});
+    });
+  }, true);
+}
+"""
+
+SCROLL_TO_MARK_JS = """
+watch('value', () => {
+  const mark = element.querySelector('mark');
+  if (mark) mark.scrollIntoView({block: 'center'});
+});
+"""
+
+
+def build_ui(assistant: Assistant) -> gr.Blocks:
+    """The three tabs over one assistant; per-visitor state lives in gr.State, not here."""
+    config = assistant.config
+
+    def open_citation(citation_id: str) -> str:
+        return _article_or_error(assistant, citation_id)
+
+    with gr.Blocks(title="Ask the corpus", analytics_enabled=False) as demo:
+        header = gr.Markdown("## Ask the corpus", elem_id="qa-header")
+        questions = gr.State([])  # this visitor's earlier questions, oldest first: the chat history
+
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            elem_id="qa-chat", show_label=False, height=560, latex_delimiters=[],
+                            feedback_options=None, buttons=["copy"], group_consecutive_messages=False,
+                            placeholder="Ask about the documents in the corpus. Every claim in an answer "
+                                        "is cited; click a citation to read it in its article.",
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(
+                                show_label=False, placeholder="Ask a question…", elem_id="qa-question",
+                                scale=6, max_lines=4, autofocus=True,
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1)
+                        new_chat = gr.Button("New conversation", size="sm", elem_id="qa-new")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(ui_html.sources_html(None, {}), elem_id="qa-sources",
+                                          max_height=420)
+                        article = gr.HTML(
+                            ui_html.article_placeholder(), elem_id="qa-article",
+                            js_on_load=OPEN_CITATION_JS, server_functions=[open_citation],
+                        )
+
+            with gr.Tab("Citation lookup", id="lookup"):
+                with gr.Row():
+                    citation_box = gr.Textbox(
+                        label="Citation id", placeholder="000_3cdf5aa040d08496.txt:738-905",
+                        elem_id="qa-lookup-id", scale=6,
+                    )
+                    lookup_button = gr.Button("Look up", elem_id="qa-lookup", scale=1)
+                lookup_view = gr.HTML("", elem_id="qa-lookup-view",
+                                      js_on_load=SCROLL_TO_MARK_JS)
+
+            with gr.Tab("Corpus", id="corpus"):
+                documents = gr.HTML("", elem_id="qa-docs")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        files = gr.File(label="Add files (txt, md, html, pdf, jsonl)", file_count="multiple",
+                                        file_types=UPLOAD_TYPES, elem_id="qa-upload")
+                        add_button = gr.Button("Add to the index", elem_id="qa-add")
+                        ingest_log = gr.HTML("", elem_id="qa-ingest-log")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Settings")
+                        top_k = gr.Slider(1, MAX_TOP_K, value=config.top_k, step=1, label="Passages retrieved (top-k)",
+                                          elem_id="qa-top-k")
+                        mode = gr.Radio(list(MODES), value=config.mode, label="Answer mode", elem_id="qa-mode",
+                                        info=_mode_info(assistant))
+
+        def respond(question, chat, earlier, k, answer_mode):
+            yield from _respond(assistant, question, chat, earlier, k, answer_mode)
+
+        def lookup(citation_id):
+            return _article_or_error(assistant, citation_id)
+
+        def add_files(paths, progress=gr.Progress()):
+            yield from _add_files(assistant, paths, progress)
+
+        def new_conversation():
+            return [], [], ui_html.sources_html(None, {}), ui_html.article_placeholder()
+
+        ask_inputs = [box, chatbot, questions, top_k, mode]
+        ask_outputs = [box, chatbot, questions, sources]
+        box.submit(respond, ask_inputs, ask_outputs)
+        ask_button.click(respond, ask_inputs, ask_outputs)
+        new_chat.click(new_conversation, None, [chatbot, questions, sources, article])
+        citation_box.submit(lookup, citation_box, lookup_view)
+        lookup_button.click(lookup, citation_box, lookup_view)
+        add_button.click(add_files, files, [ingest_log, documents, header])
+        demo.load(lambda: (_documents_view(assistant), _header(assistant)), None, [documents, header])
+
+    # Each visitor's question runs on its own worker; the Assistant is safe to share.
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+# --- chat -----------------------------------------------------------------------------------------
+def _respond(assistant: Assistant, question: str, chat: list, questions: list[str], top_k, mode: str):
+    """Stream one turn: the question, "Searching…", the answer as it is written, then its sources."""
+    chat = list(chat or [])
+    if not (question or "").strip():
+        yield gr.update(), chat, questions, gr.update()
+        return
+    chat.append({"role": "user", "content": ui_html.question_html(question)})
+    chat.append({"role": "assistant", "content": ui_html.pending_html("Searching the corpus…")})
+    yield "", chat, questions, ui_html.sources_html(None, {})
+
+    answer: Answer | None = None
+    streamed = False
+    try:
+        for kind, value in _ask_in_background(assistant, question, list(questions), _as_int(top_k), mode):
+            if kind == "text":
+                streamed = True
+                chat[-1] = {"role": "assistant", "content": ui_html.partial_html(value)}
+                yield "", chat, questions, gr.update()
+            else:
+                answer = value
+    except (QAError, IndexStoreError) as exc:
+        chat[-1] = {"role": "assistant", "content": ui_html.error_html(str(exc))}
+        yield "", chat, questions, ui_html.sources_html(None, {})
+        return
+    except Exception as exc:  # a bug, not the visitor's fault: say so briefly, log the rest
+        log.exception("answering %r failed", question[:200])
+        chat[-1] = {"role": "assistant", "content": ui_html.error_html(f"internal error ({type(exc).__name__})")}
+        yield "", chat, questions, ui_html.sources_html(None, {})
+        return
+
+    if not streamed and not answer.abstained:
+        for partial in _reveal(answer.answer):
+            chat[-1] = {"role": "assistant", "content": ui_html.partial_html(partial)}
+            yield "", chat, questions, gr.update()
+            time.sleep(REVEAL_PAUSE)
+    resolved = {c.n: _resolve(assistant, c.id) for c in answer.citations}
+    chat[-1] = {"role": "assistant", "content": ui_html.answer_html(answer)}
+    yield "", chat, [*questions, question], ui_html.sources_html(answer, resolved)
+
+
+def _ask_in_background(assistant: Assistant, question: str, history: list[str], top_k: int | None,
+                       mode: str | None) -> Iterator[tuple[str, object]]:
+    """Yields ("text", partial answer) while an LLM writes, then ("answer", Answer).
+
+    `Assistant.ask` reports partial text through a callback; a thread and a queue turn that into
+    the generator that Gradio streams from.
+    """
+    updates: queue.Queue = queue.Queue()
+    outcome: dict[str, object] = {}
+    done = object()
+
+    def work() -> None:
+        try:
+            outcome["answer"] = assistant.ask(question, history, top_k=top_k, mode=mode or None,
+                                              on_text=updates.put)
+        except BaseException as exc:  # re-raised in the caller's thread below
+            outcome["error"] = exc
+        finally:
+            updates.put(done)
+
+    threading.Thread(target=work, name="qa-ask", daemon=True).start()
+    while True:
+        item = updates.get()
+        while item is not done:  # the model may outpace the page: keep only the newest text
+            try:
+                item = updates.get_nowait()
+            except queue.Empty:
+                break
+        if item is done:
+            break
+        yield "text", item
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    yield "answer", outcome["answer"]
+
+
+def _reveal(text: str) -> Iterator[str]:
+    words = text.split(" ")
+    step = max(1, len(words) // REVEAL_STEPS)
+    for end in range(step, len(words), step):
+        yield " ".join(words[:end])
+
+
+def _resolve(assistant: Assistant, citation_id: str) -> ResolvedCitation | None:
+    try:
+        return assistant.cite(citation_id)
+    except (QAError, IndexStoreError):  # e.g. the document was replaced a moment ago
+        return None
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- articles -------------------------------------------------------------------------------------
+def _article_or_error(assistant: Assistant, citation_id: str) -> str:
+    """The article of a citation with its span marked, or the reason it cannot be shown."""
+    citation_id = (citation_id or "").strip()
+    if not citation_id:
+        return ui_html.lookup_error_html("paste a citation id such as 000_3cdf5aa040d08496.txt:738-905")
+    try:
+        found = assistant.cite(citation_id)
+        document = assistant.document(found.doc_id)
+    except (QAError, IndexStoreError) as exc:
+        return ui_html.lookup_error_html(str(exc))
+    return ui_html.article_html(found, document["text"])
+
+
+# --- corpus ---------------------------------------------------------------------------------------
+def _documents_view(assistant: Assistant) -> str:
+    try:
+        return ui_html.documents_html(assistant.documents())
+    except IndexStoreError as exc:
+        return ui_html.lookup_error_html(str(exc))
+
+
+def _header(assistant: Assistant) -> str:
+    try:
+        count = len(assistant.documents())
+    except IndexStoreError:
+        return "## Ask the corpus\nNo index yet: add documents in the **Corpus** tab."
+    noun = "document" if count == 1 else "documents"
+    return f"## Ask the corpus\n{count} {noun} indexed. Every claim in an answer is cited; click [n] to read it."
+
+
+def _mode_info(assistant: Assistant) -> str:
+    llm = assistant.config.llm
+    if llm is None:
+        return "No LLM endpoint is configured (QA_LLM_BASE_URL), so answers are extractive."
+    return f"LLM endpoint: {llm.model} at {llm.base_url}. auto uses it."
+
+
+def _add_files(assistant: Assistant, paths: list[str] | None, progress: gr.Progress):
+    """Ingest uploaded files one at a time, so each gets its own outcome and the bar moves."""
+    if not paths:
+        yield ui_html.ingest_log_html([("", "error", "choose one or more files first")]), gr.update(), gr.update()
+        return
+    # Kept beside the index so that every indexed upload still has a source file to check against.
+    uploads = assistant.config.index_dir / "uploads"
+    lines = [(Path(p).name, "waiting", "waiting") for p in paths]
+    for i, source in enumerate(paths):
+        name = Path(source).name
+        lines[i] = (name, "working", "indexing…")
+        progress((i, len(paths)), desc=f"Indexing {name}", unit="files")
+        yield ui_html.ingest_log_html(lines), gr.update(), gr.update()
+        lines[i] = (name, *_ingest_one(assistant, Path(source), uploads))
+    progress((len(paths), len(paths)), desc="Done", unit="files")
+    yield ui_html.ingest_log_html(lines), _documents_view(assistant), _header(assistant)
+
+
+def _ingest_one(assistant: Assistant, source: Path, uploads: Path) -> tuple[str, str]:
+    target = uploads / Path(source.name).name
+    try:
+        uploads.mkdir(parents=True, exist_ok=True)
+        existed = target.exists()
+        shutil.copyfile(source, target)
+        report = assistant.ingest([target])
+    except (OSError, QAError, IndexStoreError) as exc:
+        return "error", str(exc)
+    if report.errors:
+        if not existed:
+            target.unlink(missing_ok=True)
+        return "error", "; ".join(
+            (f"line {e.line}: " if e.line is not None else "") + e.message for e in report.errors[:5]
+        )
+    outcome = []
+    for count, word in ((report.added, "added"), (report.updated, "updated"), (report.unchanged, "unchanged")):
+        if count:
+            outcome.append(f"{count} {word}")
+    return "ok", ", ".join(outcome) or "nothing to index"

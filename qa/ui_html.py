@@ -1,0 +1,236 @@
+"""HTML for the chat app: answers with citation links, source cards, articles with the span marked.
+
+Document text is data, never markup: every piece of it passes through `html.escape` here, so an
+article holding `<script>` or `<img onerror=...>` shows those characters and runs nothing. The
+only tags in the output are the ones written in this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape
+from urllib.parse import quote
+
+from qa.citations import ResolvedCitation
+from qa.results import Answer, Citation, Passage
+
+CITE_CLASS = "qa-cite"  # the click handler in qa.ui finds citation links by this class
+CITE_HASH = "#qa-cite="  # the id also travels in the href, should a sanitizer drop data-*
+
+
+def text(value: str) -> str:
+    """Plain text as HTML: escaped, line breaks kept without leaving blank lines, which would end
+    the HTML block that the chat's Markdown renderer leaves alone."""
+    return escape(value).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def cite_link(n: int, citation_id: str, title: str = "", supported: bool = True) -> str:
+    cls = CITE_CLASS if supported else f"{CITE_CLASS} qa-cite-unsupported"
+    return (
+        f'<a class="{cls}" href="{CITE_HASH}{quote(citation_id, safe="")}" '
+        f'data-citation-id="{escape(citation_id)}" title="{escape(title)}">[{n}]</a>'
+    )
+
+
+def message(body: str, kind: str) -> str:
+    """One chat bubble's content; a <div> opens an HTML block, so Markdown leaves it as is."""
+    return f'<div class="qa-msg qa-{kind}">{body}</div>'
+
+
+def question_html(question: str) -> str:
+    return message(text(question), "question")
+
+
+def pending_html(status: str) -> str:
+    return message(f'<span class="qa-status">{escape(status)}</span>', "pending")
+
+
+def partial_html(answer_text: str) -> str:
+    """An answer still being written: plain text and a cursor; links come with the final answer."""
+    return message(text(answer_text) + '<span class="qa-cursor">▍</span>', "partial")
+
+
+def error_html(error: str) -> str:
+    return message(f'<strong>Could not answer:</strong> {text(error)}', "error")
+
+
+def answer_html(answer: Answer) -> str:
+    """The final answer: each sentence with its citation links; unsupported sentences marked."""
+    if answer.abstained:
+        return message(
+            f'<span class="qa-abstain-label">Not in the corpus</span> {text(answer.answer)}', "abstain"
+        )
+    by_n = {c.n: c for c in answer.citations}
+    if not answer.sentences:  # nothing finer than the text: link its markers where they stand
+        return message(_link_markers(answer.answer, by_n), "answer")
+    parts = []
+    for sentence in answer.sentences:
+        links = "".join(
+            cite_link(n, by_n[n].id, by_n[n].title, by_n[n].supported) for n in sentence.citations if n in by_n
+        )
+        if sentence.supported:
+            parts.append(f"{text(sentence.text)} {links}".rstrip())
+        else:
+            parts.append(
+                '<span class="qa-unsupported" title="No retrieved passage supports this sentence">'
+                f'{text(sentence.text)} <span class="qa-unsupported-label">⚠ unsupported</span></span> {links}'
+            )
+    return message(" ".join(parts), "answer")
+
+
+def _link_markers(answer_text: str, by_n: dict[int, Citation]) -> str:
+    out, last = [], 0
+    for match in re.finditer(r"\[(\d{1,3})\]", answer_text):
+        citation = by_n.get(int(match[1]))
+        if citation is None:
+            continue
+        out.append(text(answer_text[last : match.start()]))
+        out.append(cite_link(citation.n, citation.id, citation.title, citation.supported))
+        last = match.end()
+    out.append(text(answer_text[last:]))
+    return "".join(out)
+
+
+def _marked(before: str, quote_text: str, after: str) -> str:
+    return f"{text(before)}<mark>{text(quote_text)}</mark>{text(after)}"
+
+
+def _title_line(title: str, date: str | None, doc_id: str) -> str:
+    when = f' <span class="qa-date">{escape(date)}</span>' if date else ""
+    return (f'<span class="qa-title">{escape(title or doc_id)}</span>{when}'
+            f' <span class="qa-docid">{escape(doc_id)}</span>')
+
+
+def source_card(citation: Citation, passages: Sequence[Passage], resolved: ResolvedCitation | None) -> str:
+    """A cited sentence highlighted inside the passage it came from, under its article's title."""
+    holder = next((p for p in passages if p.doc_id == citation.doc_id
+                   and p.start <= citation.start and citation.end <= p.end), None)
+    if holder is not None:
+        cut = citation.start - holder.start, citation.end - holder.start
+        body = _marked(holder.text[: cut[0]], citation.quote, holder.text[cut[1] :])
+    elif resolved is not None:  # the citation was re-pointed outside the passages: show its context
+        body = _marked(resolved.context_before, resolved.quote, resolved.context_after)
+    else:
+        body = _marked("", citation.quote, "")
+    verdict = "" if citation.supported else (
+        '<div class="qa-verdict">⚠ This passage does not support the sentence that cites it.</div>')
+    date = resolved.date if resolved is not None else None
+    cls = "qa-source" if citation.supported else "qa-source qa-source-unsupported"
+    return (
+        f'<div class="{cls}" id="qa-source-{citation.n}">'
+        f'<div class="qa-source-head">{cite_link(citation.n, citation.id, citation.title, citation.supported)} '
+        f"{_title_line(citation.title, date, citation.doc_id)}</div>"
+        f"{verdict}<div class=\"qa-passage\">{body}</div>"
+        f'<div class="qa-source-foot"><a class="{CITE_CLASS} qa-open" href="{CITE_HASH}{quote(citation.id, safe="")}" '
+        f'data-citation-id="{escape(citation.id)}">Open the article at this passage</a>'
+        f' <code class="qa-id">{escape(citation.id)}</code></div></div>'
+    )
+
+
+def sources_html(answer: Answer | None, resolved: dict[int, ResolvedCitation | None]) -> str:
+    if answer is None:
+        return _panel("Sources", '<p class="qa-empty">The passages behind an answer appear here.</p>')
+    if answer.abstained or not answer.citations:
+        return _panel("Sources", '<p class="qa-empty">No passage in the corpus answers this question, '
+                                 "so nothing is cited.</p>")
+    cards = "".join(source_card(c, answer.passages, resolved.get(c.n)) for c in answer.citations)
+    return _panel("Sources", cards)
+
+
+def article_html(found: ResolvedCitation, document_text: str) -> str:
+    """The whole article with the cited span marked; the page scrolls the <mark> into view."""
+    start, end = found.start, found.end
+    body = _marked(document_text[:start], document_text[start:end], document_text[end:])
+    return (
+        f'<div class="qa-article" data-citation-id="{escape(found.id)}">'
+        f'<div class="qa-article-head">{_title_line(found.title, found.date, found.doc_id)}'
+        f'<div class="qa-span">characters {start:,}–{end:,} of {found.document_length:,} · '
+        f"<code>{escape(found.id)}</code></div></div>"
+        f'<div class="qa-article-text">{body}</div></div>'
+    )
+
+
+def article_placeholder() -> str:
+    return _panel("Article", '<p class="qa-empty">Click a citation such as [1] to read the whole '
+                             "article at the cited passage.</p>")
+
+
+def lookup_error_html(error: str) -> str:
+    return f'<div class="qa-lookup-error"><strong>Not found:</strong> {text(error)}</div>'
+
+
+def documents_html(documents: list[dict]) -> str:
+    if not documents:
+        return '<p class="qa-empty">No documents are indexed yet. Add some below.</p>'
+    rows = "".join(
+        f"<tr><td><code>{escape(d['doc_id'])}</code></td><td>{escape(d.get('title') or '')}</td>"
+        f"<td>{escape(d.get('date') or '–')}</td><td class=\"qa-num\">{d.get('characters', 0):,}</td>"
+        f"<td class=\"qa-num\">{d.get('chunks', 0):,}</td></tr>"
+        for d in documents
+    )
+    return (
+        f'<table class="qa-docs"><thead><tr><th>Document</th><th>Title</th><th>Date</th>'
+        f'<th>Characters</th><th>Chunks</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
+def ingest_log_html(lines: list[tuple[str, str, str]]) -> str:
+    """Per-file outcome of an upload: (file name, state, detail); state is ok, error or working."""
+    if not lines:
+        return ""
+    icon = {"ok": "✓", "error": "✗", "working": "…", "waiting": "·"}
+    items = "".join(
+        f'<li class="qa-ingest-{state}"><span class="qa-ingest-icon">{icon.get(state, "")}</span> '
+        f"<code>{escape(name)}</code> {text(detail)}</li>"
+        for name, state, detail in lines
+    )
+    return f'<ul class="qa-ingest-log">{items}</ul>'
+
+
+def _panel(title: str, body: str) -> str:
+    return f'<div class="qa-panel"><h3>{escape(title)}</h3>{body}</div>'
+
+
+CSS = """
+.qa-msg { line-height: 1.5; }
+.qa-status { color: var(--body-text-color-subdued); font-style: italic; }
+.qa-cursor { animation: qa-blink 1s step-start infinite; }
+@keyframes qa-blink { 50% { opacity: 0; } }
+a.qa-cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer;
+            padding: 0 1px; }
+a.qa-cite:hover { text-decoration: underline; }
+a.qa-cite-unsupported { color: #b45309; }
+.qa-unsupported { text-decoration: underline wavy #d97706; text-underline-offset: 3px;
+                  background: rgba(251, 191, 36, 0.15); }
+.qa-unsupported-label { font-size: 0.8em; color: #b45309; font-weight: 600; white-space: nowrap; }
+.qa-abstain { color: var(--body-text-color); }
+.qa-abstain-label { display: inline-block; font-size: 0.75em; font-weight: 600; padding: 1px 6px;
+                    border-radius: 8px; background: rgba(100, 116, 139, 0.18); margin-right: 4px; }
+.qa-error { color: #b91c1c; }
+.qa-panel h3 { margin: 0 0 8px 0; font-size: 1em; }
+.qa-empty { color: var(--body-text-color-subdued); font-style: italic; }
+.qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
+             margin-bottom: 8px; }
+.qa-source-unsupported { border-color: #d97706; }
+.qa-source-head { margin-bottom: 4px; }
+.qa-title { font-weight: 600; }
+.qa-date { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 4px; }
+.qa-docid, .qa-id { color: var(--body-text-color-subdued); font-size: 0.75em; }
+.qa-verdict { color: #b45309; font-size: 0.85em; margin-bottom: 4px; }
+.qa-passage { font-size: 0.9em; white-space: pre-wrap; max-height: 11em; overflow-y: auto; }
+.qa-source-foot { font-size: 0.8em; margin-top: 4px; }
+mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
+.qa-article-head { padding-bottom: 6px; border-bottom: 1px solid var(--border-color-primary); }
+.qa-span { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.qa-article-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.55; padding-top: 6px;
+                    max-height: 440px; overflow-y: auto; }
+.qa-lookup-error { color: #b91c1c; }
+table.qa-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
+table.qa-docs th, table.qa-docs td { text-align: left; padding: 4px 8px;
+                                     border-bottom: 1px solid var(--border-color-primary); }
+table.qa-docs td.qa-num { text-align: right; font-variant-numeric: tabular-nums; }
+ul.qa-ingest-log { list-style: none; padding-left: 0; }
+.qa-ingest-error { color: #b91c1c; }
+.qa-ingest-icon { display: inline-block; width: 1.2em; }
+"""
