@@ -46,7 +46,7 @@ def router(assistant: Assistant) -> APIRouter:
     @routes.get("/health")
     def health() -> JSONResponse:
         try:
-            documents = len(assistant.documents())
+            documents = len(assistant.reader.documents)  # a count, not the full listing
         except IndexStoreError as exc:
             return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "documents": documents, "mode": assistant.config.mode})

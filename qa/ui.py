@@ -278,7 +278,7 @@ def _documents_view(assistant: Assistant) -> str:
 
 def _header(assistant: Assistant) -> str:
     try:
-        count = len(assistant.documents())
+        count = len(assistant.reader.documents)
     except IndexStoreError:
         return "## Ask the corpus\nNo index yet: add documents in the **Corpus** tab."
     noun = "document" if count == 1 else "documents"

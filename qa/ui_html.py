@@ -97,7 +97,7 @@ def _marked(before: str, quote_text: str, after: str) -> str:
 
 
 def _title_line(title: str, date: str | None, doc_id: str) -> str:
-    when = f' <span class="qa-date">{escape(date)}</span>' if date else ""
+    when = f' <span class="qa-date">{escape(date) if date else "undated"}</span>'
     return (f'<span class="qa-title">{escape(title or doc_id)}</span>{when}'
             f' <span class="qa-docid">{escape(doc_id)}</span>')
 
@@ -142,13 +142,13 @@ def article_html(found: ResolvedCitation, document_text: str) -> str:
     """The whole article with the cited span marked; the page scrolls the <mark> into view."""
     start, end = found.start, found.end
     body = _marked(document_text[:start], document_text[start:end], document_text[end:])
-    return (
+    return _panel("Article", (
         f'<div class="qa-article" data-citation-id="{escape(found.id)}">'
         f'<div class="qa-article-head">{_title_line(found.title, found.date, found.doc_id)}'
         f'<div class="qa-span">characters {start:,}–{end:,} of {found.document_length:,} · '
         f"<code>{escape(found.id)}</code></div></div>"
         f'<div class="qa-article-text">{body}</div></div>'
-    )
+    ))
 
 
 def article_placeholder() -> str:
@@ -160,16 +160,19 @@ def lookup_error_html(error: str) -> str:
     return f'<div class="qa-lookup-error"><strong>Not found:</strong> {text(error)}</div>'
 
 
-def documents_html(documents: list[dict]) -> str:
+def documents_html(documents: list[dict], limit: int = 500) -> str:
     if not documents:
         return '<p class="qa-empty">No documents are indexed yet. Add some below.</p>'
+    # A browser table of every document of a large corpus would freeze the tab; /api/documents has them all.
+    more = (f'<p class="qa-empty">Showing the first {limit:,} of {len(documents):,} documents; '
+            "GET /api/documents lists them all.</p>") if len(documents) > limit else ""
     rows = "".join(
         f"<tr><td><code>{escape(d['doc_id'])}</code></td><td>{escape(d.get('title') or '')}</td>"
         f"<td>{escape(d.get('date') or '–')}</td><td class=\"qa-num\">{d.get('characters', 0):,}</td>"
         f"<td class=\"qa-num\">{d.get('chunks', 0):,}</td></tr>"
-        for d in documents
+        for d in documents[:limit]
     )
-    return (
+    return more + (
         f'<table class="qa-docs"><thead><tr><th>Document</th><th>Title</th><th>Date</th>'
         f'<th>Characters</th><th>Chunks</th></tr></thead><tbody>{rows}</tbody></table>'
     )
@@ -216,15 +219,18 @@ a.qa-cite-unsupported { color: #b45309; }
 .qa-source-head { margin-bottom: 4px; }
 .qa-title { font-weight: 600; }
 .qa-date { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 4px; }
-.qa-docid, .qa-id { color: var(--body-text-color-subdued); font-size: 0.75em; }
+.qa-docid { color: var(--body-text-color-subdued); font-size: 0.75em; }
+.qa-source-foot .qa-id { color: var(--body-text-color-subdued); }
 .qa-verdict { color: #b45309; font-size: 0.85em; margin-bottom: 4px; }
 .qa-passage { font-size: 0.9em; white-space: pre-wrap; max-height: 11em; overflow-y: auto; }
 .qa-source-foot { font-size: 0.8em; margin-top: 4px; }
 mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
-.qa-article-head { padding-bottom: 6px; border-bottom: 1px solid var(--border-color-primary); }
+.qa-article { border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.qa-article-head { padding: 8px 10px 6px; border-bottom: 1px solid var(--border-color-primary); }
+.qa-span code, code.qa-id { font-size: inherit; color: inherit; background: none; padding: 0; }
 .qa-span { font-size: 0.8em; color: var(--body-text-color-subdued); }
-.qa-article-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.55; padding-top: 6px;
-                    max-height: 440px; overflow-y: auto; }
+.qa-article-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.55; padding: 6px 10px;
+                    max-height: 360px; overflow-y: auto; }
 .qa-lookup-error { color: #b91c1c; }
 table.qa-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 table.qa-docs th, table.qa-docs td { text-align: left; padding: 4px 8px;

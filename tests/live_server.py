@@ -43,6 +43,7 @@ class LiveServer:
     def __init__(self, assistant: Assistant):
         config: Config = assistant.config.with_(port=free_port())
         self.url = f"http://127.0.0.1:{config.port}"
+        self.assistant = assistant
         app = build_app(config, assistant)
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=config.port,
                                                      log_level="warning", lifespan="on"))
@@ -60,3 +61,22 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=30)
+
+
+class ScriptedChat:
+    """A stand-in for the LLM endpoint (the one seam faked here): it streams a fixed answer, one
+    true sentence and one that no passage supports, so the UI's LLM path can be seen end to end."""
+
+    ANSWER = ("A total of 405 people have left Chechnya to join the fighting in Syria [1]. "
+              "All of them were trained by penguins on the Moon before leaving [1].")
+
+    def __init__(self, pause: float = 0.02):
+        self.pause = pause
+
+    def complete(self, system: str, user: str) -> str:
+        return self.ANSWER
+
+    def stream(self, system: str, user: str):
+        for word in self.ANSWER.split(" "):
+            time.sleep(self.pause)
+            yield word + " "
