@@ -28,10 +28,11 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     assistant = assistant or Assistant(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/api", build_api(assistant))
-    # run_history off: it would keep every question in the browser and add a footer link.
+    # run_history off: it would keep every question in the browser. No "Use via API" footer link:
+    # the API to use is ours, under /api, not the UI's internal event endpoints.
     return gr.mount_gradio_app(
         app, build_ui(assistant), path="/", server_name=config.host, server_port=config.port,
-        footer_links=["api", "settings"], run_history=False, ssr_mode=False, mcp_server=False,
+        footer_links=["settings"], run_history=False, ssr_mode=False, mcp_server=False, max_file_size="100mb",
         css=_css(), theme=_theme(),
     )
 
@@ -83,9 +84,9 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
 
 
-def main() -> int:
-    """`python app.py`: configuration from the QA_* environment, errors as one line."""
+def main(argv: list[str] | None = None) -> int:
+    """`python app.py [--host H] [--port P]`: the same as `qa serve`; the rest from QA_* variables."""
     from qa.cli import main as cli_main
 
     # The CLI already turns configuration and index errors into one clear line and an exit code.
-    return cli_main(["serve"])
+    return cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])

@@ -17,6 +17,7 @@ from qa.results import Answer, Citation, Passage
 
 CITE_CLASS = "qa-cite"  # the click handler in qa.ui finds citation links by this class
 CITE_HASH = "#qa-cite="  # the id also travels in the href, should a sanitizer drop data-*
+SOURCE_CONTEXT_CHARS = 240  # of the passage, shown either side of a quote in a source card
 
 
 def text(value: str) -> str:
@@ -96,6 +97,21 @@ def _marked(before: str, quote_text: str, after: str) -> str:
     return f"{text(before)}<mark>{text(quote_text)}</mark>{text(after)}"
 
 
+def _tail(before: str, limit: int = SOURCE_CONTEXT_CHARS) -> str:
+    """The end of the text before a quote, cut at a word, so the quote shows without scrolling."""
+    if len(before) <= limit:
+        return before
+    cut = before[-limit:]
+    return "…" + cut[cut.find(" ") + 1 :] if " " in cut else "…" + cut
+
+
+def _head(after: str, limit: int = SOURCE_CONTEXT_CHARS) -> str:
+    if len(after) <= limit:
+        return after
+    cut = after[:limit]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut) + "…"
+
+
 def _title_line(title: str, date: str | None, doc_id: str) -> str:
     when = f' <span class="qa-date">{escape(date) if date else "undated"}</span>'
     return (f'<span class="qa-title">{escape(title or doc_id)}</span>{when}'
@@ -108,7 +124,7 @@ def source_card(citation: Citation, passages: Sequence[Passage], resolved: Resol
                    and p.start <= citation.start and citation.end <= p.end), None)
     if holder is not None:
         cut = citation.start - holder.start, citation.end - holder.start
-        body = _marked(holder.text[: cut[0]], citation.quote, holder.text[cut[1] :])
+        body = _marked(_tail(holder.text[: cut[0]]), citation.quote, _head(holder.text[cut[1] :]))
     elif resolved is not None:  # the citation was re-pointed outside the passages: show its context
         body = _marked(resolved.context_before, resolved.quote, resolved.context_after)
     else:
@@ -222,7 +238,7 @@ a.qa-cite-unsupported { color: #b45309; }
 .qa-docid { color: var(--body-text-color-subdued); font-size: 0.75em; }
 .qa-source-foot .qa-id { color: var(--body-text-color-subdued); }
 .qa-verdict { color: #b45309; font-size: 0.85em; margin-bottom: 4px; }
-.qa-passage { font-size: 0.9em; white-space: pre-wrap; max-height: 11em; overflow-y: auto; }
+.qa-passage { font-size: 0.9em; white-space: pre-wrap; }
 .qa-source-foot { font-size: 0.8em; margin-top: 4px; }
 mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
 .qa-article { border: 1px solid var(--border-color-primary); border-radius: 8px; }
@@ -232,9 +248,10 @@ mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; 
 .qa-article-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.55; padding: 6px 10px;
                     max-height: 360px; overflow-y: auto; }
 .qa-lookup-error { color: #b91c1c; }
-table.qa-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
-table.qa-docs th, table.qa-docs td { text-align: left; padding: 4px 8px;
+table.qa-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; border: none; }
+table.qa-docs th, table.qa-docs td { text-align: left; padding: 4px 8px; border: none;
                                      border-bottom: 1px solid var(--border-color-primary); }
+table.qa-docs code { font-size: 0.95em; }
 table.qa-docs td.qa-num { text-align: right; font-variant-numeric: tabular-nums; }
 ul.qa-ingest-log { list-style: none; padding-left: 0; }
 .qa-ingest-error { color: #b91c1c; }

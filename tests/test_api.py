@@ -293,12 +293,27 @@ def test_an_unsupported_sentence_is_marked_in_the_answer():
 
 
 # --- python app.py on a fresh machine ---------------------------------------------------------------
-def test_app_py_builds_the_missing_index_then_serves(tmp_path):
+# Loaded into the server process through PYTHONPATH: logs every address it looks up or connects to.
+NETWORK_SPY = """
+import sys
+def _spy(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo"):
+        with open(%r, "a") as log:
+            log.write(event + " " + repr(args[1] if event == "socket.connect" else args[0]) + "\\n")
+sys.addaudithook(_spy)
+_spy("socket.getaddrinfo", ("127.0.0.1",))  # proof that the spy is loaded
+"""
+
+
+def test_app_py_builds_the_missing_index_then_serves_without_reaching_out(tmp_path):
     port = free_port()
+    spy_dir, spy_log = tmp_path / "spy", tmp_path / "network.log"
+    spy_dir.mkdir()
+    (spy_dir / "sitecustomize.py").write_text(NETWORK_SPY % str(spy_log))
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(HF_HUB_OFFLINE="1", QA_INDEX_DIR=str(tmp_path / "fresh-index"), QA_CORPUS_DIR=str(SAMPLE_CORPUS),
-               QA_PORT=str(port))
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
+               PYTHONPATH=str(spy_dir))
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 240
@@ -312,12 +327,21 @@ def test_app_py_builds_the_missing_index_then_serves(tmp_path):
         assert health is not None and health.json() == {"status": "ok", "documents": 4, "mode": "auto"}
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
         assert page.status_code == 200 and "<html" in page.text.lower()
+        for path in ("/config", "/theme.css"):  # what the browser fetches next
+            assert httpx.get(f"http://127.0.0.1:{port}{path}", timeout=30).status_code == 200
+        answer = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": QUESTION}, timeout=60).json()
+        assert answer["citations"]
         assert (tmp_path / "fresh-index").is_dir()
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "building it from" in output and "4 documents" in output
     assert "Traceback" not in output
+    assert spy_log.exists(), "the network spy did not load"
+    local = ("127.0.0.1", "localhost", "'127.0.0.1'", "'localhost'", "('127.0.0.1'", "('localhost'", "'/")
+    outside = [line for line in spy_log.read_text().splitlines()
+               if not line.split(" ", 1)[1].startswith(local)]
+    assert outside == [], f"the server reached out: {outside[:10]}"
 
 
 def test_app_py_reports_a_bad_setting_in_one_line(tmp_path):
