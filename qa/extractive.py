@@ -43,7 +43,9 @@ _QUESTION_KINDS = [
     ("name", re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:city|country|place|team|group|company|organization|person|name)\b", re.I)),
 ]
 
-WEIGHTS = {"lexical": 0.45, "dense": 0.40, "kind": 0.10, "rank": 0.05}
+WEIGHTS = {"lexical": 0.45, "dense": 0.40, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
+SHORTLIST = 8  # sentences embedded per question
+CONTEXT_WEIGHT = 0.5  # weight of a term that only an earlier turn of a follow-up uses
 SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it scores this close
 
 
@@ -73,6 +75,21 @@ def _has_new(kind: str, sentence: str, question_words: set[str]) -> bool:
     return False
 
 
+def _idf_weights(query_terms: set[str], sentence_terms: list[set[str]]) -> dict[str, float]:
+    n = len(sentence_terms)
+    return {t: math.log(1 + n / (1 + sum(t in ts for ts in sentence_terms))) + 0.5 for t in query_terms}
+
+
+def _coverage(weights: dict[str, float], terms: set[str]) -> float:
+    """The IDF-weighted share of the query terms that the sentence has."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
+
+
+def _pairs(terms: list[str]) -> set[tuple[str, str]]:
+    return set(zip(terms, terms[1:]))
+
+
 def candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list[tuple[Passage, int, int, int]]:
     """(passage, rank, start, end) for every sentence of the passages, each span once."""
     seen: set[tuple[str, int, int]] = set()
@@ -93,32 +110,60 @@ def score_sentences(
     passages: list[Passage],
     texts: dict[str, str],
     embed,
+    shortlist: int = SHORTLIST,
+    asked: str | None = None,
 ) -> list[ScoredSentence]:
-    """Every candidate sentence, best first."""
+    """The best candidate sentences, best first.
+
+    Embedding a sentence costs milliseconds on a CPU, so only a shortlist, chosen by the cheap
+    signals (terms, answer kind, passage rank), is embedded and ranked in full. `question` is
+    what was searched (a follow-up made standalone); `asked`, the turn itself, decides the kind.
+    """
     candidates = candidate_sentences(passages, texts)
     if not candidates:
         return []
     sentences = [texts[p.doc_id][s:e] for p, _, s, e in candidates]
-    terms = [set(content_terms(s)) for s in sentences]
-    question_terms = set(content_terms(question))
-    idf = {t: math.log(1 + len(terms) / (1 + sum(t in ts for ts in terms))) + 0.5 for t in question_terms}
-    total_idf = sum(idf.values()) or 1.0
-    dense = embed(sentences) @ question_vector
-    kind = question_kind(question)
+    sequences = [content_terms(s) for s in sentences]
+    terms = [set(seq) for seq in sequences]
+    question_sequence = content_terms(asked or question)
+    question_pairs = _pairs(question_sequence)
+    asked_idf = _idf_weights(set(question_sequence), terms)
+    # Words that only earlier turns of a follow-up use name the subject, not what is asked now.
+    context_idf = _idf_weights(set(content_terms(question)) - asked_idf.keys(), terms)
+    kind = question_kind(asked or question)
     question_words = set(words(question))
 
-    scored = []
-    for (passage, rank, start, end), text, ts, cosine in zip(candidates, sentences, terms, dense):
-        lexical = sum(idf[t] for t in question_terms & ts) / total_idf
+    cheap = []
+    for i, ((passage, rank, _, _), text, ts) in enumerate(zip(candidates, sentences, terms)):
+        # The subject of a follow-up may sit in the sentence before ("405 left… Among those, 104…").
+        before = terms[i - 1] if i and candidates[i - 1][0] is passage else set()
+        lexical = _coverage(asked_idf, ts) + CONTEXT_WEIGHT * _coverage(context_idf, ts | before)
         kind_match = 1.0 if kind and _has_new(kind, text, question_words) else 0.0
-        score = (
+        # "the leader of ISIS" is better evidence than "leader" and "ISIS" far apart.
+        phrase = len(question_pairs & _pairs(sequences[i])) / len(question_pairs) if question_pairs else 0.0
+        prior = (
             WEIGHTS["lexical"] * lexical
-            + WEIGHTS["dense"] * max(0.0, float(cosine))
             + WEIGHTS["kind"] * kind_match
+            + WEIGHTS["phrase"] * phrase
             + WEIGHTS["rank"] / (1 + rank)
         )
-        support = 0.5 * lexical + 0.5 * max(0.0, float(cosine))
-        scored.append(ScoredSentence(passage.doc_id, passage.title, start, end, text, score, support))
+        cheap.append((prior, lexical, i))
+    cheap.sort(key=lambda item: -item[0])
+    cheap = cheap[:shortlist]
+    vectors = embed([sentences[i] for _, _, i in cheap])
+    dense = vectors @ question_vector
+    if asked and asked != question:  # a follow-up: closeness to the turn itself counts as much
+        dense = 0.5 * dense + 0.5 * (vectors @ embed([asked])[0])
+
+    scored = []
+    for (prior, lexical, i), cosine in zip(cheap, dense):
+        passage, _, start, end = candidates[i]
+        cosine = max(0.0, float(cosine))
+        scored.append(ScoredSentence(
+            passage.doc_id, passage.title, start, end, sentences[i],
+            score=prior + WEIGHTS["dense"] * cosine,
+            support=0.5 * lexical + 0.5 * cosine,
+        ))
     scored.sort(key=lambda s: -s.score)
     return scored
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from index import Chunk, IndexReader
 
 from qa.results import Passage
@@ -25,17 +27,19 @@ class HybridRetriever:
         self.candidates = candidates
         self.method = method  # "hybrid", or "dense" / "bm25" alone for comparison
 
-    def rankings(self, query: str) -> list[list[Chunk]]:
+    def rankings(self, query: str, vector: np.ndarray | None = None) -> list[list[Chunk]]:
         found: list[list[Chunk]] = []
         if self.method in ("hybrid", "dense"):
-            vector = self.reader.embedder.embed([query])[0]
+            if vector is None:
+                vector = self.reader.embedder.embed([query])[0]
             found.append([c for c, _ in self.reader.dense(vector, self.candidates)])
         if self.method in ("hybrid", "bm25"):
             found.append([c for c, _ in self.reader.lexical(query, self.candidates)])
         return found
 
-    def search(self, query: str, top_k: int) -> list[Passage]:
-        fused = fuse(self.rankings(query))[:top_k]
+    def search(self, query: str, top_k: int, vector: np.ndarray | None = None) -> list[Passage]:
+        """The `top_k` best passages; `vector` is the query's embedding, when already made."""
+        fused = fuse(self.rankings(query, vector))[:top_k]
         return [self.passage(chunk, score) for chunk, score in fused]
 
     def passage(self, chunk: Chunk, score: float) -> Passage:

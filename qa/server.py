@@ -28,11 +28,11 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     assistant = assistant or Assistant(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/api", build_api(assistant))
-    # run_history off: it would keep every question in the browser. No "Use via API" footer link:
+    # run_history off: it would keep every question in the browser. No footer ("Use via API"):
     # the API to use is ours, under /api, not the UI's internal event endpoints.
     return gr.mount_gradio_app(
         app, build_ui(assistant), path="/", server_name=config.host, server_port=config.port,
-        footer_links=["settings"], run_history=False, ssr_mode=False, mcp_server=False, max_file_size="100mb",
+        footer_links=[], run_history=False, ssr_mode=False, mcp_server=False, max_file_size="100mb",
         css=_css(), theme=_theme(),
     )
 

@@ -103,12 +103,13 @@ class Assistant:
         top_k = self._check_top_k(top_k)
 
         query = self._standalone(question, history, mode)
-        passages = self.retriever().search(query, top_k)
+        vector = self.embedder.embed([query])[0]
+        passages = self.retriever().search(query, top_k, vector)
         retrieved = time.perf_counter()
         if mode == "llm":
             answer = self._generate(question, passages, on_text)
         else:
-            answer = self._extract(question, query, passages)
+            answer = self._extract(question, query, vector, passages)
         answer.query = query
         done = time.perf_counter()
         answer.timings_ms = {
@@ -180,13 +181,10 @@ class Assistant:
                 return rewritten
         return followup.condense(question, history)
 
-    def _extract(self, question: str, query: str, passages: list[Passage]) -> Answer:
+    def _extract(self, question: str, query: str, vector, passages: list[Passage]) -> Answer:
         reader = self.reader
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
-        # The question's own words decide the kind of answer; the standalone query adds the subject.
-        scored = extractive.score_sentences(
-            query, self.embedder.embed([query])[0], passages, texts, self.embedder.embed
-        )
+        scored = extractive.score_sentences(query, vector, passages, texts, self.embedder.embed, asked=question)
         chosen = extractive.pick(scored)
         if not chosen or chosen[0].support < self.config.abstain_below:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages)

@@ -17,7 +17,7 @@ from qa.results import Answer, Citation, Passage
 
 CITE_CLASS = "qa-cite"  # the click handler in qa.ui finds citation links by this class
 CITE_HASH = "#qa-cite="  # the id also travels in the href, should a sanitizer drop data-*
-SOURCE_CONTEXT_CHARS = 240  # of the passage, shown either side of a quote in a source card
+SOURCE_CONTEXT_CHARS = 160  # of the passage, shown either side of a quote in a source card
 
 
 def text(value: str) -> str:
@@ -246,7 +246,7 @@ mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; 
 .qa-span code, code.qa-id { font-size: inherit; color: inherit; background: none; padding: 0; }
 .qa-span { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .qa-article-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.55; padding: 6px 10px;
-                    max-height: 360px; overflow-y: auto; }
+                    max-height: 320px; overflow-y: auto; }
 .qa-lookup-error { color: #b91c1c; }
 table.qa-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; border: none; }
 table.qa-docs th, table.qa-docs td { text-align: left; padding: 4px 8px; border: none;

@@ -1,0 +1,170 @@
+"""The read side on the sample corpus: search, extractive answers, citations, abstention, input."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from qa.errors import BadInputError, NotFoundError
+from qa.service import ABSTAIN_TEXT
+from tests.conftest import ROOT, SAMPLE_CORPUS
+
+QUESTIONS = {
+    "How many people have left Chechnya to join the fighting in Syria?": "405",
+    "How many gunmen did security forces kill on the outskirts of Grozny the day after the attack?": "seven",
+    "Who is the leader of ISIS?": "Abu Bakr al-Baghdadi",
+    "When did police attempt to stop a car in Grozny?": "December 17",
+    "How old were the attackers in the Chechnya attacks on Eid al-Adha?": "between 11 and 16",
+    "Who was the leader of Vilayat KBK?": "Zankishiev",
+    "How many militants were killed in the first phase of the operation in Nalchik?": "11",
+    "Which Russian Deputy Foreign Minister said the figures are alarming?": "Syromolotov",
+}
+UNANSWERABLE = [
+    "What is the capital of Australia?",
+    "Who won the 2018 FIFA World Cup final?",
+    "What is the boiling point of water at sea level?",
+]
+
+
+def check_invariants(answer) -> None:
+    """Every [n] has its citation; every quote is the document text at its span."""
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert numbers == {c.n for c in answer.citations}
+    for citation in answer.citations:
+        text = (SAMPLE_CORPUS / citation.doc_id).read_text(encoding="utf-8")
+        assert text[citation.start : citation.end] == citation.quote
+        assert citation.id == f"{citation.doc_id}:{citation.start}-{citation.end}"
+    for passage in answer.passages:
+        text = (SAMPLE_CORPUS / passage.doc_id).read_text(encoding="utf-8")
+        assert text[passage.start : passage.end] == passage.text
+    assert answer.abstained == (answer.answer == ABSTAIN_TEXT)
+
+
+@pytest.mark.parametrize("question,expected", QUESTIONS.items())
+def test_extractive_answers_quote_the_sentence_that_answers(assistant, question, expected):
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.answer
+    assert answer.mode == "extractive"
+    assert expected in answer.citations[0].quote
+    check_invariants(answer)
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_questions_the_corpus_cannot_answer_abstain(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.citations == []
+    assert answer.passages  # what was looked at is still shown
+    check_invariants(answer)
+
+
+def test_a_how_many_question_wants_the_sentence_with_a_number(assistant):
+    answer = assistant.ask("How many Russians have joined the Islamic State in total?")
+    assert re.search(r"\d", answer.citations[0].quote)
+
+
+def test_search_returns_ranked_passages_with_exact_spans(assistant):
+    results = assistant.search("Kadyrov spy network inside Isis", top_k=3)
+    assert len(results) == 3
+    assert results[0].doc_id == "003_5086438d16222152.txt"
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    for r in results:
+        text = (SAMPLE_CORPUS / r.doc_id).read_text(encoding="utf-8")
+        assert text[r.start : r.end] == r.text
+
+
+def test_follow_up_questions_are_searched_with_their_context(assistant):
+    history = ["How many people from Chechnya left to join the Islamic State in Syria?"]
+    answer = assistant.ask("and how many of them were killed?", history=history)
+    assert "Chechnya" in answer.query
+    assert "104" in answer.answer
+    check_invariants(answer)
+
+
+def test_cite_resolves_span_context_and_metadata(assistant):
+    answer = assistant.ask("When did police attempt to stop a car in Grozny?")
+    found = assistant.cite(answer.citations[0].id)
+    text = (SAMPLE_CORPUS / found.doc_id).read_text(encoding="utf-8")
+    assert found.quote == text[found.start : found.end]
+    assert found.title and found.date == "2016-12-28"
+    assert text[found.context_start : found.start] == found.context_before
+    assert text[found.end : found.context_end] == found.context_after
+    assert found.context_before.strip() and found.context_after.strip()
+
+
+@pytest.mark.parametrize(
+    "citation_id,error",
+    [
+        ("../../etc/passwd:0-10", NotFoundError),
+        ("/etc/passwd:0-10", NotFoundError),
+        ("nonexistent.txt:0-10", NotFoundError),
+        ("000_3cdf5aa040d08496.txt:0-999999", NotFoundError),
+        ("000_3cdf5aa040d08496.txt:20-10", BadInputError),
+        ("000_3cdf5aa040d08496.txt", BadInputError),
+        ("", BadInputError),
+    ],
+)
+def test_bad_citation_ids_are_clear_errors(assistant, citation_id, error):
+    with pytest.raises(error):
+        assistant.cite(citation_id)
+
+
+@pytest.mark.parametrize(
+    "question,message",
+    [("", "empty"), ("   \n\t ", "empty"), ("\x00\x07\x1b", "empty"), ("x" * 100_000, "100,000 characters")],
+)
+def test_bad_questions_are_clear_errors(assistant, question, message):
+    with pytest.raises(BadInputError, match=message):
+        assistant.ask(question)
+
+
+def test_control_characters_and_other_scripts_are_answered_not_crashed(assistant):
+    answer = assistant.ask("How many people\x00 have left\x1b Chechnya\tto fight in Syria?")
+    assert "405" in answer.answer
+    for question in ("Сколько людей уехало из Чечни в Сирию?", "车臣有多少人去了叙利亚？", "🙂🙂🙂?"):
+        check_invariants(assistant.ask(question))
+
+
+def test_top_k_and_mode_are_checked(assistant):
+    with pytest.raises(BadInputError, match="top_k"):
+        assistant.ask("Who is Kadyrov?", top_k=0)
+    with pytest.raises(BadInputError, match="top_k"):
+        assistant.ask("Who is Kadyrov?", top_k=10_000)
+    with pytest.raises(BadInputError, match="QA_LLM_BASE_URL"):
+        assistant.ask("Who is Kadyrov?", mode="llm")
+    assert len(assistant.ask("Who is Kadyrov?", top_k=2).passages) == 2
+
+
+def run_qa(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})})
+
+
+def test_qa_ask_json_matches_the_spec(sample_index_dir):
+    result = run_qa("--index-dir", str(sample_index_dir), "ask",
+                    "How many people have left Chechnya to join the fighting in Syria?", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"question", "answer", "abstained", "mode", "citations", "passages", "timings_ms"} <= data.keys()
+    citation = data["citations"][0]
+    assert {"n", "id", "doc_id", "title", "start", "end", "quote", "supported", "score"} <= citation.keys()
+    assert {"retrieve", "answer", "total"} <= data["timings_ms"].keys()
+
+
+def test_qa_commands_fail_with_one_line_and_no_traceback(sample_index_dir, tmp_path):
+    cases = [
+        (["--index-dir", str(tmp_path / "nothing"), "ask", "Who?"], "no index"),
+        (["--index-dir", str(sample_index_dir), "ask", "   "], "empty"),
+        (["--index-dir", str(sample_index_dir), "cite", "../../etc/passwd:0-10"], "no indexed document"),
+        (["--index-dir", str(sample_index_dir), "search", "x", "--top-k", "0"], "top_k"),
+    ]
+    for args, message in cases:
+        result = run_qa(*args)
+        assert result.returncode == 2
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
