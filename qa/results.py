@@ -65,6 +65,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     query: str = ""  # what was searched: the question made standalone
+    support: float | None = None  # extractive: how well the best sentence matches (abstains below a threshold)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -77,5 +78,6 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "sentences": [asdict(s) | {"citations": list(s.citations)} for s in self.sentences],
             "query": self.query,
+            "support": self.support,
             "timings_ms": self.timings_ms,
         }

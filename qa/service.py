@@ -186,15 +186,16 @@ class Assistant:
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         scored = extractive.score_sentences(query, vector, passages, texts, self.embedder.embed, asked=question)
         chosen = extractive.pick(scored)
-        if not chosen or chosen[0].support < self.config.abstain_below:
-            return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages)
+        support = round(chosen[0].support, 4) if chosen else 0.0
+        if support < self.config.abstain_below:
+            return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)
         citations = [
             Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.score, 4))
             for n, s in enumerate(chosen, start=1)
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         sentences = [AnswerSentence(c.quote, (c.n,), True) for c in citations]
-        return Answer(question, text, False, "extractive", citations, passages, sentences)
+        return Answer(question, text, False, "extractive", citations, passages, sentences, support=support)
 
     def _generate(self, question: str, passages: list[Passage], on_text) -> Answer:
         system = ANSWER_SYSTEM_PROMPT.format(abstain=ABSTAIN_TEXT)
