@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index import IndexSettings
@@ -42,7 +42,6 @@ class Config:
     llm: LLMSettings | None = None
     host: str = "127.0.0.1"
     port: int = 7860
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def index_settings(self) -> IndexSettings:
         return IndexSettings(
