@@ -27,7 +27,7 @@ from index.loaders import load_paths
 from index.settings import IndexSettings, IndexStoreError
 from index.vectors import ChromaVectors
 
-BATCH_CHUNKS = 512  # chunks embedded and committed together
+BATCH_CHUNKS = 256  # chunks embedded and committed together (and the progress bar step)
 
 
 @dataclass
