@@ -8,6 +8,8 @@ produces a 500 or a traceback.
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import nullcontext
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -35,13 +37,15 @@ class AskRequest(BaseModel):
     mode: str | None = None
 
 
-def router(assistant: Assistant) -> APIRouter:
+def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> APIRouter:
     """The routes, each calling one method of `assistant`.
 
     The endpoints are plain `def`s on purpose: the Assistant blocks on torch and SQLite, and
-    FastAPI runs sync endpoints in its threadpool, so concurrent requests do not wait in line.
+    FastAPI runs sync endpoints in its threadpool. `slots` caps how many questions are answered
+    at once; the rest wait their turn instead of all slowing each other down.
     """
     routes = APIRouter()
+    busy = slots if slots is not None else nullcontext()
 
     @routes.get("/health")
     def health() -> JSONResponse:
@@ -53,12 +57,14 @@ def router(assistant: Assistant) -> APIRouter:
 
     @routes.post("/ask")
     def ask(body: AskRequest) -> dict:
-        answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode)
+        with busy:
+            answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode)
         return answer.to_dict()
 
     @routes.get("/search")
     def search(q: Annotated[str, Query()], top_k: Annotated[int | None, Query()] = None) -> dict:
-        results = assistant.search(q, top_k)
+        with busy:
+            results = assistant.search(q, top_k)
         return {"query": q, "results": [p.to_dict() for p in results]}
 
     # `:path` because ids may hold `/` (documents in sub-folders); the path arrives URL-decoded,
@@ -78,12 +84,12 @@ def router(assistant: Assistant) -> APIRouter:
     return routes
 
 
-def build_api(assistant: Assistant) -> FastAPI:
+def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) -> FastAPI:
     """The API as its own app, to mount at /api, so that its error handlers and its 404s
     answer in JSON without touching the Gradio app mounted beside it."""
     # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may reach out.
     api = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    api.include_router(router(assistant))
+    api.include_router(router(assistant, slots))
     api.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 
     def error(status: int, message: str) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 from fastapi import FastAPI
 
@@ -26,15 +27,27 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     from qa.ui import build_ui
 
     assistant = assistant or Assistant(config)
+    slots = answer_slots(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
-    app.mount("/api", build_api(assistant))
+    app.mount("/api", build_api(assistant, slots))
     # run_history off: it would keep every question in the browser. No footer ("Use via API"):
     # the API to use is ours, under /api, not the UI's internal event endpoints.
     return gr.mount_gradio_app(
-        app, build_ui(assistant), path="/", server_name=config.host, server_port=config.port,
+        app, build_ui(assistant, slots), path="/", server_name=config.host, server_port=config.port,
         footer_links=[], run_history=False, ssr_mode=False, mcp_server=False, max_file_size="100mb",
         css=_css(), theme=_theme(),
     )
+
+
+def answer_slots(config: Config) -> threading.BoundedSemaphore:
+    """How many questions the API and the UI answer at once, together; the rest wait for a slot.
+
+    Extractive answering is CPU work (embedding, scoring): more of it in flight than there are
+    cores adds no throughput, only memory and a longer tail. An LLM answer mostly waits on the
+    endpoint, so with one configured more questions may be in flight.
+    """
+    cores = max(2, os.cpu_count() or 2)
+    return threading.BoundedSemaphore(cores * 4 if config.llm else cores)
 
 
 def _theme():

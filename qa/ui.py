@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import gradio as gr
@@ -68,8 +69,10 @@ watch('value', () => {
 """
 
 
-def build_ui(assistant: Assistant) -> gr.Blocks:
-    """The three tabs over one assistant; per-visitor state lives in gr.State, not here."""
+def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> gr.Blocks:
+    """The three tabs over one assistant; per-visitor state lives in gr.State, not here.
+
+    `slots`, shared with the API, caps how many questions are answered at once."""
     config = assistant.config
 
     def open_citation(citation_id: str) -> str:
@@ -130,7 +133,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                                         info=_mode_info(assistant))
 
         def respond(question, chat, earlier, k, answer_mode):
-            yield from _respond(assistant, question, chat, earlier, k, answer_mode)
+            yield from _respond(assistant, question, chat, earlier, k, answer_mode, slots)
 
         def lookup(citation_id):
             return _article_or_error(assistant, citation_id)
@@ -157,7 +160,8 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
 
 
 # --- chat -----------------------------------------------------------------------------------------
-def _respond(assistant: Assistant, question: str, chat: list, questions: list[str], top_k, mode: str):
+def _respond(assistant: Assistant, question: str, chat: list, questions: list[str], top_k, mode: str,
+             slots: threading.Semaphore | None = None):
     """Stream one turn: the question, "Searching…", the answer as it is written, then its sources."""
     chat = list(chat or [])
     if not (question or "").strip():
@@ -170,7 +174,7 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
     answer: Answer | None = None
     streamed = False
     try:
-        for kind, value in _ask_in_background(assistant, question, list(questions), _as_int(top_k), mode):
+        for kind, value in _ask_in_background(assistant, question, list(questions), _as_int(top_k), mode, slots):
             if kind == "text":
                 streamed = True
                 chat[-1] = {"role": "assistant", "content": ui_html.partial_html(value)}
@@ -198,7 +202,7 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
 
 
 def _ask_in_background(assistant: Assistant, question: str, history: list[str], top_k: int | None,
-                       mode: str | None) -> Iterator[tuple[str, object]]:
+                       mode: str | None, slots: threading.Semaphore | None = None) -> Iterator[tuple[str, object]]:
     """Yields ("text", partial answer) while an LLM writes, then ("answer", Answer).
 
     `Assistant.ask` reports partial text through a callback; a thread and a queue turn that into
@@ -210,8 +214,9 @@ def _ask_in_background(assistant: Assistant, question: str, history: list[str], 
 
     def work() -> None:
         try:
-            outcome["answer"] = assistant.ask(question, history, top_k=top_k, mode=mode or None,
-                                              on_text=updates.put)
+            with slots if slots is not None else nullcontext():
+                outcome["answer"] = assistant.ask(question, history, top_k=top_k, mode=mode or None,
+                                                  on_text=updates.put)
         except BaseException as exc:  # re-raised in the caller's thread below
             outcome["error"] = exc
         finally:
