@@ -53,10 +53,12 @@ class BeirResult:
 
 def load_beir(folder: Path, split: str = "test") -> BeirSet:
     folder = Path(folder)
-    corpus, queries_path, qrels_path = folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"
+    corpus, queries_path = folder / "corpus.jsonl", folder / "queries.jsonl"
+    qrels_path = folder / "qrels" / f"{split}.tsv"
     for path in (corpus, queries_path, qrels_path):
         if not path.is_file():
-            raise BadInputError(f"{folder} is not a BEIR folder: {path.name if path.parent == folder else path.relative_to(folder)} is missing")
+            missing = path.relative_to(folder).as_posix()
+            raise BadInputError(f"{folder} is not a BEIR folder: {missing} is missing")
     queries: dict[str, str] = {}
     for number, line in enumerate(queries_path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -76,7 +78,9 @@ def load_beir(folder: Path, split: str = "test") -> BeirSet:
         qrels.setdefault(parts[0], {})[parts[1]] = float(parts[2])
     unknown = [q for q in qrels if q not in queries]
     if unknown:
-        raise BadInputError(f"{qrels_path}: query {unknown[0]!r} (and {len(unknown) - 1} more) is not in {queries_path.name}")
+        raise BadInputError(
+            f"{qrels_path}: query {unknown[0]!r} (and {len(unknown) - 1} more) is not in {queries_path.name}"
+        )
     ordered = {q: queries[q] for q in queries if q in qrels}
     return BeirSet(folder.resolve().name, corpus, ordered, qrels)
 
@@ -145,7 +149,7 @@ def run_beir(assistant: Assistant, beir: BeirSet, limit: int | None = None,
 def summarize_beir(results: list[BeirResult]) -> dict:
     """The `qa eval --json` summary; a BEIR set has no answers, citations or abstention."""
     latencies = [r.latency_ms for r in results]
-    p50, p95 = metrics.percentile(latencies, 50), metrics.percentile(latencies, 95)
+    p50, p95 = (metrics.percentile(latencies, q) for q in (50, 95))
     return {
         "n": len(results),
         "retrieval": {
@@ -159,5 +163,9 @@ def summarize_beir(results: list[BeirResult]) -> dict:
         "citations": {"precision": None, "recall": None, "valid_offsets": None},
         "grounding": {"supported_sentence_rate": None},
         "abstention": {"precision": None, "recall": None},
-        "latency_ms": {"p50": None if p50 is None else round(p50, 1), "p95": None if p95 is None else round(p95, 1)},
+        "latency_ms": {"p50": _round(p50), "p95": _round(p95)},
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -152,7 +152,8 @@ def locate(questions: list[GoldQuestion], text_of: Callable[[str], str | None]) 
     return located
 
 
-_QUOTE_CLASSES = {"'": "['‘’]", "‘": "['‘’]", "’": "['‘’]", '"': '["“”]', "“": '["“”]', "”": '["“”]'}
+_SINGLE, _DOUBLE = "['‘’]", '["“”]'
+_QUOTE_CLASSES = {"'": _SINGLE, "‘": _SINGLE, "’": _SINGLE, '"': _DOUBLE, "“": _DOUBLE, "”": _DOUBLE}
 
 
 def find_quote(text: str, quote: str) -> list[tuple[int, int]]:

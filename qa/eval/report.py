@@ -151,7 +151,7 @@ def _plots(folder: Path, records: list[dict], curve: list[dict], abstain_below: 
     if comparison:
         keys = [("retrieval", "hit@1"), ("retrieval", "hit@5"), ("retrieval", "mrr@10"),
                 ("answer", "f1"), ("answer", "contains")]
-        fig, ax = plt.subplots(figsize=(9, 4))
+        fig, ax = plt.subplots(figsize=(10, 4))
         width = 0.8 / len(comparison)
         for i, (name, summary) in enumerate(comparison.items()):
             values = [summary[group][key] or 0.0 for group, key in keys]
@@ -159,7 +159,7 @@ def _plots(folder: Path, records: list[dict], curve: list[dict], abstain_below: 
         ax.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))], [key for _, key in keys])
         ax.set_ylim(0, 1)
         ax.set_title("Our pipeline beside the baselines")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # clear of the bars
         save(fig, "comparison.png")
     return written
 
@@ -213,8 +213,8 @@ def _markdown(summary: dict, records: list[dict], meta: dict, comparison, curve,
         now = min(curve, key=lambda p: abs(p["threshold"] - abstain_below))
         best = max(curve, key=lambda p: (p["accuracy"] or 0) + (p["abstention_recall"] or 0))
         out += ["", "## Abstention threshold", "",
-                f"At the current threshold {abstain_below}: abstention precision {_fmt(now['abstention_precision'])}, "
-                f"recall {_fmt(now['abstention_recall'])}, answer accuracy {_fmt(now['accuracy'])}. "
+                f"At the current threshold {abstain_below}: abstention precision "
+                f"{_fmt(now['abstention_precision'])}, recall {_fmt(now['abstention_recall'])}, answer accuracy {_fmt(now['accuracy'])}. "
                 f"The threshold with the best accuracy + abstention recall here is {best['threshold']} "
                 f"({_fmt(best['accuracy'])} + {_fmt(best['abstention_recall'])}); "
                 "a small gold set makes that a hint, not a setting."]
@@ -255,8 +255,9 @@ def _failures(records: list[dict], is_gold: bool) -> list[str]:
         lines += [f"### {title}: {len(found)}", ""]
         if found:
             lines += [f"| id | question | {shown} |", "| --- | --- | --- |"]
-            lines += [f"| {r['id']} | {short(r.get('question') or r.get('query', ''))} | {short(str(r.get(shown) or ''))} |"
-                      for r in found[:WORST_SHOWN]]
+            for r in found[:WORST_SHOWN]:
+                asked = short(r.get("question") or r.get("query", ""))
+                lines.append(f"| {r['id']} | {asked} | {short(str(r.get(shown) or ''))} |")
             if len(found) > WORST_SHOWN:
                 lines.append(f"\n…and {len(found) - WORST_SHOWN} more.")
             lines.append("")
