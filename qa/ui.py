@@ -88,7 +88,10 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(
                             elem_id="qa-chat", show_label=False, height=560, latex_delimiters=[],
-                            feedback_options=None, buttons=["copy"], group_consecutive_messages=False,
+                            feedback_options=None, group_consecutive_messages=False,
+                            # No copy buttons: they copy a message's HTML source, not its text.
+                            # No share button: it posts to Hugging Face.
+                            buttons=[],
                             placeholder="Ask about the documents in the corpus. Every claim in an answer "
                                         "is cited; click a citation to read it in its article.",
                         )
@@ -149,6 +152,8 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
         box.submit(respond, ask_inputs, ask_outputs)
         ask_button.click(respond, ask_inputs, ask_outputs)
         new_chat.click(new_conversation, None, [chatbot, questions, sources, article])
+        # The chat's own trash icon empties the messages; the history must go with them.
+        chatbot.clear(new_conversation, None, [chatbot, questions, sources, article])
         citation_box.submit(lookup, citation_box, lookup_view)
         lookup_button.click(lookup, citation_box, lookup_view)
         add_button.click(add_files, files, [ingest_log, documents, header])

@@ -170,6 +170,19 @@ def test_follow_up_question_keeps_the_history(app):
     expect(second.locator("a.qa-cite").first).to_be_visible()
 
 
+def test_clearing_the_chat_forgets_the_conversation(app):
+    ask(app, QUESTION)
+    wait_for_answer(app)
+    app.locator("#qa-new").click()
+    expect(app.locator("#qa-chat [data-testid='user']")).to_have_count(0)
+    expect(app.locator("#qa-sources")).to_contain_text("appear here")
+    ask(app, QUESTION)
+    wait_for_answer(app)
+    app.locator("#qa-chat button[aria-label='Clear']").click()
+    expect(app.locator("#qa-chat [data-testid='user']")).to_have_count(0)
+    expect(app.locator("#qa-sources")).to_contain_text("appear here")
+
+
 def test_abstention_reads_as_an_answer_not_an_error(app):
     ask(app, "What is the boiling point of liquid nitrogen in Kelvin?")
     answer = wait_for_answer(app)
