@@ -40,6 +40,9 @@ class IndexReader:
                 lexical = build_lexical(catalog, fingerprint)
         finally:
             catalog.close()
+        self._by_doc: dict[str, list[Chunk]] = {}
+        for chunk in sorted(self._chunks.values(), key=lambda c: (c.doc_id, c.start)):
+            self._by_doc.setdefault(chunk.doc_id, []).append(chunk)
         self._lexical = lexical
         self._vectors = ChromaVectors(settings)
         self.embedder = embedder
@@ -56,7 +59,7 @@ class IndexReader:
         return len(self._chunks)
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        return sorted((c for c in self._chunks.values() if c.doc_id == doc_id), key=lambda c: c.start)
+        return list(self._by_doc.get(doc_id, ()))
 
     def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity; vectors the catalog does not list are ignored."""

@@ -66,6 +66,11 @@ class Assistant:
                 self._reader = open_index(self.config.index_settings(), embedder)
             return self._reader
 
+    @property
+    def has_llm(self) -> bool:
+        """Whether an LLM endpoint is configured, so that "llm" and "auto" modes use it."""
+        return self._chat is not None
+
     def retriever(self, method: str = "hybrid") -> HybridRetriever:
         return HybridRetriever(self.reader, self.config.candidates, method)
 
@@ -84,7 +89,7 @@ class Assistant:
 
     # --- reading --------------------------------------------------------------------------------
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
-        query = self._check_question(query)
+        query = self._check_question(query, "query")
         return self.retriever().search(query, self._check_top_k(top_k))
 
     def ask(
@@ -141,17 +146,17 @@ class Assistant:
                 "chunks": [{"id": c.id, "start": c.start, "end": c.end} for c in reader.chunks_of(doc_id)]}
 
     # --- the steps --------------------------------------------------------------------------------
-    def _check_question(self, question) -> str:
+    def _check_question(self, question, what: str = "question") -> str:
         if not isinstance(question, str):
-            raise BadInputError("the question must be text")
+            raise BadInputError(f"the {what} must be text")
         if len(question) > self.config.max_question_chars:
             raise BadInputError(
-                f"the question is {len(question):,} characters long; the limit is "
+                f"the {what} is {len(question):,} characters long; the limit is "
                 f"{self.config.max_question_chars:,}"
             )
         question = clean_question(question)
         if not question:
-            raise BadInputError("the question is empty")
+            raise BadInputError(f"the {what} is empty")
         return question
 
     def _check_top_k(self, top_k) -> int:
