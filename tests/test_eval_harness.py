@@ -281,3 +281,73 @@ def test_plain_llamaindex_baseline_over_real_chroma(tmp_path, monkeypatch):
     monkeypatch.setattr(VectorStoreIndex, "from_documents", no_rebuild)
     reopened = LlamaIndexPipeline([CORPUS], work, top_k=3)
     assert [p.id for p in reopened.search("Nalchik bunker", 3)] == [p.id for p in pipeline.search("Nalchik bunker", 3)]
+
+
+# --- LLM mode: the citation scores where they are not trivially right -------------------------------
+def test_citation_scores_of_a_generated_answer_with_an_unsupported_claim(sample_index_dir, embedder, tmp_path):
+    from qa.config import LLMSettings
+    from tests.fake_openai import FakeOpenAI, source_number
+
+    def script(messages):
+        if "Standalone question" in messages[-1]["content"]:
+            return "How many people have left Chechnya to fight in Syria?"
+        n = source_number(messages, "405 people, according to our data")
+        # One claim its source supports, one that no source does, both citing the same source.
+        return f"A total of 405 people have left Chechnya to fight in Syria [{n}]. The moon is made of green cheese [{n}]."
+
+    gold = write_jsonl(tmp_path / "gold.jsonl", [
+        {"id": "left", "question": "How many people have left Chechnya to join the fighting in Syria?",
+         "answers": ["405"], "evidence": [{"doc_id": "003_5086438d16222152.txt", "quote": "A total of 405 people"}]},
+    ])
+    with FakeOpenAI(script) as fake:
+        config = Config(index_dir=sample_index_dir, corpus_dir=CORPUS,
+                        llm=LLMSettings(base_url=fake.base_url, model="scripted", timeout=10))
+        assistant = Assistant(config, embedder=embedder)
+        questions = locate(read_gold(gold), assistant.reader.text)
+        [result] = evaluate(AssistantPipeline(assistant, mode="llm"), questions, lexical_embedding_support(embedder.embed))
+
+    assert result.mode == "llm" and not result.abstained and result.error is None
+    assert result.contains == 1.0
+    assert result.sentences == 2 and result.supported_sentences == 1  # the cheese is nowhere
+    assert result.citation_recall == 0.5  # one of two sentences supported by what it cites
+    assert result.citation_precision == 0.5  # the citation on the cheese supports nothing
+    assert result.valid_offsets == 1.0 and all(c["valid"] for c in result.citations)
+    assert any(c["hits_evidence"] for c in result.citations)
+    assert result.support is None  # no extractive support score in LLM mode
+
+
+# --- the report -----------------------------------------------------------------------------------
+def test_report_with_baselines_and_the_threshold_curve(tmp_path):
+    from qa.eval.report import write_report
+    from qa.eval.runner import QuestionResult
+
+    def result(qid, answerable, abstained, support, answer, contains):
+        r = QuestionResult(qid, f"question {qid}?", [], answerable, ["four"] if answerable else [],
+                           ["a.txt:0-10"] if answerable else [])
+        r.abstained, r.support, r.unabstained_answer, r.answer = abstained, support, answer, "" if abstained else answer
+        r.contains = contains if answerable else None
+        r.hit_at_1 = r.hit_at_5 = r.rr_at_10 = 1.0 if answerable else None
+        r.first_hit_rank = 1 if answerable else None
+        r.probe_agrees = True
+        return r
+
+    results = [result("right", True, False, 0.8, "Four died. [1]", 1.0),
+               result("declined", False, True, 0.3, "Nothing. [1]", None),
+               result("answered-wrongly", False, False, 0.6, "Two lived. [1]", None)]
+    ours = summarize(results)
+    worse = json.loads(json.dumps(ours))
+    worse["retrieval"]["hit@5"] = 0.5
+    written = write_report(tmp_path / "report", ours, [r.to_dict() for r in results], {"title": "t", "command": "qa eval x"},
+                           comparison={"ours": ours, "BM25 alone": worse}, abstain_below=0.45)
+    names = {p.name for p in written}
+    assert {"results.json", "per_question.jsonl", "summary.md", "comparison.json", "comparison.png",
+            "threshold_tradeoff.png", "support_distribution.png", "abstention_curve.json"} <= names
+    markdown = (tmp_path / "report" / "summary.md").read_text()
+    assert "| BM25 alone | 1.000 | 0.500 |" in markdown
+    assert "### Answered although the corpus does not answer: 1" in markdown and "answered-wrongly" in markdown
+    curve = json.loads((tmp_path / "report" / "abstention_curve.json").read_text())
+    at = {p["threshold"]: p for p in curve}
+    # Below 0.3 nothing abstains; at 0.45 "declined" does; at 0.7 both unanswerables do.
+    assert at[0.2]["abstention_recall"] == 0.0 and at[0.45]["abstention_recall"] == 0.5
+    assert at[0.7]["abstention_recall"] == 1.0 and at[0.7]["accuracy"] == 1.0
+    assert at[0.9]["accuracy"] == 0.0  # the right answer is declined too
