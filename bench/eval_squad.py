@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -158,16 +159,25 @@ def main(argv: list[str] | None = None) -> int:
         command = "python bench/eval_squad.py " + shlex.join(sys.argv[1:] if argv is None else argv)
         for system in systems:
             name = NAMES[system]
-            meta = {"title": f"SQuAD v1.1 dev, {name}", "command": command,
+            meta = {"title": f"SQuAD v1.1 dev, {name}", "command": command, "code": code_version(),
                     "questions": f"{len(questions)} held out (first {args.exclude_titles_first} titles excluded)"}
             # Our report carries the comparison with every baseline.
             write_report(args.report / system, summaries[name], records[system], meta,
                          comparison=summaries if system == "ours" else None,
                          abstain_below=config.abstain_below if system == "ours" else None)
         (args.report / "comparison.json").write_text(json.dumps(
-            {"command": command, "questions": len(questions), "span_level": summaries,
+            {"command": command, "code": code_version(), "questions": len(questions), "span_level": summaries,
              "document_level": doc_level}, indent=2) + "\n")
     return 0
+
+
+def code_version() -> str:
+    """The commit measured, marked "-dirty" when the working tree differs from it."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def doc_level_table(doc_level: dict[str, dict]) -> str:

@@ -210,14 +210,7 @@ def _markdown(summary: dict, records: list[dict], meta: dict, comparison, curve,
     if comparison:
         out += ["", "## Beside the baselines", "", comparison_table(comparison)]
     if curve and abstain_below is not None:
-        now = min(curve, key=lambda p: abs(p["threshold"] - abstain_below))
-        best = max(curve, key=lambda p: (p["accuracy"] or 0) + (p["abstention_recall"] or 0))
-        out += ["", "## Abstention threshold", "",
-                f"At the current threshold {abstain_below}: abstention precision "
-                f"{_fmt(now['abstention_precision'])}, recall {_fmt(now['abstention_recall'])}, answer accuracy {_fmt(now['accuracy'])}. "
-                f"The threshold with the best accuracy + abstention recall here is {best['threshold']} "
-                f"({_fmt(best['accuracy'])} + {_fmt(best['abstention_recall'])}); "
-                "a small gold set makes that a hint, not a setting."]
+        out += ["", "## Abstention threshold", "", _threshold_text(curve, abstain_below)]
         disagree = [r["id"] for r in records if r.get("probe_agrees") is False]
         if disagree:
             out.append(f"\nThe recomputed support score disagrees with the pipeline's own abstention "
@@ -228,6 +221,22 @@ def _markdown(summary: dict, records: list[dict], meta: dict, comparison, curve,
     out += _failures(records, is_gold)
     out += ["", "Every question's record is in `per_question.jsonl`, by `id`."]
     return "\n".join(out) + "\n"
+
+
+def _threshold_text(curve: list[dict], abstain_below: float) -> str:
+    """What the current threshold does, and what another would, in a sentence or two."""
+    now = min(curve, key=lambda p: abs(p["threshold"] - abstain_below))
+    never = curve[0]  # threshold 0: only questions with nothing to quote abstain
+    text = (f"At the current threshold {abstain_below} it answers {_fmt(now['coverage'])} of the questions, "
+            f"with answer accuracy {_fmt(now['accuracy'])} (contains, over answerable questions; "
+            f"{_fmt(never['accuracy'])} if it never abstained)")
+    if now["abstention_recall"] is None:
+        return text + ". There are no unanswerable questions here, so this is what abstaining costs."
+    best = max(curve, key=lambda p: (p["accuracy"] or 0) + (p["abstention_recall"] or 0))
+    return (text + f", abstention precision {_fmt(now['abstention_precision'])} and recall "
+            f"{_fmt(now['abstention_recall'])}. The threshold with the best accuracy + abstention recall here "
+            f"is {best['threshold']} ({_fmt(best['accuracy'])} + {_fmt(best['abstention_recall'])}); on a "
+            "small gold set that is a hint, not a setting.")
 
 
 def _failures(records: list[dict], is_gold: bool) -> list[str]:
