@@ -122,6 +122,10 @@ def main() -> int:
         subset.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
         embedder = SentenceTransformerEmbedder()
         embedder.embed(["warm up"])
+        import torch
+
+        # Our embedder leaves torch on one thread between calls; the baseline gets every core.
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
         baseline = run_baseline(records, workdir, bundled_model_path())
         ours = run_ours(subset, workdir, embedder)
 

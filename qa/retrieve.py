@@ -8,16 +8,22 @@ from index import Chunk, IndexReader
 
 from qa.results import Passage
 
-RRF_K = 60  # the constant of Cormack et al. (2009); it damps the head of each ranking
+# Weighted reciprocal rank fusion. Chosen on the SQuAD questions about the first ten articles only
+# (the tuning split; results are reported on the others): the usual k=60 with equal weights gave
+# hit@1 0.745 and hit@5 0.940 there, BM25 alone 0.765 and 0.927, these 0.785 and 0.957. A small k
+# lets each retriever's first places count; the dense ranking is the weaker one on its own.
+RRF_K = 5
+WEIGHTS = {"dense": 0.5, "bm25": 1.0}
 
 
-def fuse(rankings: list[list[Chunk]], k: int = RRF_K) -> list[tuple[Chunk, float]]:
-    """Reciprocal rank fusion, scaled so a chunk ranked first by every retriever scores 1.0."""
+def fuse(rankings: list[tuple[float, list[Chunk]]], k: int = RRF_K) -> list[tuple[Chunk, float]]:
+    """Weighted reciprocal rank fusion of (weight, ranking) pairs, scaled so that a chunk ranked
+    first by every retriever scores 1.0."""
     scores: dict[Chunk, float] = {}
-    for ranking in rankings:
+    for weight, ranking in rankings:
         for rank, chunk in enumerate(ranking, start=1):
-            scores[chunk] = scores.get(chunk, 0.0) + 1.0 / (k + rank)
-    best = len(rankings) / (k + 1)
+            scores[chunk] = scores.get(chunk, 0.0) + weight / (k + rank)
+    best = sum(weight for weight, _ in rankings) / (k + 1) or 1.0
     return sorted(((c, s / best) for c, s in scores.items()), key=lambda item: -item[1])
 
 
@@ -27,14 +33,15 @@ class HybridRetriever:
         self.candidates = candidates
         self.method = method  # "hybrid", or "dense" / "bm25" alone for comparison
 
-    def rankings(self, query: str, vector: np.ndarray | None = None) -> list[list[Chunk]]:
-        found: list[list[Chunk]] = []
+    def rankings(self, query: str, vector: np.ndarray | None = None) -> list[tuple[float, list[Chunk]]]:
+        """(weight, ranking) for each retriever in use."""
+        found: list[tuple[float, list[Chunk]]] = []
         if self.method in ("hybrid", "dense"):
             if vector is None:
                 vector = self.reader.embedder.embed([query])[0]
-            found.append([c for c, _ in self.reader.dense(vector, self.candidates)])
+            found.append((WEIGHTS["dense"], [c for c, _ in self.reader.dense(vector, self.candidates)]))
         if self.method in ("hybrid", "bm25"):
-            found.append([c for c, _ in self.reader.lexical(query, self.candidates)])
+            found.append((WEIGHTS["bm25"], [c for c, _ in self.reader.lexical(query, self.candidates)]))
         return found
 
     def search(self, query: str, top_k: int, vector: np.ndarray | None = None) -> list[Passage]:
