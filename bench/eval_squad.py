@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, help="write each system's report under this folder")
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    code = code_version()  # now: the code imported is the code measured, whatever is committed meanwhile
     unknown = set(systems) - set(SYSTEMS)
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
@@ -159,14 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         command = "python bench/eval_squad.py " + shlex.join(sys.argv[1:] if argv is None else argv)
         for system in systems:
             name = NAMES[system]
-            meta = {"title": f"SQuAD v1.1 dev, {name}", "command": command, "code": code_version(),
+            meta = {"title": f"SQuAD v1.1 dev, {name}", "command": command, "code": code,
                     "questions": f"{len(questions)} held out (first {args.exclude_titles_first} titles excluded)"}
             # Our report carries the comparison with every baseline.
             write_report(args.report / system, summaries[name], records[system], meta,
                          comparison=summaries if system == "ours" else None,
                          abstain_below=config.abstain_below if system == "ours" else None)
         (args.report / "comparison.json").write_text(json.dumps(
-            {"command": command, "code": code_version(), "questions": len(questions), "span_level": summaries,
+            {"command": command, "code": code, "questions": len(questions), "span_level": summaries,
              "document_level": doc_level}, indent=2) + "\n")
     return 0
 
