@@ -57,7 +57,7 @@ class RecordingEmbedder:
 
     While `answering`, every call computes (so latency is the app's own); afterwards the scoring
     code (ranking, support probe, grounding checks) reuses those vectors instead of paying for
-    them again, which on a SQuAD run is most of the time spent.
+    them again, which would otherwise about double the time of a long run.
     """
 
     def __init__(self, inner: Embedder):
