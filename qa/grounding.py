@@ -18,6 +18,7 @@ from qa.results import AnswerSentence, Citation, Passage
 from qa.text import content_terms
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}\])+")
 SUPPORTED_AT = 0.55  # combined lexical/embedding score at which a span supports a claim
 LEXICAL_ALONE = 0.8  # this share of a claim's content words found verbatim is support by itself
 
@@ -48,10 +49,18 @@ def support_scores(claims: list[str], spans: list[str], embed) -> np.ndarray:
 
 
 def split_claims(answer: str) -> list[tuple[str, list[int]]]:
-    """The answer's sentences without their markers, each with the source numbers it cites."""
-    claims = []
+    """The answer's sentences without their markers, each with the source numbers it cites.
+
+    Markers that open a sentence close the one before: in "Sentence. [1] Next. [2]", the [1]
+    cites "Sentence." (the way `ground` writes answers, and many models do).
+    """
+    claims: list[tuple[str, list[int]]] = []
     for start, end in sentence_spans(answer):
         sentence = answer[start:end]
+        leading = LEADING_MARKERS.match(sentence)
+        if leading and claims:
+            claims[-1][1].extend(int(n) for n in MARKER.findall(leading.group()))
+            sentence = sentence[leading.end():]
         cited = [int(n) for n in MARKER.findall(sentence)]
         text = MARKER.sub("", sentence).strip()
         if text in {".", ""} and claims:  # "[1]." left over after a sentence

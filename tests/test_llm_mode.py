@@ -137,3 +137,12 @@ def test_the_client_speaks_the_protocol(embedder):
     request = fake.requests[0]
     assert request["model"] == "m"
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
+
+
+def test_markers_after_the_full_stop_cite_the_sentence_before():
+    from qa.grounding import split_claims
+
+    assert split_claims("405 people left. [1] 104 were killed. [2]") == [
+        ("405 people left.", [1]), ("104 were killed.", [2])]
+    assert split_claims("405 people left [1]. 104 were killed [2][3].") == [
+        ("405 people left.", [1]), ("104 were killed.", [2, 3])]
