@@ -63,10 +63,11 @@ def split_claims(answer: str) -> list[tuple[str, list[int]]]:
             sentence = sentence[leading.end():]
         cited = [int(n) for n in MARKER.findall(sentence)]
         text = MARKER.sub("", sentence).strip()
-        if text in {".", ""} and claims:  # "[1]." left over after a sentence
-            claims[-1][1].extend(cited)
-        elif text:
-            claims.append((text, cited))
+        if not text.strip(".,;:!? "):  # a lone "[1]." left over after a sentence
+            if claims:
+                claims[-1][1].extend(cited)
+            continue
+        claims.append((text, cited))
     return claims
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from index.sentences import sentence_spans
+from qa.grounding import split_claims
 
 
 class Span(NamedTuple):
@@ -133,32 +133,10 @@ def contains(prediction: str, gold_answers: Sequence[str]) -> float | None:
 # (`qa.eval.runner.lexical_embedding_support`); an NLI model or an LLM judge fits the same shape.
 Support = Callable[[str, Sequence[str]], bool]
 
-_MARKERS = re.compile(r"\[(\d{1,4})\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,4}\])+")
-
-
 def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
-    """The answer's sentences without their `[n]` markers, each with the numbers it cites.
-
-    Markers may stand before the full stop ("... 11 [1].") or after it ("... 11. [1] Next ...");
-    in the second style a sentence splitter puts "[1]" at the head of the next sentence, where it
-    does not belong: markers that open a sentence go to the one before.
-    """
-    claims: list[tuple[str, list[int]]] = []
-    for start, end in sentence_spans(answer):
-        sentence = answer[start:end]
-        leading = _LEADING_MARKERS.match(sentence)
-        if leading and claims:
-            claims[-1][1].extend(int(n) for n in _MARKERS.findall(leading.group()))
-            sentence = sentence[leading.end():]
-        numbers = [int(n) for n in _MARKERS.findall(sentence)]
-        text = CITATION_MARKER.sub("", sentence).strip()  # the text as written, markers aside
-        if text.strip(".,;:!? ") == "":
-            if claims:  # a lone "[1]." after a sentence
-                claims[-1][1].extend(numbers)
-            continue
-        claims.append((text, numbers))
-    return claims
+    """The answer's sentences without their `[n]` markers, each with the numbers it cites, split
+    exactly as the grounding step splits an LLM answer."""
+    return split_claims(answer)
 
 
 class CitationScores(NamedTuple):
