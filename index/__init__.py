@@ -5,7 +5,7 @@ consistent snapshot of what is indexed.
 """
 
 from index.documents import Chunk, Document, LoadError
-from index.ingest import IngestReport, ingest
+from index.ingest import IngestOptions, IngestReport, ingest
 from index.reader import IndexReader, open_index
 from index.settings import IndexMismatchError, IndexNotFoundError, IndexSettings
 
@@ -16,6 +16,7 @@ __all__ = [
     "IndexNotFoundError",
     "IndexReader",
     "IndexSettings",
+    "IngestOptions",
     "IngestReport",
     "LoadError",
     "ingest",

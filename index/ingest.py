@@ -12,10 +12,12 @@ from __future__ import annotations
 import fcntl
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from index.catalog import FILENAME, Catalog, vector_id
 from index.chunking import chunk_text
@@ -28,6 +30,7 @@ from index.settings import IndexSettings, IndexStoreError
 from index.vectors import ChromaVectors
 
 BATCH_CHUNKS = 256  # chunks embedded and committed together (and the progress bar step)
+EMBED_PART = 32  # with a `pause`: chunks embedded at a time, between which questions go first
 
 
 @dataclass
@@ -63,15 +66,34 @@ def _exclusive(index_dir: Path) -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """How an ingest treats what it finds; the defaults are those of `qa ingest`.
+
+    `namespace` prefixes every doc id found (a JSONL record's id also gets its file's name), and
+    documents that another source created are then never replaced or removed: uploads use it.
+    `all_or_nothing` writes nothing when any file or document is refused. `on_progress` hears
+    (chunks embedded, chunks to embed); `pause` runs before each small part of the embedding, so
+    that a server can let waiting questions go first.
+    """
+
+    namespace: str = ""
+    all_or_nothing: bool = False
+    on_progress: Callable[[int, int], None] | None = None
+    pause: Callable[[], None] | None = None
+
+
 def ingest(
     paths: list[Path],
     settings: IndexSettings,
     embedder: Embedder | None = None,
     rebuild: bool = False,
     progress: bool = False,
+    options: IngestOptions | None = None,
 ) -> IngestReport:
     """Index the documents under `paths`; documents gone from a scanned path are removed."""
     began = time.perf_counter()
+    options = options or IngestOptions()
     paths = [Path(p).expanduser().resolve() for p in paths]
     with _exclusive(settings.index_dir):
         if rebuild:
@@ -82,7 +104,7 @@ def ingest(
             catalog.check_model(embedder.name, embedder.dimension, record=True)
             vectors = ChromaVectors(settings)
             _repair(catalog, vectors)
-            report = _sync(paths, settings, catalog, vectors, embedder, progress)
+            report = _sync(paths, settings, catalog, vectors, embedder, progress, options)
             _refresh_lexical(catalog, settings.index_dir)
             report.documents = len(catalog.documents())
             report.chunks = len(catalog.chunks())
@@ -92,22 +114,37 @@ def ingest(
     return report
 
 
-def _sync(paths, settings, catalog, vectors, embedder, progress) -> IngestReport:
+def _sync(paths, settings, catalog, vectors, embedder, progress, options: IngestOptions) -> IngestReport:
     report = IngestReport()
     stored = catalog.documents()
     found: dict[str, Document] = {}
     for item in load_paths(paths):
+        if isinstance(item, Document) and options.namespace:
+            item = _in_namespace(item, options.namespace)
+            owner = stored.get(item.doc_id)
+            if owner is not None and owner.root != item.root:
+                item = LoadError(item.source, f"the id {item.doc_id!r} belongs to another document; rename the file")
         if isinstance(item, LoadError):
             report.errors.append(item)
         else:
             found[item.doc_id] = item
-    pending = [doc for doc in found.values() if stored.get(doc.doc_id, None) is None
+    changed = [doc for doc in found.values() if stored.get(doc.doc_id, None) is None
                or stored[doc.doc_id].hash != doc.content_hash]
-    report.unchanged = len(found) - len(pending)
-    report.added = sum(1 for doc in pending if doc.doc_id not in stored)
+    pending = []
+    for doc in changed:
+        chunks = chunk_text(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap_tokens)
+        if settings.max_document_chunks and len(chunks) > settings.max_document_chunks:
+            report.errors.append(LoadError(doc.source, f"{doc.doc_id!r} makes {len(chunks):,} chunks; the limit "
+                                           f"is {settings.max_document_chunks:,} a document"))
+            continue
+        pending.append((doc, chunks))
+    if options.all_or_nothing and report.errors:
+        return report
+    report.unchanged = len(found) - len(changed)
+    report.added = sum(1 for doc, _ in pending if doc.doc_id not in stored)
     report.updated = len(pending) - report.added
 
-    _write(pending, settings, catalog, vectors, embedder, progress)
+    _write(pending, catalog, vectors, embedder, progress, options)
 
     # A document is gone when a path that held it was scanned and it was not found there.
     # Files that failed to load keep what they had: a bad edit must not erase an indexed version.
@@ -116,6 +153,7 @@ def _sync(paths, settings, catalog, vectors, embedder, progress) -> IngestReport
     gone = [
         d.doc_id for d in stored.values()
         if d.root in scanned and d.doc_id not in found and d.source not in failed
+        and d.doc_id.startswith(options.namespace)
     ]
     if gone:
         old_ids = catalog.vector_ids(gone)
@@ -125,37 +163,68 @@ def _sync(paths, settings, catalog, vectors, embedder, progress) -> IngestReport
     return report
 
 
-def _write(pending, settings, catalog, vectors, embedder, progress) -> None:
+def _in_namespace(doc: Document, namespace: str) -> Document:
+    """`uploads/notes.md`; a JSONL record `uploads/papers.jsonl/<id>`, so that two files' ids never meet."""
+    source = Path(doc.source)
+    inner = f"{source.name}/{doc.doc_id}" if source.suffix.lower() == ".jsonl" else doc.doc_id
+    return replace(doc, doc_id=namespace + inner)
+
+
+def _write(pending: list[tuple[Document, list[Chunk]]], catalog, vectors, embedder, progress,
+           options: IngestOptions) -> None:
+    """Embed and list the documents in batches of about BATCH_CHUNKS chunks, each document whole."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(pending), unit="doc", desc="Indexing", disable=not progress or not pending)
+    total = sum(len(chunks) for _, chunks in pending)
+    bar = tqdm(total=total, unit="chunk", desc="Indexing", disable=not progress or not pending)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        bar.update(count)
+        if options.on_progress is not None:
+            options.on_progress(done, total)
+
     batch: list[tuple[Document, list[Chunk]]] = []
     size = 0
-    for doc in pending:
-        chunks = chunk_text(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    for doc, chunks in pending:
         batch.append((doc, chunks))
         size += len(chunks)
         if size >= BATCH_CHUNKS:
-            _write_batch(batch, catalog, vectors, embedder)
-            bar.update(len(batch))
+            _write_batch(batch, catalog, vectors, embedder, options.pause, advance)
             batch, size = [], 0
     if batch:
-        _write_batch(batch, catalog, vectors, embedder)
-        bar.update(len(batch))
+        _write_batch(batch, catalog, vectors, embedder, options.pause, advance)
     bar.close()
 
 
-def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embedder) -> None:
+def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embedder, pause, advance) -> None:
     ids, texts, doc_ids = [], [], []
     for doc, chunks in batch:
         for chunk in chunks:
             ids.append(vector_id(chunk, doc.content_hash))
             texts.append(doc.text[chunk.start : chunk.end])
             doc_ids.append(doc.doc_id)
-    vectors.add(ids, embedder.embed(texts), doc_ids)
+    vectors.add(ids, _embed(embedder, texts, pause, advance), doc_ids)
     old_ids = set(catalog.vector_ids(doc.doc_id for doc, _ in batch))
     catalog.put_documents(batch, now=time.time())
     vectors.delete(sorted(old_ids - set(ids)))
+
+
+def _embed(embedder: Embedder, texts: list[str], pause, advance) -> np.ndarray:
+    """All at once for the CLI (fastest); in parts of EMBED_PART with `pause` between them for a
+    server, where one part is the longest that a question waits for the model."""
+    if pause is None:
+        vectors = embedder.embed(texts)
+        advance(len(texts))
+        return vectors
+    parts = []
+    for i in range(0, len(texts), EMBED_PART):
+        pause()
+        parts.append(embedder.embed(texts[i : i + EMBED_PART]))
+        advance(len(parts[-1]))
+    return np.concatenate(parts) if parts else embedder.embed([])
 
 
 def _repair(catalog: Catalog, vectors: ChromaVectors) -> None:

@@ -89,7 +89,7 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
         doc_id=doc_id,
         text=text,
         title=str(meta.get("title") or title or _first_line(text)),
-        date=meta.get("date"),
+        date=_date(meta.get("date")),
         source=str(path),
         root=str(root),
     )
@@ -102,6 +102,11 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+
+
+def _date(value) -> str | None:
+    """Dates are text (`2016-12-28`); a number or a list in the metadata is kept as its text."""
+    return None if value in (None, "") else str(value)
 
 
 def _first_line(text: str, limit: int = 120) -> str:
@@ -177,7 +182,7 @@ def _jsonl_documents(path: Path, root: Path, raw: bytes) -> Iterator[Document | 
             doc_id=doc_id,
             text=text,
             title=str(title) if title else _first_line(text),
-            date=record.get("date"),
+            date=_date(record.get("date")),
             source=str(path),
             root=str(root),
         )

@@ -32,3 +32,4 @@ class IndexSettings:
     chroma_port: int = 8000
     collection: str = "qa_chunks"
     embed_batch_size: int = 64
+    max_document_chunks: int = 0  # a document cut into more chunks is refused whole; 0: no limit
