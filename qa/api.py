@@ -15,26 +15,27 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa import redact
+from qa.api_schema import (
+    AskReply,
+    AskRequest,
+    DocumentList,
+    DocumentReply,
+    Health,
+    HealthUnavailable,
+    ResolvedCitationReply,
+    SearchReply,
+    errors,
+)
 from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError
+from qa.limits import BodyLimit, BodyTooLarge, too_large_message
 from qa.service import Assistant
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000  # far above any real question; stops a client streaming gigabytes at us
-
-
-class AskRequest(BaseModel):
-    # strict: a number is not a question and "5" is not a top_k; extra keys are typos worth telling
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    question: str
-    history: list[str] = []
-    top_k: int | None = None
-    mode: str | None = None
 
 
 def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> APIRouter:
@@ -47,38 +48,40 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     routes = APIRouter()
     busy = slots if slots is not None else nullcontext()
 
-    @routes.get("/health")
-    def health() -> JSONResponse:
+    @routes.get("/health", response_model=Health, responses={
+        503: {"model": HealthUnavailable, "description": "the index is missing or cannot be read"}, **errors(401)})
+    def health():
         try:
             documents = len(assistant.reader.documents)  # a count, not the full listing
         except IndexStoreError as exc:
-            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "documents": documents, "mode": assistant.config.mode})
+            return JSONResponse({"status": "unavailable", "error": redact.index_error(exc)}, status_code=503)
+        return {"status": "ok", "documents": documents, "mode": assistant.config.mode}
 
-    @routes.post("/ask")
-    def ask(body: AskRequest) -> dict:
+    @routes.post("/ask", response_model=AskReply, responses=errors(400, 401, 413, 422, 502, 503))
+    def ask(body: AskRequest):
         with busy:
             answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode)
         return answer.to_dict()
 
-    @routes.get("/search")
-    def search(q: Annotated[str, Query()], top_k: Annotated[int | None, Query()] = None) -> dict:
+    @routes.get("/search", response_model=SearchReply, responses=errors(400, 401, 422, 503))
+    def search(q: Annotated[str, Query()], top_k: Annotated[int | None, Query()] = None):
         with busy:
             results = assistant.search(q, top_k)
-        return {"query": q, "results": [p.to_dict() for p in results]}
+        return {"query": redact.text(q), "results": [p.to_dict() for p in results]}
 
     # `:path` because ids may hold `/` (documents in sub-folders); the path arrives URL-decoded,
     # so a `#` in an id travels as %23.
-    @routes.get("/citations/{citation_id:path}")
-    def citation(citation_id: str) -> dict:
+    @routes.get("/citations/{citation_id:path}", response_model=ResolvedCitationReply,
+                responses=errors(400, 401, 404, 503))
+    def citation(citation_id: str):
         return assistant.cite(citation_id).to_dict()
 
-    @routes.get("/documents")
-    def documents() -> dict:
+    @routes.get("/documents", response_model=DocumentList, responses=errors(401, 503))
+    def documents():
         return {"documents": assistant.documents()}
 
-    @routes.get("/documents/{doc_id:path}")
-    def document(doc_id: str) -> dict:
+    @routes.get("/documents/{doc_id:path}", response_model=DocumentReply, responses=errors(401, 404, 503))
+    def document(doc_id: str):
         return assistant.document(doc_id)
 
     return routes
@@ -90,10 +93,10 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
     # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may reach out.
     api = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     api.include_router(router(assistant, slots))
-    api.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
+        return JSONResponse({"error": redact.text(message)}, status_code=status)
 
     @api.exception_handler(BadInputError)
     async def bad_input(request: Request, exc: BadInputError) -> JSONResponse:
@@ -105,11 +108,11 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
 
     @api.exception_handler(IndexStoreError)
     async def index_unavailable(request: Request, exc: IndexStoreError) -> JSONResponse:
-        return error(503, str(exc))
+        return error(503, redact.index_error(exc))
 
     @api.exception_handler(LLMError)
     async def llm_failed(request: Request, exc: LLMError) -> JSONResponse:
-        return error(502, str(exc))
+        return error(502, redact.llm_error(exc))
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -118,8 +121,8 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        if isinstance(exc.__cause__, _TooLarge):  # FastAPI wraps errors met while reading the body
-            return error(413, _too_large_message(MAX_BODY_BYTES))
+        if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps errors met while reading the body
+            return error(413, too_large_message(MAX_BODY_BYTES))
         if exc.status_code == 404:
             message = f"no route {request.url.path}; the API has /api/health, /api/ask, /api/search, " \
                       "/api/citations/{id}, /api/documents and /api/documents/{doc_id}"
@@ -147,55 +150,3 @@ def describe_validation(errors: list[dict]) -> str:
         else:
             parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else str(item.get("msg", "invalid")))
     return "; ".join(dict.fromkeys(parts)) or "invalid request"
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _BodyLimit:
-    """Refuse bodies over `limit` bytes with a 413, whether or not they declare their length."""
-
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
-            return
-        seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = JSONResponse({"error": _too_large_message(self.limit)}).body
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-def _too_large_message(limit: int) -> str:
-    return f"the request body is over {limit:,} bytes"

@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="serve the chat app and the HTTP API")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--insecure", action="store_true",
+                   help="serve a non-loopback address without a key (QA_API_KEY): anyone who reaches it may use it")
     return parser
 
 
@@ -142,7 +144,7 @@ def cmd_eval(args, config: Config) -> int:
 def cmd_serve(args, config: Config) -> int:
     from qa.server import serve
 
-    serve(config.with_(host=args.host, port=args.port))
+    serve(config.with_(host=args.host, port=args.port, insecure=args.insecure or None))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -10,6 +11,9 @@ from pathlib import Path
 from index import IndexSettings
 
 MODES = ("auto", "extractive", "llm")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MIN_KEY_CHARS = 16
+MAKE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ConfigError(ValueError):
@@ -38,10 +42,19 @@ class Config:
     candidates: int = 50  # per retriever, before fusion
     mode: str = "auto"
     abstain_below: float = 0.46  # chosen on eval/gold_sample.jsonl: most questions handled right
-    max_question_chars: int = 4000
+    max_question_chars: int = 4000  # also the limit for each turn of a question's history
+    max_history_turns: int = 20  # earlier turns beyond these are not read
     llm: LLMSettings | None = None
     host: str = "127.0.0.1"
     port: int = 7860
+    # Serving to others (README: "Running it for others").
+    api_key: str | None = None  # Bearer for the API, the password of the UI's login
+    allowed_hosts: tuple[str, ...] = ()  # Host headers served; empty: loopback names and the bound host
+    read_only: bool = False  # no uploads
+    insecure: bool = False  # serve a non-loopback address without a key (`qa serve --insecure`)
+    max_upload_bytes: int = 10 * 1024 * 1024  # per file
+    max_upload_files: int = 20  # per request
+    max_document_chunks: int = 2000  # a longer document is refused, not indexed in part
 
     def index_settings(self) -> IndexSettings:
         return IndexSettings(
@@ -52,7 +65,22 @@ class Config:
             chroma_host=self.chroma_host,
             chroma_port=self.chroma_port,
             collection=self.collection,
+            max_document_chunks=self.max_document_chunks,
         )
+
+    def served_hosts(self) -> tuple[str, ...]:
+        """The Host header names the server answers ("*": any); others get a 400 (DNS rebinding).
+
+        Loopback names always; then QA_ALLOWED_HOSTS, or else the address it is bound to."""
+        bound = () if self.host in ("0.0.0.0", "::", "") else (self.host.strip("[]").lower(),)
+        return tuple(dict.fromkeys((*LOOPBACK_HOSTS, *(self.allowed_hosts or bound))))
+
+    def exposure_problem(self) -> str | None:
+        """Why serving as configured would expose the corpus to the network, or None."""
+        if self.api_key or self.insecure or is_loopback(self.host):
+            return None
+        return (f"refusing to serve on {self.host} without a key: set QA_API_KEY (or QA_API_KEY_FILE) to a "
+                f"secret such as the output of {MAKE_KEY}, or pass --insecure to serve without one")
 
     def with_(self, **changes) -> Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -87,13 +115,65 @@ class Config:
             llm=llm,
             host=get("HOST") or defaults.host,
             port=_number(get("PORT") or str(defaults.port), "QA_PORT"),
+            api_key=_api_key(get("API_KEY"), get("API_KEY_FILE")),
+            allowed_hosts=tuple(h.strip().strip("[]").lower() for h in (get("ALLOWED_HOSTS") or "").split(",")
+                                if h.strip()),
+            read_only=_flag(get("READ_ONLY"), "QA_READ_ONLY"),
+            max_upload_bytes=round(_positive(get("MAX_UPLOAD_MB") or "10", "QA_MAX_UPLOAD_MB", float) * 1024 * 1024),
+            max_upload_files=_positive(get("MAX_UPLOAD_FILES") or str(defaults.max_upload_files),
+                                       "QA_MAX_UPLOAD_FILES"),
+            max_document_chunks=_positive(get("MAX_DOCUMENT_CHUNKS") or str(defaults.max_document_chunks),
+                                          "QA_MAX_DOCUMENT_CHUNKS"),
         )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve to anything
+
+
+def _api_key(key: str | None, key_file: str | None) -> str | None:
+    if key and key_file:
+        raise ConfigError("set QA_API_KEY or QA_API_KEY_FILE, not both")
+    if key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read QA_API_KEY_FILE: {getattr(exc, 'strerror', None) or exc}") from None
+        if not key:
+            raise ConfigError("QA_API_KEY_FILE is empty")
+    if key is None:
+        return None
+    if len(key) < MIN_KEY_CHARS or key != key.strip():
+        raise ConfigError(f"the API key must be at least {MIN_KEY_CHARS} characters, without surrounding spaces; "
+                          f"make one with {MAKE_KEY}")
+    return key
+
+
+def _flag(text: str | None, name: str) -> bool:
+    value = (text or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, not {text!r}")
 
 
 def _default_corpus() -> Path:
     """The sample corpus beside the source tree when run from a checkout, else ./docs_corpus."""
     beside_source = Path(__file__).resolve().parent.parent / "docs_corpus"
     return beside_source if beside_source.is_dir() else Path("docs_corpus")
+
+
+def _positive(text: str, name: str, kind=int):
+    value = _number(text, name, kind)
+    if value <= 0:
+        raise ConfigError(f"{name} must be above 0, not {text!r}")
+    return value
 
 
 def _number(text: str, name: str, kind=int):

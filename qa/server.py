@@ -1,4 +1,5 @@
-"""One server on 127.0.0.1: the HTTP API under /api and the Gradio chat app at /."""
+"""One server on 127.0.0.1: the HTTP API under /api and the Gradio chat app at /, behind one
+access layer (qa.access: Host allowlist, Origin check, key, read-only)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 
 from fastapi import FastAPI
 
-from qa.config import Config
+from qa.config import Config, ConfigError, is_loopback
 from qa.service import Assistant
 
 
@@ -23,6 +24,7 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     _offline_gradio()
     import gradio as gr
 
+    from qa.access import Access
     from qa.api import build_api
     from qa.ui import build_ui
 
@@ -30,13 +32,21 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     slots = answer_slots(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/api", build_api(assistant, slots))
+    demo = build_ui(assistant, slots)
     # run_history off: it would keep every question in the browser. No footer ("Use via API"):
-    # the API to use is ours, under /api, not the UI's internal event endpoints.
-    return gr.mount_gradio_app(
-        app, build_ui(assistant, slots), path="/", server_name=config.host, server_port=config.port,
-        footer_links=[], run_history=False, ssr_mode=False, mcp_server=False, max_file_size="100mb",
-        css=_css(), theme=_theme(),
+    # the API to use is ours, under /api, not the UI's internal event endpoints. show_error off:
+    # Gradio's own errors name server paths; ours come back as the events' output.
+    gr.mount_gradio_app(
+        app, demo, path="/", server_name=config.host, server_port=config.port,
+        footer_links=[], run_history=False, ssr_mode=False, mcp_server=False,
+        max_file_size=config.max_upload_bytes, show_error=False, css=_css(), theme=_theme(),
     )
+    # Gradio checks that an event's input files came through its upload route only once an app
+    # is launched; mounted apps are never launched, so without this a client could name any file
+    # on the server as an "upload". (qa.ui checks it again, on the resolved path.)
+    demo.has_launched = True
+    app.add_middleware(Access, config=config)
+    return app
 
 
 def answer_slots(config: Config) -> threading.BoundedSemaphore:
@@ -88,17 +98,24 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
     """Build the index if missing, then serve the app and the API until interrupted."""
     import uvicorn
 
+    problem = config.exposure_problem()
+    if problem:
+        raise ConfigError(problem)
     _offline_gradio()
     assistant = assistant or Assistant(config)
     prepare(config, assistant)
     app = build_app(config, assistant)
-    print(f"qa: serving the chat app on http://{config.host}:{config.port}/ and the API under /api",
+    print(f"qa: serving the chat app on http://{config.host}:{config.port}/ and the API under /api"
+          + ("; a key is required" if config.api_key else "") + ("; read-only" if config.read_only else ""),
           file=sys.stderr, flush=True)
+    if config.insecure and not config.api_key and not is_loopback(config.host):
+        print("qa: warning: no key; anyone who can reach this address can read and change the index",
+              file=sys.stderr, flush=True)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python app.py [--host H] [--port P]`: the same as `qa serve`; the rest from QA_* variables."""
+    """`python app.py [--host H] [--port P] [--insecure]`: the same as `qa serve`; the rest from QA_* variables."""
     from qa.cli import main as cli_main
 
     # The CLI already turns configuration and index errors into one clear line and an exit code.

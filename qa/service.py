@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from index import IndexNotFoundError, IndexReader, IngestReport, ingest, open_index
+from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, ingest, open_index
 from index.embedding import Embedder, SentenceTransformerEmbedder
 
 from qa import extractive, followup, grounding
@@ -25,10 +26,12 @@ from qa.llm import (
 from qa.results import Answer, AnswerSentence, Citation, Passage
 from qa.retrieve import HybridRetriever
 from qa.text import clean_question
+from qa.uploads import FOLDER, NAMESPACE, Progress, Upload, UploadOutcome, add_upload, check_uploads
 
 ABSTAIN_TEXT = "The corpus does not answer this question."
 _ABSTAIN_MARKERS = ("does not answer this question", "do not contain the answer", "cannot answer")
 MAX_TOP_K = 50
+QUESTIONS_FIRST_MAX_WAIT = 1.0  # seconds an upload's ingest waits, between parts, for questions to finish
 
 
 class Assistant:
@@ -45,6 +48,8 @@ class Assistant:
         self._chat = chat if chat is not None else (OpenAICompatibleChat(config.llm) if config.llm else None)
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
+        self._questions = _QuestionsInFlight()
+        self._uploading = threading.Lock()  # one upload at a time; the others wait their turn
 
     # --- the parts, made on first use ----------------------------------------------------------
     @property
@@ -75,12 +80,36 @@ class Assistant:
         return HybridRetriever(self.reader, self.config.candidates, method)
 
     # --- writing --------------------------------------------------------------------------------
-    def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False) -> IngestReport:
+    def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False,
+               options: IngestOptions | None = None) -> IngestReport:
         report = ingest(paths or [self.config.corpus_dir], self.config.index_settings(),
-                        embedder=self.embedder, rebuild=rebuild, progress=progress)
+                        embedder=self.embedder, rebuild=rebuild, progress=progress, options=options)
         with self._lock:
             self._reader = None  # the next request opens the new snapshot
         return report
+
+    def add_files(self, files: Sequence[Upload], on_progress: Progress | None = None) -> Iterator[UploadOutcome]:
+        """Index uploaded files, one at a time, each whole or not at all; yields each file's outcome.
+
+        The request is checked against the limits at once, before anything is indexed
+        (BadInputError). Questions asked meanwhile go first: the ingest embeds in small parts and
+        waits between them while any question is being answered.
+        """
+        check_uploads(files, self.config)
+        return self._add_checked(list(files), on_progress)
+
+    def _add_checked(self, files: list[Upload], on_progress: Progress | None) -> Iterator[UploadOutcome]:
+        folder = self.config.index_dir / FOLDER
+        for upload in files:
+            def index_it(path: Path, name: str = upload.name) -> IngestReport:
+                progress = (lambda done, total: on_progress(name, done, total)) if on_progress else None
+                options = IngestOptions(namespace=NAMESPACE, all_or_nothing=True, on_progress=progress,
+                                        pause=self._questions.wait_until_none)
+                return self.ingest([path], options=options)
+
+            with self._uploading:
+                outcome = add_upload(upload, folder, index_it)
+            yield outcome
 
     def index_exists(self) -> bool:
         from index.catalog import FILENAME
@@ -90,7 +119,9 @@ class Assistant:
     # --- reading --------------------------------------------------------------------------------
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         query = self._check_question(query, "query")
-        return self.retriever().search(query, self._check_top_k(top_k))
+        top_k = self._check_top_k(top_k)
+        with self._questions.one():
+            return self.retriever().search(query, top_k)
 
     def ask(
         self,
@@ -103,10 +134,13 @@ class Assistant:
         """Answer with citations; `on_text` receives the answer as it is written (LLM mode)."""
         began = time.perf_counter()
         question = self._check_question(question)
-        history = [clean_question(turn) for turn in (history or []) if isinstance(turn, str)]
+        history = self._check_history(history)
         mode = self._resolve_mode(mode)
         top_k = self._check_top_k(top_k)
+        with self._questions.one():
+            return self._answer(question, history, mode, top_k, on_text, began)
 
+    def _answer(self, question: str, history: list[str], mode: str, top_k: int, on_text, began: float) -> Answer:
         query = self._standalone(question, history, mode)
         vector = self.embedder.embed([query])[0]
         passages = self.retriever().search(query, top_k, vector)
@@ -158,6 +192,19 @@ class Assistant:
         if not question:
             raise BadInputError(f"the {what} is empty")
         return question
+
+    def _check_history(self, history) -> list[str]:
+        """The earlier questions, each held to the question's limit; only the latest few are read."""
+        if history is None:
+            return []
+        if isinstance(history, str) or not isinstance(history, (list, tuple)):
+            raise BadInputError("the history must be a list of earlier questions")
+        limit = self.config.max_question_chars
+        for turn in history:
+            if isinstance(turn, str) and len(turn) > limit:
+                raise BadInputError(f"a turn of the history is {len(turn):,} characters long; the limit is {limit:,}")
+        recent = [turn for turn in history if isinstance(turn, str)][-self.config.max_history_turns:]
+        return [clean_question(turn) for turn in recent]
 
     def _check_top_k(self, top_k) -> int:
         top_k = self.config.top_k if top_k is None else top_k
@@ -218,3 +265,27 @@ class Assistant:
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         text, sentences, citations = grounding.ground(raw, passages, texts, self.embedder.embed)
         return Answer(question, text, False, "llm", citations, passages, sentences)
+
+
+class _QuestionsInFlight:
+    """Counts the questions being answered, so that a long write can let them go first."""
+
+    def __init__(self):
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        with self._changed:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def wait_until_none(self, at_most: float = QUESTIONS_FIRST_MAX_WAIT) -> None:
+        """Block while questions are in flight, but no longer than `at_most`, so writes still advance."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0, timeout=at_most)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa import ui_html
+from qa import redact, ui_html
 from qa.citations import ResolvedCitation
 from qa.config import MODES
-from qa.errors import IndexStoreError, QAError
+from qa.errors import BadInputError, IndexStoreError, LLMError, QAError
 from qa.results import Answer
 from qa.service import MAX_TOP_K, Assistant
+from qa.uploads import Upload
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +124,14 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
                 documents = gr.HTML("", elem_id="qa-docs")
                 with gr.Row():
                     with gr.Column(scale=3):
-                        files = gr.File(label="Add files (txt, md, html, pdf, jsonl)", file_count="multiple",
-                                        file_types=UPLOAD_TYPES, elem_id="qa-upload")
-                        add_button = gr.Button("Add to the index", elem_id="qa-add")
-                        ingest_log = gr.HTML("", elem_id="qa-ingest-log")
+                        if config.read_only:
+                            gr.Markdown("This server is read-only: adding files is turned off.",
+                                        elem_id="qa-read-only")
+                        else:
+                            files = gr.File(label=_upload_label(config), file_count="multiple",
+                                            file_types=UPLOAD_TYPES, elem_id="qa-upload")
+                            add_button = gr.Button("Add to the index", elem_id="qa-add")
+                            ingest_log = gr.HTML("", elem_id="qa-ingest-log")
                     with gr.Column(scale=2):
                         gr.Markdown("### Settings")
                         top_k = gr.Slider(1, MAX_TOP_K, value=config.top_k, step=1, label="Passages retrieved (top-k)",
@@ -156,7 +160,9 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
         chatbot.clear(new_conversation, None, [chatbot, questions, sources, article])
         citation_box.submit(lookup, citation_box, lookup_view)
         lookup_button.click(lookup, citation_box, lookup_view)
-        add_button.click(add_files, files, [ingest_log, documents, header])
+        if not config.read_only:
+            # One upload at a time: the others wait in Gradio's queue, which shows their place.
+            add_button.click(add_files, files, [ingest_log, documents, header], concurrency_limit=1)
         demo.load(lambda: (_documents_view(assistant), _header(assistant)), None, [documents, header])
 
     # Each visitor's question runs on its own worker; the Assistant is safe to share.
@@ -187,7 +193,7 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
             else:
                 answer = value
     except (QAError, IndexStoreError) as exc:
-        chat[-1] = {"role": "assistant", "content": ui_html.error_html(str(exc))}
+        chat[-1] = {"role": "assistant", "content": ui_html.error_html(_public(exc))}
         yield "", chat, questions, ui_html.sources_html(None, {})
         return
     except Exception as exc:  # a bug, not the visitor's fault: say so briefly, log the rest
@@ -203,7 +209,8 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
             time.sleep(REVEAL_PAUSE)
     resolved = {c.n: _resolve(assistant, c.id) for c in answer.citations}
     chat[-1] = {"role": "assistant", "content": ui_html.answer_html(answer)}
-    yield "", chat, [*questions, question], ui_html.sources_html(answer, resolved)
+    recent = [*questions, question][-assistant.config.max_history_turns:]  # all that the next turn reads
+    yield "", chat, recent, ui_html.sources_html(answer, resolved)
 
 
 def _ask_in_background(assistant: Assistant, question: str, history: list[str], top_k: int | None,
@@ -257,6 +264,15 @@ def _resolve(assistant: Assistant, citation_id: str) -> ResolvedCitation | None:
         return None
 
 
+def _public(exc: Exception) -> str:
+    """The error as a visitor may read it: index and LLM failures without their paths and URLs."""
+    if isinstance(exc, IndexStoreError):
+        return redact.index_error(exc)
+    if isinstance(exc, LLMError):
+        return redact.llm_error(exc)
+    return str(exc)
+
+
 def _as_int(value) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -274,7 +290,7 @@ def _article_or_error(assistant: Assistant, citation_id: str) -> str:
         found = assistant.cite(citation_id)
         document = assistant.document(found.doc_id)
     except (QAError, IndexStoreError) as exc:
-        return ui_html.lookup_error_html(str(exc))
+        return ui_html.lookup_error_html(_public(exc))
     return ui_html.article_html(found, document["text"])
 
 
@@ -283,16 +299,18 @@ def _documents_view(assistant: Assistant) -> str:
     try:
         return ui_html.documents_html(assistant.documents())
     except IndexStoreError as exc:
-        return ui_html.lookup_error_html(str(exc))
+        return ui_html.lookup_error_html(_public(exc))
 
 
 def _header(assistant: Assistant) -> str:
+    logout = " · [Log out](/logout)" if assistant.config.api_key else ""
     try:
         count = len(assistant.reader.documents)
     except IndexStoreError:
-        return "## Ask the corpus\nNo index yet: add documents in the **Corpus** tab."
+        return f"## Ask the corpus\nNo index yet: add documents in the **Corpus** tab.{logout}"
     noun = "document" if count == 1 else "documents"
-    return f"## Ask the corpus\n{count} {noun} indexed. Every claim in an answer is cited; click [n] to read it."
+    return (f"## Ask the corpus\n{count} {noun} indexed. Every claim in an answer is cited; "
+            f"click [n] to read it.{logout}")
 
 
 def _mode_info(assistant: Assistant) -> str:
@@ -302,41 +320,43 @@ def _mode_info(assistant: Assistant) -> str:
     return f"LLM endpoint: {llm.model} at {llm.base_url}. auto uses it."
 
 
+def _upload_label(config) -> str:
+    size = config.max_upload_bytes / (1024 * 1024)
+    return (f"Add files (txt, md, html, pdf, jsonl; up to {config.max_upload_files} at once, "
+            f"{size:g} MB each)")
+
+
 def _add_files(assistant: Assistant, paths: list[str] | None, progress: gr.Progress):
-    """Ingest uploaded files one at a time, so each gets its own outcome and the bar moves."""
-    if not paths:
-        yield ui_html.ingest_log_html([("", "error", "choose one or more files first")]), gr.update(), gr.update()
+    """Index the uploaded files one at a time, so each gets its own outcome and the bar moves."""
+    try:
+        uploads = _uploaded(paths or [])
+        outcomes = assistant.add_files(uploads, on_progress=lambda name, done, total: progress(
+            (done, total), desc=f"Indexing {name}", unit="chunks"))
+    except BadInputError as exc:  # a limit, a name, a path that did not come through the upload
+        yield ui_html.ingest_log_html([("", "error", str(exc))]), gr.update(), gr.update()
         return
-    # Kept beside the index so that every indexed upload still has a source file to check against.
-    uploads = assistant.config.index_dir / "uploads"
-    lines = [(Path(p).name, "waiting", "waiting") for p in paths]
-    for i, source in enumerate(paths):
-        name = Path(source).name
-        lines[i] = (name, "working", "indexing…")
-        progress((i, len(paths)), desc=f"Indexing {name}", unit="files")
+    lines = [(upload.name, "waiting", "waiting") for upload in uploads]
+    for i, upload in enumerate(uploads):
+        lines[i] = (upload.name, "working", "indexing…")
         yield ui_html.ingest_log_html(lines), gr.update(), gr.update()
-        lines[i] = (name, *_ingest_one(assistant, Path(source), uploads))
-    progress((len(paths), len(paths)), desc="Done", unit="files")
+        outcome = next(outcomes)
+        lines[i] = (upload.name, "ok" if outcome.ok else "error", outcome.detail)
     yield ui_html.ingest_log_html(lines), _documents_view(assistant), _header(assistant)
 
 
-def _ingest_one(assistant: Assistant, source: Path, uploads: Path) -> tuple[str, str]:
-    target = uploads / Path(source.name).name
-    try:
-        uploads.mkdir(parents=True, exist_ok=True)
-        existed = target.exists()
-        shutil.copyfile(source, target)
-        report = assistant.ingest([target])
-    except (OSError, QAError, IndexStoreError) as exc:
-        return "error", str(exc)
-    if report.errors:
-        if not existed:
-            target.unlink(missing_ok=True)
-        return "error", "; ".join(
-            (f"line {e.line}: " if e.line is not None else "") + e.message for e in report.errors[:5]
-        )
-    outcome = []
-    for count, word in ((report.added, "added"), (report.updated, "updated"), (report.unchanged, "unchanged")):
-        if count:
-            outcome.append(f"{count} {word}")
-    return "ok", ", ".join(outcome) or "nothing to index"
+def _uploaded(paths: list) -> list[Upload]:
+    """The files Gradio's upload route stored, each under `<upload folder>/<hash>/<name>`.
+
+    A client can name any path in an event's input; only a resolved path inside the upload
+    folder passes, and a refusal reads the same whether or not the path exists.
+    """
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    uploads = []
+    for item in paths:
+        path = Path(item if isinstance(item, str) else getattr(item, "path", "") or "").resolve()
+        if path.parent.parent != root or not path.is_file():
+            raise BadInputError("only files sent through this page's upload can be added")
+        uploads.append(Upload(path.name, path))
+    return uploads

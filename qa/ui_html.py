@@ -207,6 +207,26 @@ def ingest_log_html(lines: list[tuple[str, str, str]]) -> str:
     return f'<ul class="qa-ingest-log">{items}</ul>'
 
 
+def login_page(error: str | None = None) -> str:
+    """The page a visitor sees first on a server with a key: one field, the key. Self-contained
+    (no scripts, no fonts) so that nothing of the app loads before the login."""
+    problem = f'<p class="error">{escape(error)}</p>' if error else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · Ask the corpus</title>'
+        "<style>body{font-family:system-ui,sans-serif;display:flex;justify-content:center;margin-top:12vh;"
+        "color:#1f2937}form{width:22rem;padding:1.5rem;border:1px solid #d1d5db;border-radius:10px}"
+        "h1{font-size:1.3rem;margin:0 0 .5rem}p{color:#4b5563;font-size:.92rem}"
+        "input{width:100%;box-sizing:border-box;padding:.5rem;margin:.5rem 0 1rem;font-size:1rem}"
+        "button{padding:.5rem 1.2rem;font-size:1rem;cursor:pointer}.error{color:#b91c1c}</style></head><body>"
+        '<form method="post" action="/login"><h1>Ask the corpus</h1>'
+        "<p>This server needs its key. Ask whoever runs it.</p>"
+        f'{problem}<label for="key">Key</label>'
+        '<input id="key" name="key" type="password" autocomplete="current-password" autofocus required>'
+        '<button type="submit">Log in</button></form></body></html>'
+    )
+
+
 def _panel(title: str, body: str) -> str:
     return f'<div class="qa-panel"><h3>{escape(title)}</h3>{body}</div>'
 

@@ -1,0 +1,135 @@
+"""The shapes of the HTTP API's requests and replies, as its OpenAPI schema publishes them.
+
+Every reply a route can give is listed with its route (`responses`), errors included, so that a
+client generated from /api/openapi.json knows them all.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AskRequest(BaseModel):
+    # strict: a number is not a question and "5" is not a top_k; extra keys are typos worth telling
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    question: str
+    history: list[str] = []
+    top_k: int | None = None
+    mode: str | None = None
+
+
+class ErrorReply(BaseModel):
+    error: str
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    mode: str
+
+
+class HealthUnavailable(BaseModel):
+    status: str
+    error: str
+
+
+class PassageReply(BaseModel):
+    id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class CitationReply(BaseModel):
+    n: int
+    id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    supported: bool
+    score: float
+
+
+class SentenceReply(BaseModel):
+    text: str
+    citations: list[int]
+    supported: bool
+
+
+class AskReply(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    mode: str
+    citations: list[CitationReply]
+    passages: list[PassageReply]
+    sentences: list[SentenceReply]
+    query: str
+    support: float | None
+    timings_ms: dict[str, float]
+
+
+class SearchReply(BaseModel):
+    query: str
+    results: list[PassageReply]
+
+
+class ResolvedCitationReply(BaseModel):
+    id: str
+    doc_id: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    quote: str
+    context_before: str
+    context_after: str
+    context_start: int
+    context_end: int
+    document_length: int
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None
+    characters: int
+    chunks: int
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class ChunkSpan(BaseModel):
+    id: str
+    start: int
+    end: int
+
+
+class DocumentReply(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None
+    text: str
+    chunks: list[ChunkSpan]
+
+
+def errors(*statuses: int) -> dict[int | str, dict]:
+    """The error replies of a route, for its `responses`."""
+    what = {
+        400: "the request is wrong: an empty question, a malformed id, top_k out of range",
+        401: "the server has a key and the request did not carry it",
+        404: "no such citation or document",
+        413: "the request body is too large",
+        422: "the request does not have the expected shape",
+        502: "the LLM endpoint failed",
+        503: "the index is missing or cannot be read",
+    }
+    return {status: {"model": ErrorReply, "description": what[status]} for status in statuses}
