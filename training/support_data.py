@@ -1,0 +1,178 @@
+"""Pairs for the support model, built from the public benchmarks in `shared/bench`.
+
+Each pair is (first, second, label): a question and a sentence that answers it (1) or does not
+(0), or a claim and the evidence that supports it (1) or does not (0).
+
+- SQuAD: the sentence that holds a gold answer is a positive; the sentences of the same paragraph
+  and of the same article that share most words with the question are negatives, and so is every
+  candidate of an unanswerable SQuAD 2.0 question (those were written to look answerable).
+- RAGTruth: each sentence of an LLM answer is a claim; it is unsupported when it overlaps a span
+  that annotators marked, and its evidence is the shortlist of source sentences that the claim
+  check shows the model at run time (`qa.support.claim_evidence`).
+
+Articles are split by name, never by question: `FOLDS` says which SQuAD 2.0 articles train, which
+choose the threshold and which are kept out to report abstention on. The 18 SQuAD 1.1 articles
+that `train_articles.txt` does not list are read by nothing here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.sentences import sentence_spans
+from qa.text import content_terms
+
+# Within the training articles: the SQuAD 2.0 ones are split three ways, by name.
+ABSTAIN_REPORT = ("Black_Death", "Ctenophora", "Islamism", "Packet_switching", "Warsaw")
+THRESHOLD_TUNE = ("Economic_inequality", "Oxygen")
+QUESTIONS_PER_ARTICLE = 120  # SQuAD 1.1 articles: Super_Bowl_50 alone has 810 questions
+RAGTRUTH_TUNE_SHARE = 0.2  # sources of the training task kept out to choose the claim threshold
+
+
+@dataclass(frozen=True)
+class Pair:
+    first: str
+    second: str
+    label: int
+    kind: str  # "question" or "claim"
+    group: str  # the article or source it comes from
+    qid: str = ""  # the question or claim it belongs to, to score per question
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    qid: str
+    article: str
+    question: str
+    context: str
+    answers: tuple[str, ...]  # empty: unanswerable
+    answer_starts: tuple[int, ...]
+
+
+def train_articles(bench: Path) -> list[str]:
+    lines = (bench / "squad-v2.0-dev-train" / "train_articles.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def squad_questions(bench: Path) -> list[SquadQuestion]:
+    """Every question of the training articles: SQuAD 2.0 where it has the article, else 1.1."""
+    allowed = set(train_articles(bench))
+    v2 = json.loads((bench / "squad-v2.0-dev-train" / "dev-v2.0.train-articles.json").read_text("utf-8"))["data"]
+    v1 = json.loads((bench / "squad-v1.1-dev" / "dev-v1.1.reconstructed.json").read_text("utf-8"))["data"]
+    in_v2 = {a["title"] for a in v2}
+    articles = v2 + [a for a in v1 if a["title"] not in in_v2]
+    questions = []
+    for article in articles:
+        if article["title"] not in allowed:
+            continue
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = tuple(a["text"] for a in qa.get("answers", []))
+                starts = tuple(a["answer_start"] for a in qa.get("answers", []))
+                questions.append(SquadQuestion(qa["id"], article["title"], qa["question"],
+                                               paragraph["context"], answers, starts))
+    return questions
+
+
+def _overlap(question_terms: set[str], sentence: str) -> float:
+    terms = set(content_terms(sentence))
+    return len(question_terms & terms) / (len(question_terms) or 1)
+
+
+def _sentences(text: str) -> list[tuple[int, int, str]]:
+    return [(s, e, text[s:e]) for s, e in sentence_spans(text) if len(text[s:e].split()) >= 3]
+
+
+def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2) -> list[Pair]:
+    """A positive per answerable question, and hard negatives for every question."""
+    rng = random.Random(seed)
+    by_article: dict[str, list[str]] = {}
+    for q in questions:
+        by_article.setdefault(q.article, [])
+        if q.context not in by_article[q.article]:
+            by_article[q.article].append(q.context)
+    kept: list[SquadQuestion] = []
+    for article in by_article:
+        of_article = [q for q in questions if q.article == article]
+        if len(of_article) > QUESTIONS_PER_ARTICLE and not any(not q.answers for q in of_article):
+            of_article = rng.sample(of_article, QUESTIONS_PER_ARTICLE)
+        kept.extend(of_article)
+
+    pairs = []
+    for q in kept:
+        terms = set(content_terms(q.question))
+        sentences = _sentences(q.context)
+        answer_at = [(start, start + len(text)) for text, start in zip(q.answers, q.answer_starts)]
+        holds = lambda s, e, text: any(s <= a < e for a, _ in answer_at) or any(t in text for t in q.answers)  # noqa: E731
+        positive = next(((s, e, t) for s, e, t in sentences if answer_at and s <= answer_at[0][0] < e), None)
+        if positive:
+            pairs.append(Pair(q.question, positive[2], 1, "question", q.article, q.qid))
+        elif q.answers:
+            continue  # the answer crosses a sentence boundary the splitter drew: no clean positive
+        negatives = [t for s, e, t in sentences if not holds(s, e, t)]
+        negatives.sort(key=lambda t: -_overlap(terms, t))
+        chosen = negatives[:same_paragraph]
+        others = [c for c in by_article[q.article] if c != q.context]
+        elsewhere = [t for c in rng.sample(others, min(6, len(others))) for _, _, t in _sentences(c)
+                     if not any(a in t for a in q.answers)]
+        if elsewhere:
+            chosen.append(max(elsewhere, key=lambda t: _overlap(terms, t)))
+        pairs.extend(Pair(q.question, t, 0, "question", q.article, q.qid) for t in chosen)
+    return pairs
+
+
+def source_text(source) -> str:
+    """RAGTruth sources are news text or a structured business record; the record becomes lines."""
+    if isinstance(source, str):
+        return source
+    lines: list[str] = []
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path} {key}".strip())
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, path)
+        else:
+            lines.append(f"{path}: {value}")
+
+    walk(source, "")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Claim:
+    source_id: str
+    text: str
+    supported: bool
+    response: int  # which answer of that source it belongs to
+
+
+def ragtruth_claims(path: Path) -> tuple[dict[str, str], list[Claim]]:
+    """Source texts by id, and every sentence of every answer with its human label."""
+    sources: dict[str, str] = {}
+    claims: list[Claim] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        sid = str(record["source_id"])
+        sources[sid] = source_text(record["source"])
+        for r, response in enumerate(record["responses"]):
+            text = response["response"]
+            labels = [(label["start"], label["end"]) for label in response["labels"]]
+            for start, end in sentence_spans(text):
+                if len(text[start:end].split()) < 3:
+                    continue
+                unsupported = any(a < end and start < b for a, b in labels)
+                claims.append(Claim(sid, text[start:end], not unsupported, r))
+    return sources, claims
+
+
+def split_sources(source_ids: list[str], share: float = RAGTRUTH_TUNE_SHARE, seed: int = 13) -> set[str]:
+    """The source ids kept out of training to choose the claim threshold."""
+    ids = sorted(set(source_ids))
+    random.Random(seed).shuffle(ids)
+    return set(ids[: int(len(ids) * share)])

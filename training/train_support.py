@@ -1,0 +1,275 @@
+"""Train the support model on this CPU, choose its thresholds, and write it to qa/models/support/.
+
+    python training/train_support.py ../shared/bench            # the shipped model
+    python training/train_support.py ../shared/bench --claims data2txt --out /tmp/support-d2t
+
+Trains low-rank updates (rank 16) of every linear layer of the bundled all-MiniLM-L6-v2 encoder
+and a linear head, for one epoch, on the pairs of `support_data`: SQuAD questions of the training
+articles (less the threshold and abstention-report folds) and the claims of one RAGTruth task
+(less a fifth of its sources). Then, on what it did not train on:
+- the answer threshold is the one that decides "answer or decline" best for the questions of the
+  THRESHOLD_TUNE articles, half of them unanswerable, scoring each question's own candidates;
+- the claim threshold is the one with the best answer-level F1 of "this answer has an unsupported
+  claim" on the kept-out fifth of the RAGTruth sources.
+The files written are `adapter.safetensors` (what differs from the bundled model) and
+`settings.json` (shapes, thresholds, and the figures measured while choosing them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from index.embedding import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+from index.sentences import sentence_spans  # noqa: E402
+from qa.grounding import similarity  # noqa: E402
+from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
+    claim_evidence, target_layers  # noqa: E402
+from training.support_data import ABSTAIN_REPORT, THRESHOLD_TUNE, Claim, Pair, ragtruth_claims, \
+    split_sources, squad_pairs, squad_questions  # noqa: E402
+
+RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
+MAX_TOKENS = 256
+EVIDENCE_SENTENCES = 3
+CLAIM_FILES = {"summary": "ragtruth_summary.jsonl", "data2txt": "ragtruth_data2txt.jsonl"}
+
+
+class LowRank(torch.nn.Module):
+    """A frozen linear layer plus a trainable update `up @ down`, zero at the start."""
+
+    def __init__(self, base: torch.nn.Linear, rank: int, alpha: float, dropout: float = 0.1):
+        super().__init__()
+        self.base = base
+        self.down = torch.nn.Parameter(torch.empty(rank, base.in_features))
+        self.up = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+        torch.nn.init.kaiming_uniform_(self.down, a=math.sqrt(5))
+        self.scale = alpha / rank
+        self.dropout = torch.nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.base(x) + (self.dropout(x) @ self.down.T @ self.up.T) * self.scale
+
+
+def add_low_rank(network) -> dict[str, LowRank]:
+    for parameter in network.encoder.parameters():
+        parameter.requires_grad_(False)
+    wrapped = {}
+    for name, layer in target_layers(network, TARGETS).items():
+        parent_name, _, child = name.rpartition(".")
+        parent = network.encoder.get_submodule(parent_name)
+        wrapped[name] = LowRank(layer, RANK, ALPHA)
+        setattr(parent, child, wrapped[name])
+    return wrapped
+
+
+def claim_pairs(claims: list[Claim], sources: dict[str, str], embedder, kind_group: str) -> list[Pair]:
+    """Each claim with the evidence that the run-time claim check would show the model."""
+    pairs = []
+    by_source: dict[str, list[Claim]] = {}
+    for claim in claims:
+        by_source.setdefault(claim.source_id, []).append(claim)
+    for sid, of_source in tqdm(by_source.items(), desc=f"evidence ({kind_group})", leave=False):
+        text = sources[sid]
+        spans = sentence_spans(text)
+        sentences = [text[s:e] for s, e in spans]
+        scores = similarity([c.text for c in of_source], sentences, embedder.embed)
+        order = [(0, s) for s, _ in spans]
+        for claim, row in zip(of_source, scores):
+            chosen = claim_evidence(row, order, EVIDENCE_SENTENCES)
+            evidence = " ".join(sentences[i] for i in chosen)
+            pairs.append(Pair(claim.text, evidence, int(claim.supported), "claim", sid, f"{sid}/{claim.response}"))
+    return pairs
+
+
+def batches(pairs: list[Pair], size: int, rng: random.Random):
+    """Shuffled batches of pairs of similar length, so that little of each batch is padding."""
+    order = list(range(len(pairs)))
+    rng.shuffle(order)
+    groups = [order[i:i + size * 50] for i in range(0, len(order), size * 50)]
+    out = []
+    for group in groups:
+        group.sort(key=lambda i: len(pairs[i].first) + len(pairs[i].second))
+        out.extend(group[i:i + size] for i in range(0, len(group), size))
+    rng.shuffle(out)
+    return out
+
+
+def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_size: int = 16) -> None:
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    wrapped = add_low_rank(network)
+    low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
+    optimizer = torch.optim.AdamW([
+        {"params": low_rank, "lr": 5e-4},
+        {"params": network.head.parameters(), "lr": 1e-3},
+    ], weight_decay=0.01)
+    steps = epochs * math.ceil(len(pairs) / batch_size)
+    warmup = max(1, steps // 16)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    network.train()
+    bar = tqdm(total=steps, desc="training", unit="batch")
+    running = None
+    for _ in range(epochs):
+        for batch in batches(pairs, batch_size, rng):
+            chosen = [pairs[i] for i in batch]
+            encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
+                                max_length=MAX_TOKENS, padding=True, return_tensors="pt")
+            logits = network(encoded["input_ids"], encoded["attention_mask"], encoded["token_type_ids"])
+            loss = loss_fn(logits, torch.tensor([float(p.label) for p in chosen]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            bar.set_postfix(loss=f"{running:.3f}")
+            bar.update()
+    bar.close()
+    network.eval()
+    # Keep the updates apart from the base weights: they are what is shipped.
+    state = {"head.weight": network.head.weight.detach().clone(), "head.bias": network.head.bias.detach().clone()}
+    for name, layer in wrapped.items():
+        state[f"{name}.lora_down"] = layer.down.detach().clone().contiguous()
+        state[f"{name}.lora_up"] = layer.up.detach().clone().contiguous()
+    return state
+
+
+def best_threshold(scores: np.ndarray, positive: np.ndarray, objective) -> tuple[float, float]:
+    """The threshold in 0.01 steps that maximises `objective(predicted, positive)`."""
+    best = (0.5, -1.0)
+    for threshold in np.arange(0.01, 1.0, 0.01):
+        value = objective(scores >= threshold, positive)
+        if value > best[1]:
+            best = (round(float(threshold), 2), float(value))
+    return best
+
+
+def balanced_accuracy(predicted: np.ndarray, positive: np.ndarray) -> float:
+    return 0.5 * (predicted[positive].mean() + (~predicted[~positive]).mean())
+
+
+def f1(predicted: np.ndarray, positive: np.ndarray) -> float:
+    tp = float((predicted & positive).sum())
+    return 2 * tp / (predicted.sum() + positive.sum()) if tp else 0.0
+
+
+def per_group_max(pairs: list[Pair], probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: its best candidate's probability, and whether it is answerable."""
+    best: dict[str, float] = {}
+    answerable: dict[str, bool] = {}
+    for pair, p in zip(pairs, probabilities):
+        best[pair.qid] = max(best.get(pair.qid, 0.0), float(p))
+        answerable[pair.qid] = answerable.get(pair.qid, False) or bool(pair.label)
+    keys = sorted(best)
+    return np.array([best[k] for k in keys]), np.array([answerable[k] for k in keys])
+
+
+def per_answer_min(pairs: list[Pair], probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per LLM answer: its least supported claim's probability, and whether all are supported."""
+    worst: dict[str, float] = {}
+    clean: dict[str, bool] = {}
+    for pair, p in zip(pairs, probabilities):
+        worst[pair.qid] = min(worst.get(pair.qid, 1.0), float(p))
+        clean[pair.qid] = clean.get(pair.qid, True) and bool(pair.label)
+    keys = sorted(worst)
+    return np.array([worst[k] for k in keys]), np.array([clean[k] for k in keys])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", type=Path, help="the shared bench folder")
+    parser.add_argument("--claims", choices=CLAIM_FILES, default="summary", help="the RAGTruth task to train on")
+    parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="train on this many pairs only (a quick check)")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(os.cpu_count() or 1)
+    began = time.time()
+
+    questions = squad_questions(args.bench)
+    held = set(ABSTAIN_REPORT) | set(THRESHOLD_TUNE)
+    fit_q = squad_pairs([q for q in questions if q.article not in held], seed=args.seed)
+    tune_q = squad_pairs([q for q in questions if q.article in THRESHOLD_TUNE], seed=args.seed)
+
+    embedder = SentenceTransformerEmbedder()
+    sources, claims = ragtruth_claims(args.bench / "ragtruth-summary-data2txt" / CLAIM_FILES[args.claims])
+    tune_sources = split_sources([c.source_id for c in claims], seed=args.seed)
+    fit_c = claim_pairs([c for c in claims if c.source_id not in tune_sources], sources, embedder, "fit")
+    tune_c = claim_pairs([c for c in claims if c.source_id in tune_sources], sources, embedder, "tune")
+    del embedder
+
+    fit = fit_q + fit_c
+    if args.limit:
+        fit = random.Random(args.seed).sample(fit, min(args.limit, len(fit)))
+    print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim for training ({len(fit)} used), "
+          f"{len(tune_q)} + {len(tune_c)} to choose thresholds", file=sys.stderr)
+
+    from transformers import AutoTokenizer
+
+    base = bundled_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    network = build_network(base)
+    state = train(fit, network, tokenizer, args.epochs, args.seed)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    from safetensors.torch import save_file
+
+    save_file(state, str(args.out / WEIGHTS))
+    provisional = {"rank": RANK, "alpha": ALPHA, "targets": list(TARGETS), "max_tokens": MAX_TOKENS,
+                   "answer_threshold": 0.5, "claim_threshold": 0.5, "evidence_sentences": EVIDENCE_SENTENCES}
+    (args.out / SETTINGS).write_text(json.dumps(provisional, indent=2) + "\n", encoding="utf-8")
+
+    # Thresholds from the loaded model, exactly as it runs in the product.
+    model = SupportModel.load(args.out)
+    q_best, answerable = per_group_max(tune_q, model.probabilities([(p.first, p.second) for p in tune_q]))
+    answer_threshold, answer_accuracy = best_threshold(q_best, answerable, balanced_accuracy)
+    c_worst, clean = per_answer_min(tune_c, model.probabilities([(p.first, p.second) for p in tune_c]))
+    # flagged = worst claim below the threshold; the positive class is "has an unsupported claim"
+    doubt_threshold, claim_f1 = best_threshold(1.0 - c_worst, ~clean, f1)
+    claim_threshold = round(1.0 - doubt_threshold, 2)
+    settings = dict(provisional, answer_threshold=answer_threshold, claim_threshold=claim_threshold)
+    settings["trained"] = {
+        "command": "python training/train_support.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "commit": _commit(),
+        "claims_task": args.claims,
+        "pairs": len(fit),
+        "minutes": round((time.time() - began) / 60, 1),
+        "tuning_figures": {
+            "answer_balanced_accuracy_on_tune_articles": round(answer_accuracy, 3),
+            "claim_answer_f1_on_tune_sources": round(claim_f1, 3),
+        },
+    }
+    (args.out / SETTINGS).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    SupportSettings.read(args.out / SETTINGS)
+    print(json.dumps(settings, indent=2))
+    return 0
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
