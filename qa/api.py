@@ -72,7 +72,7 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     # `:path` because ids may hold `/` (documents in sub-folders); the path arrives URL-decoded,
     # so a `#` in an id travels as %23.
     @routes.get("/citations/{citation_id:path}", response_model=ResolvedCitationReply,
-                responses=errors(400, 401, 404, 503))
+                responses=errors(400, 401, 404, 422, 503))
     def citation(citation_id: str):
         return assistant.cite(citation_id).to_dict()
 
@@ -80,7 +80,7 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     def documents():
         return {"documents": assistant.documents()}
 
-    @routes.get("/documents/{doc_id:path}", response_model=DocumentReply, responses=errors(401, 404, 503))
+    @routes.get("/documents/{doc_id:path}", response_model=DocumentReply, responses=errors(401, 404, 422, 503))
     def document(doc_id: str):
         return assistant.document(doc_id)
 

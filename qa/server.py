@@ -8,6 +8,7 @@ import sys
 import threading
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from qa.config import Config, ConfigError, is_loopback
 from qa.service import Assistant
@@ -23,6 +24,8 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     """The API mounted first, so that /api/* never falls through to the UI's catch-all mount."""
     _offline_gradio()
     import gradio as gr
+
+    from gradio.route_utils import FnIndexInferError
 
     from qa.access import Access
     from qa.api import build_api
@@ -45,8 +48,37 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     # is launched; mounted apps are never launched, so without this a client could name any file
     # on the server as an "upload". (qa.ui checks it again, on the resolved path.)
     demo.has_launched = True
+    _gradio_app(app).add_exception_handler(FnIndexInferError, _no_such_event)
+    app.add_middleware(_ApiPathsStayInTheApi)
     app.add_middleware(Access, config=config)
     return app
+
+
+class _ApiPathsStayInTheApi:
+    """Starlette's mounts match no path that holds a line break, so `/api/documents/a%0Ab` would
+    fall through to the chat app's mount and answer in its format; it gets the API's 404."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/api/") and ("\n" in path or "\r" in path):
+            await JSONResponse({"error": "no such route or document"}, status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _gradio_app(app: FastAPI) -> FastAPI:
+    from starlette.routing import Mount
+
+    return next(route.app for route in app.routes if isinstance(route, Mount) and route.path == "")
+
+
+async def _no_such_event(request, exc) -> JSONResponse:
+    """Gradio meets an event name it does not have (`/gradio_api/call/<name>`, say a read-only
+    server's `add_files`) with an exception, which would leave as a 500 and a dropped connection."""
+    return JSONResponse({"error": "no such event"}, status_code=404)
 
 
 def answer_slots(config: Config) -> threading.BoundedSemaphore:
