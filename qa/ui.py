@@ -317,7 +317,7 @@ def _mode_info(assistant: Assistant) -> str:
     llm = assistant.config.llm
     if llm is None:
         return "No LLM endpoint is configured (QA_LLM_BASE_URL), so answers are extractive."
-    return f"LLM endpoint: {llm.model} at {llm.base_url}. auto uses it."
+    return f"An LLM endpoint is configured (model {llm.model}); auto uses it."  # its address is the server's business
 
 
 def _upload_label(config) -> str:
