@@ -23,7 +23,16 @@ from index.vectors import ChromaVectors
 
 from tests.conftest import ROOT, SAMPLE_CORPUS
 
-SQUAD_CORPUS = ROOT.parent / "shared" / "bench" / "squad-v1.1-dev" / "corpus.jsonl"
+
+
+def paragraph_corpus(path: Path, records: int) -> Path:
+    """A JSONL corpus of `records` documents, each a numbered paragraph of the sample articles."""
+    paragraphs = [p for f in sorted(SAMPLE_CORPUS.glob("*.txt"))
+                  for p in f.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > 12]
+    lines = (json.dumps({"_id": f"p{i}", "title": f"Paragraph {i}", "text": f"Record {i}. {paragraphs[i % len(paragraphs)]}"})
+             for i in range(records))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 class CountingEmbedder:
@@ -224,9 +233,7 @@ KILL_AFTER_SECONDS = [0.5, 6.0, 12.0]
 @pytest.mark.parametrize("delay", KILL_AFTER_SECONDS)
 def test_a_killed_ingest_is_completed_by_the_next(tmp_path, embedder, delay):
     """kill -9 at several points of a real ingest; the next ingest leaves one consistent index."""
-    corpus = tmp_path / "corpus.jsonl"
-    with SQUAD_CORPUS.open(encoding="utf-8") as source:
-        corpus.write_text("".join(next(source) for _ in range(240)), encoding="utf-8")
+    corpus = paragraph_corpus(tmp_path / "corpus.jsonl", 240)
     index_dir = tmp_path / "index"
     script = (
         "import sys; from pathlib import Path; from index import IndexSettings, ingest; "
