@@ -46,7 +46,7 @@ from qa.eval.runner import (  # noqa: E402
     AssistantPipeline,
     RecordingEmbedder,
     evaluate,
-    lexical_embedding_support,
+    model_support,
     summarize,
 )
 from qa.service import Assistant  # noqa: E402
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"index: {report.documents} documents, {report.chunks} chunks ({report.added} added) "
           f"in {time.perf_counter() - began:.0f}s", file=sys.stderr)
     questions = locate(questions, ours.reader.text)
-    supports = lexical_embedding_support(embedder.embed)
+    supports = model_support(ours.support_model)
 
     wanted = {q.id for q in questions}
     beir = replace(beir, queries={q: text for q, text in beir.queries.items() if q in wanted})
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             deep = assistant_for(system, config.with_(candidates=CANDIDATES)).retriever()
             search = lambda query, k, r=deep: r.search(query, 2 * k)  # noqa: E731
         results = evaluate(pipeline, questions, supports,
-                           config.abstain_below if system == "ours" else None, progress=True)
+                           ours.abstain_below if system == "ours" else None, progress=True)
         summaries[name] = summarize(results)
         records[system] = [r.to_dict() for r in results]
         print(f"{name}: {len(results)} questions in {time.perf_counter() - began:.0f}s", file=sys.stderr)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             # Our report carries the comparison with every baseline.
             write_report(args.report / system, summaries[name], records[system], meta,
                          comparison=summaries if system == "ours" else None,
-                         abstain_below=config.abstain_below if system == "ours" else None)
+                         abstain_below=ours.abstain_below if system == "ours" else None)
         (args.report / "comparison.json").write_text(json.dumps(
             {"command": command, "code": code, "questions": len(questions), "span_level": summaries,
              "document_level": doc_level}, indent=2) + "\n")

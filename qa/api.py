@@ -27,9 +27,11 @@ from qa.api_schema import (
     HealthUnavailable,
     ResolvedCitationReply,
     SearchReply,
+    VerifyReply,
+    VerifyRequest,
     errors,
 )
-from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError
+from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, SupportModelError
 from qa.limits import BodyLimit, BodyTooLarge, too_large_message
 from qa.service import Assistant
 
@@ -68,6 +70,11 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
         with busy:
             results = assistant.search(q, top_k)
         return {"query": redact.text(q), "results": [p.to_dict() for p in results]}
+
+    @routes.post("/verify", response_model=VerifyReply, responses=errors(400, 401, 413, 422, 503))
+    def verify(body: VerifyRequest):
+        with busy:
+            return assistant.verify(body.answer, body.question, body.passages).to_dict()
 
     # `:path` because ids may hold `/` (documents in sub-folders); the path arrives URL-decoded,
     # so a `#` in an id travels as %23.
@@ -110,6 +117,11 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
     async def index_unavailable(request: Request, exc: IndexStoreError) -> JSONResponse:
         return error(503, redact.index_error(exc))
 
+    @api.exception_handler(SupportModelError)
+    async def model_unavailable(request: Request, exc: SupportModelError) -> JSONResponse:
+        log.error("%s", exc)
+        return error(503, "the support model is missing or unreadable; reinstall the package")
+
     @api.exception_handler(LLMError)
     async def llm_failed(request: Request, exc: LLMError) -> JSONResponse:
         return error(502, redact.llm_error(exc))
@@ -125,7 +137,7 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
             return error(413, too_large_message(MAX_BODY_BYTES))
         if exc.status_code == 404:
             message = f"no route {request.url.path}; the API has /api/health, /api/ask, /api/search, " \
-                      "/api/citations/{id}, /api/documents and /api/documents/{doc_id}"
+                      "/api/verify, /api/citations/{id}, /api/documents and /api/documents/{doc_id}"
         return error(exc.status_code, message)
 
     @api.exception_handler(Exception)

@@ -19,6 +19,48 @@ class AskRequest(BaseModel):
     mode: str | None = None
 
 
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    answer: str
+    question: str | None = None
+    passages: list[str] | None = None  # without them, each sentence's evidence is searched in the index
+
+
+class IndexSource(BaseModel):
+    """The span of the index closest to the claim among those the model read."""
+
+    id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    quote: str
+
+
+class PassageSource(BaseModel):
+    """The span of an inline passage (`passage` is its index) closest to the claim."""
+
+    passage: int
+    start: int
+    end: int
+    quote: str
+
+
+class VerifiedSentence(BaseModel):
+    text: str
+    start: int
+    end: int
+    supported: bool
+    probability: float
+    source: IndexSource | PassageSource | None
+
+
+class VerifyReply(BaseModel):
+    supported: bool
+    sentences: list[VerifiedSentence]
+
+
 class ErrorReply(BaseModel):
     error: str
 
@@ -130,6 +172,6 @@ def errors(*statuses: int) -> dict[int | str, dict]:
         413: "the request body is too large",
         422: "the request does not have the expected shape",
         502: "the LLM endpoint failed",
-        503: "the index is missing or cannot be read",
+        503: "the index or the support model is missing or cannot be read",
     }
     return {status: {"model": ErrorReply, "description": what[status]} for status in statuses}

@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("citation_id")
     p.add_argument("--json", action="store_true")
 
+    p = commands.add_parser("verify", help="check any answer sentence by sentence against passages or the index")
+    p.add_argument("request", help='a JSON file, or - for stdin: {"answer": ..., "question"?: ..., "passages"?: [...]}')
+    p.add_argument("--json", action="store_true")
+
     p = commands.add_parser("docs", help="list indexed documents")
     p.add_argument("--json", action="store_true")
 
@@ -128,6 +132,33 @@ def cmd_cite(args, config: Config) -> int:
     return 0
 
 
+def cmd_verify(args, config: Config) -> int:
+    from qa.errors import BadInputError
+
+    try:
+        raw = sys.stdin.read() if args.request == "-" else Path(args.request).read_text(encoding="utf-8")
+        request = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadInputError(f"{args.request} is not UTF-8 text") from None
+    except OSError as exc:
+        raise BadInputError(f"cannot read {args.request}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"the request is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(request, dict) or set(request) - {"answer", "question", "passages"}:
+        raise BadInputError('the request must be a JSON object with "answer" and optionally "question" '
+                            'and "passages"')
+    result = _assistant(config).verify(request.get("answer"), request.get("question"), request.get("passages"))
+    lines = []
+    for s in result.sentences:
+        mark = "supported" if s.supported else "NOT supported"
+        source = s.source or {}
+        where = source.get("id") or (f"passage {source['passage']}:{source['start']}-{source['end']}" if source else "-")
+        lines.append(f"{mark} ({s.probability:.2f}) {s.text}\n    {where}: {source.get('quote', '')[:200]}")
+    lines.append("every sentence is supported" if result.supported else "some sentences are not supported")
+    _emit(result.to_dict(), args.json, "\n".join(lines))
+    return 0 if result.supported else 1
+
+
 def cmd_docs(args, config: Config) -> int:
     docs = _assistant(config).documents()
     text = "\n".join(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['chunks']} chunks\t{d['title']}" for d in docs)
@@ -150,7 +181,7 @@ def cmd_serve(args, config: Config) -> int:
 
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "cite": cmd_cite,
-    "docs": cmd_docs, "eval": cmd_eval, "serve": cmd_serve,
+    "docs": cmd_docs, "eval": cmd_eval, "serve": cmd_serve, "verify": cmd_verify,
 }
 
 if __name__ == "__main__":

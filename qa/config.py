@@ -41,7 +41,7 @@ class Config:
     top_k: int = 5
     candidates: int = 50  # per retriever, before fusion
     mode: str = "auto"
-    abstain_below: float = 0.46  # chosen on eval/gold_sample.jsonl: most questions handled right
+    abstain_below: float | None = None  # None: the support model's threshold, chosen in training
     max_question_chars: int = 4000  # also the limit for each turn of a question's history
     max_history_turns: int = 20  # earlier turns beyond these are not read
     llm: LLMSettings | None = None
@@ -111,7 +111,7 @@ class Config:
             chunk_tokens=_number(get("CHUNK_TOKENS") or str(defaults.chunk_tokens), "QA_CHUNK_TOKENS"),
             top_k=_number(get("TOP_K") or str(defaults.top_k), "QA_TOP_K"),
             mode=mode,
-            abstain_below=_number(get("ABSTAIN_BELOW") or str(defaults.abstain_below), "QA_ABSTAIN_BELOW", float),
+            abstain_below=_number(get("ABSTAIN_BELOW"), "QA_ABSTAIN_BELOW", float) if get("ABSTAIN_BELOW") else None,
             llm=llm,
             host=get("HOST") or defaults.host,
             port=_number(get("PORT") or str(defaults.port), "QA_PORT"),

@@ -19,4 +19,8 @@ class LLMError(QAError):
     """The configured LLM endpoint failed or answered nonsense."""
 
 
-__all__ = ["BadInputError", "IndexStoreError", "LLMError", "NotFoundError", "QAError"]
+class SupportModelError(QAError):
+    """The support model's files are missing, unreadable, or do not fit the bundled weights."""
+
+
+__all__ = ["BadInputError", "IndexStoreError", "LLMError", "NotFoundError", "QAError", "SupportModelError"]

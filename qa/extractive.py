@@ -1,9 +1,10 @@
 """The extractive answerer: pick the retrieved sentences that answer the question, and cite them.
 
-No LLM and no network: sentences are scored by how much of the question they cover (IDF-weighted
-terms), how close they are in embedding space, whether they hold the kind of thing the question
-asks for (a number for "how many", a date for "when", a name for "who"), and how well their
-passage ranked.
+No LLM and no network. Cheap signals shortlist the candidate sentences: how much of the question
+they cover (IDF-weighted terms), whether they hold the kind of thing the question asks for (a
+number for "how many", a date for "when", a name for "who"), and how well their passage ranked.
+The support model then reads each shortlisted sentence with the question and gives the
+probability that it answers it; that probability ranks them and decides abstention.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from index.sentences import sentence_spans
 
 from qa.results import Passage
+from qa.support import SupportModel
 from qa.text import content_terms, words
 
 _NUMBER_WORDS = (
@@ -43,10 +43,10 @@ _QUESTION_KINDS = [
     ("name", re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:city|country|place|team|group|company|organization|person|name)\b", re.I)),
 ]
 
-WEIGHTS = {"lexical": 0.45, "dense": 0.40, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
-SHORTLIST = 8  # sentences embedded per question
+WEIGHTS = {"lexical": 0.45, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
+SHORTLIST = 8  # sentences the support model reads per question
 CONTEXT_WEIGHT = 0.5  # weight of a term that only an earlier turn of a follow-up uses
-SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it scores this close
+SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it is nearly as likely
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class ScoredSentence:
     start: int
     end: int
     text: str
-    score: float
-    support: float  # how well the sentence matches the question, 0..1, for abstention
+    support: float  # the probability that the sentence answers the question
 
 
 def question_kind(question: str) -> str | None:
@@ -106,18 +105,18 @@ def candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list[
 
 def score_sentences(
     question: str,
-    question_vector: np.ndarray,
     passages: list[Passage],
     texts: dict[str, str],
-    embed,
+    model: SupportModel,
     shortlist: int = SHORTLIST,
     asked: str | None = None,
 ) -> list[ScoredSentence]:
-    """The best candidate sentences, best first.
+    """The shortlisted candidate sentences, most likely to answer first.
 
-    Embedding a sentence costs milliseconds on a CPU, so only a shortlist, chosen by the cheap
-    signals (terms, answer kind, passage rank), is embedded and ranked in full. `question` is
-    what was searched (a follow-up made standalone); `asked`, the turn itself, decides the kind.
+    `question` is what was searched (a follow-up made standalone, which names its subject) and is
+    what the model reads; `asked`, the turn itself, decides which words and which kind of answer
+    the cheap signals look for, and for a follow-up the model reads it too (the geometric mean
+    of both probabilities counts).
     """
     candidates = candidate_sentences(passages, texts)
     if not candidates:
@@ -147,33 +146,31 @@ def score_sentences(
             + WEIGHTS["phrase"] * phrase
             + WEIGHTS["rank"] / (1 + rank)
         )
-        cheap.append((prior, lexical, i))
+        cheap.append((prior, i))
     cheap.sort(key=lambda item: -item[0])
-    cheap = cheap[:shortlist]
-    vectors = embed([sentences[i] for _, _, i in cheap])
-    dense = vectors @ question_vector
-    if asked and asked != question:  # a follow-up: closeness to the turn itself counts as much
-        dense = 0.5 * dense + 0.5 * (vectors @ embed([asked])[0])
-
+    chosen = [i for _, i in cheap[:shortlist]]
+    pairs = [(question, sentences[i]) for i in chosen]
+    if asked and asked != question:
+        # A follow-up made standalone still holds the earlier question, which a sentence may
+        # answer instead ("405 left…" for "and how many of them were killed?"): the sentence
+        # must also answer the turn itself.
+        pairs += [(asked, sentences[i]) for i in chosen]
+    scores = model.probabilities(pairs)
+    probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
     scored = []
-    for (prior, lexical, i), cosine in zip(cheap, dense):
+    for i, probability in zip(chosen, probabilities):
         passage, _, start, end = candidates[i]
-        cosine = max(0.0, float(cosine))
-        scored.append(ScoredSentence(
-            passage.doc_id, passage.title, start, end, sentences[i],
-            score=prior + WEIGHTS["dense"] * cosine,
-            support=0.5 * lexical + 0.5 * cosine,
-        ))
-    scored.sort(key=lambda s: -s.score)
+        scored.append(ScoredSentence(passage.doc_id, passage.title, start, end, sentences[i], float(probability)))
+    scored.sort(key=lambda s: -s.support)  # stable: equal probabilities keep the cheap order
     return scored
 
 
-def pick(scored: list[ScoredSentence], most: int = 2) -> list[ScoredSentence]:
-    """The best sentence, and the next ones that score nearly as well, in reading order per doc."""
+def pick(scored: list[ScoredSentence], threshold: float, most: int = 2) -> list[ScoredSentence]:
+    """The best sentence, and the next ones that also answer and are nearly as likely to."""
     if not scored:
         return []
     chosen = [scored[0]]
     for sentence in scored[1:most]:
-        if sentence.score >= SECOND_SENTENCE_RATIO * scored[0].score:
+        if sentence.support >= max(threshold, SECOND_SENTENCE_RATIO * scored[0].support):
             chosen.append(sentence)
     return chosen

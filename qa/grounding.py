@@ -1,8 +1,10 @@
 """Check each sentence of a generated answer against the passages, and cite the exact span.
 
-A sentence counts as supported by a source sentence when enough of its content words appear there
-or their embeddings are close. Citations are re-pointed to the passage that supports the claim,
-and claims that nothing supports are kept but marked unsupported, never passed off as grounded.
+For each claim, shared words and embedding closeness shortlist the source sentences most like it;
+the support model reads the claim with those sentences together and says how likely they back it.
+A claim is supported at or above the model's claim threshold; its citation points at the closest
+of those sentences, preferring one in the passage the claim cited. Claims that nothing supports are kept but marked unsupported, never
+passed off as grounded.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import numpy as np
 from index.sentences import sentence_spans
 
 from qa.results import AnswerSentence, Citation, Passage
+from qa.support import SupportModel, claim_evidence
 from qa.text import content_terms
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+QUOTED = 0.8  # this share of a claim's content words, and all its numbers, in one sentence: it says so
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}\])+")
-SUPPORTED_AT = 0.55  # combined lexical/embedding score at which a span supports a claim
-LEXICAL_ALONE = 0.8  # this share of a claim's content words found verbatim is support by itself
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,19 @@ class Span:
     text: str
 
 
-def support_scores(claims: list[str], spans: list[str], embed) -> np.ndarray:
-    """Support of each claim (rows) by each span (columns), 0..1."""
+@dataclass(frozen=True)
+class Verdict:
+    """What the support model made of one claim."""
+
+    probability: float  # that the evidence backs the claim
+    supported: bool
+    evidence: tuple[int, ...]  # the spans it read, in reading order
+    best: int  # the span to cite: the evidence sentence most like the claim; -1 without spans
+
+
+def similarity(claims: list[str], spans: list[str], embed) -> np.ndarray:
+    """How alike each claim (rows) and each span (columns) are, 0..1: shared content words and
+    embedding closeness, half each. Cheap; it only shortlists what the support model reads."""
     if not claims or not spans:
         return np.zeros((len(claims), len(spans)))
     cosine = embed(claims) @ embed(spans).T
@@ -44,8 +58,34 @@ def support_scores(claims: list[str], spans: list[str], embed) -> np.ndarray:
         terms = set(content_terms(claim))
         if terms:
             lexical[i] = [len(terms & st) / len(terms) for st in span_terms]
-    combined = 0.5 * lexical + 0.5 * np.clip(cosine, 0, 1)
-    return np.where(lexical >= LEXICAL_ALONE, np.maximum(combined, SUPPORTED_AT), combined)
+    return 0.5 * lexical + 0.5 * np.clip(cosine, 0, 1)
+
+
+def judge(claims: list[str], spans: list[Span], alike: np.ndarray, model: SupportModel) -> list[Verdict]:
+    """A verdict for each claim, from the few spans most like it (`alike`, from `similarity`).
+
+    The model decides, except that a claim one evidence sentence all but quotes (`quoted`) is
+    supported whatever the model says: the model errs on the side of doubt, and a quote needs none.
+    """
+    if not spans:
+        return [Verdict(0.0, False, (), -1) for _ in claims]
+    order = [(s.passage, s.start) for s in spans]
+    shown = [claim_evidence(row, order, model.settings.evidence_sentences) for row in alike]
+    probabilities = model.probabilities(
+        [(claim, " ".join(spans[j].text for j in evidence)) for claim, evidence in zip(claims, shown)])
+    verdicts = []
+    for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown)):
+        supported = p >= model.settings.claim_threshold or any(quoted(claim, spans[j].text) for j in evidence)
+        verdicts.append(Verdict(float(p), bool(supported), tuple(evidence), max(evidence, key=lambda j: alike[row, j])))
+    return verdicts
+
+
+def quoted(claim: str, sentence: str) -> bool:
+    """Whether `sentence` holds nearly every content word of `claim` and every number in it."""
+    terms = set(content_terms(claim))
+    if not terms or not set(NUMBER.findall(claim)) <= set(NUMBER.findall(sentence)):
+        return False
+    return len(terms & set(content_terms(sentence))) / len(terms) >= QUOTED
 
 
 def split_claims(answer: str) -> list[tuple[str, list[int]]]:
@@ -72,47 +112,48 @@ def split_claims(answer: str) -> list[tuple[str, list[int]]]:
 
 
 def source_spans(passages: list[Passage], texts: dict[str, str]) -> list[Span]:
-    spans = []
+    """Every sentence of the passages, once: chunks overlap, and a sentence shown twice would
+    crowd the evidence the support model reads."""
+    spans: dict[tuple[str, int, int], Span] = {}
     for i, p in enumerate(passages):
         for start, end in sentence_spans(texts[p.doc_id], p.start, p.end):
-            spans.append(Span(i, p.doc_id, p.title, start, end, texts[p.doc_id][start:end]))
-    return spans
+            spans.setdefault((p.doc_id, start, end), Span(i, p.doc_id, p.title, start, end, texts[p.doc_id][start:end]))
+    return list(spans.values())
 
 
 def ground(
-    answer: str, passages: list[Passage], texts: dict[str, str], embed
+    answer: str, passages: list[Passage], texts: dict[str, str], embed, model: SupportModel
 ) -> tuple[str, list[AnswerSentence], list[Citation]]:
     """Verify and re-cite a generated answer; returns its rewritten text, sentences, citations."""
     claims = split_claims(answer)
     spans = source_spans(passages, texts)
-    scores = support_scores([c for c, _ in claims], [s.text for s in spans], embed)
+    alike = similarity([c for c, _ in claims], [s.text for s in spans], embed)
+    verdicts = judge([c for c, _ in claims], spans, alike, model)
     citations: dict[tuple[str, int, int, bool], Citation] = {}
     sentences: list[AnswerSentence] = []
     parts: list[str] = []
-    for row, (claim, cited) in enumerate(claims):
+    for row, ((claim, cited), verdict) in enumerate(zip(claims, verdicts)):
         cited_passages = {n - 1 for n in cited if 1 <= n <= len(passages)}
-        best_any = int(np.argmax(scores[row])) if spans else -1
         in_cited = [j for j, s in enumerate(spans) if s.passage in cited_passages]
-        best_cited = max(in_cited, key=lambda j: scores[row, j]) if in_cited else -1
-        if best_cited >= 0 and scores[row, best_cited] >= SUPPORTED_AT:
-            chosen, supported = best_cited, True
-        elif best_any >= 0 and scores[row, best_any] >= SUPPORTED_AT:
-            chosen, supported = best_any, True  # re-pointed to the passage that does support it
-        else:
-            chosen, supported = best_cited, False  # what it cited, shown as not supporting it
+        if verdict.supported:
+            # the claim's own source when the model read it, else the passage that does support it
+            own = [j for j in verdict.evidence if j in in_cited]
+            chosen = max(own, key=lambda j: alike[row, j]) if own else verdict.best
+        else:  # the closest sentence of what it cited, shown as not supporting it; none if it cited none
+            chosen = max(in_cited, key=lambda j: alike[row, j]) if in_cited else -1
         numbers: tuple[int, ...] = ()
         if chosen >= 0:
             span = spans[chosen]
             # The same span cited as support and as non-support gets two numbers, so that
             # `supported` always describes the sentence that carries the number.
-            key = (span.doc_id, span.start, span.end, supported)
+            key = (span.doc_id, span.start, span.end, verdict.supported)
             if key not in citations:
                 citations[key] = Citation(
                     n=len(citations) + 1, doc_id=span.doc_id, title=span.title, start=span.start,
-                    end=span.end, quote=span.text, supported=supported,
-                    score=round(float(scores[row, chosen]), 4),
+                    end=span.end, quote=span.text, supported=verdict.supported,
+                    score=round(verdict.probability, 4),
                 )
             numbers = (citations[key].n,)
-        sentences.append(AnswerSentence(claim, numbers, supported))
+        sentences.append(AnswerSentence(claim, numbers, verdict.supported))
         parts.append(claim + "".join(f" [{n}]" for n in numbers))
     return " ".join(parts), sentences, sorted(citations.values(), key=lambda c: c.n)

@@ -65,7 +65,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     query: str = ""  # what was searched: the question made standalone
-    support: float | None = None  # extractive: how well the best sentence matches (abstains below a threshold)
+    support: float | None = None  # extractive: the probability that the best sentence answers (abstains below a threshold)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:

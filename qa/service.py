@@ -12,6 +12,7 @@ from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, 
 from index.embedding import Embedder, SentenceTransformerEmbedder
 
 from qa import extractive, followup, grounding
+from qa import verify as verification
 from qa.citations import ResolvedCitation, resolve
 from qa.config import MODES, Config
 from qa.errors import BadInputError, NotFoundError
@@ -25,12 +26,15 @@ from qa.llm import (
 )
 from qa.results import Answer, AnswerSentence, Citation, Passage
 from qa.retrieve import HybridRetriever
+from qa.support import SupportModel
 from qa.text import clean_question
 from qa.uploads import FOLDER, NAMESPACE, Progress, Upload, UploadOutcome, add_upload, check_uploads
+from qa.verify import Verification
 
 ABSTAIN_TEXT = "The corpus does not answer this question."
 _ABSTAIN_MARKERS = ("does not answer this question", "do not contain the answer", "cannot answer")
 MAX_TOP_K = 50
+VERIFY_TOP_K = 3  # passages searched per sentence of an answer to verify
 QUESTIONS_FIRST_MAX_WAIT = 1.0  # seconds an upload's ingest waits, between parts, for questions to finish
 
 
@@ -42,9 +46,11 @@ class Assistant:
         config: Config,
         embedder: Embedder | None = None,
         chat: ChatModel | None = None,
+        support: SupportModel | None = None,
     ):
         self.config = config
         self._embedder = embedder
+        self._support = support
         self._chat = chat if chat is not None else (OpenAICompatibleChat(config.llm) if config.llm else None)
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
@@ -58,6 +64,20 @@ class Assistant:
             if self._embedder is None:
                 self._embedder = SentenceTransformerEmbedder(self.config.embed_model)
             return self._embedder
+
+    @property
+    def support_model(self) -> SupportModel:
+        with self._lock:
+            if self._support is None:
+                self._support = SupportModel.shipped()
+            return self._support
+
+    @property
+    def abstain_below(self) -> float:
+        """The probability of answering below which an extractive answer declines."""
+        if self.config.abstain_below is not None:
+            return self.config.abstain_below
+        return self.support_model.settings.answer_threshold
 
     @property
     def reader(self) -> IndexReader:
@@ -148,7 +168,7 @@ class Assistant:
         if mode == "llm":
             answer = self._generate(question, passages, on_text)
         else:
-            answer = self._extract(question, query, vector, passages)
+            answer = self._extract(question, query, passages)
         answer.query = query
         done = time.perf_counter()
         answer.timings_ms = {
@@ -157,6 +177,24 @@ class Assistant:
             "total": round((done - began) * 1000, 1),
         }
         return answer
+
+    def verify(self, answer: str, question: str | None = None, passages: list[str] | None = None) -> Verification:
+        """Check each sentence of any answer against `passages`, or against the index when none
+        are given (each sentence, and the question if any, is searched for its evidence)."""
+        verification.check_request(answer, question, passages)
+        with self._questions.one():
+            if passages is not None:
+                spans = verification.passage_spans(passages)
+            else:
+                queries = [claim for _, _, claim in verification.claims_of(answer)]
+                if question and clean_question(question):
+                    queries.append(self._check_question(question))
+                retriever = self.retriever()
+                found = {p.id: p for query in queries for p in retriever.search(query, VERIFY_TOP_K)}
+                reader = self.reader
+                texts = {p.doc_id: reader.text(p.doc_id) for p in found.values()}
+                spans = grounding.source_spans(list(found.values()), texts)
+            return verification.verify(answer, spans, self.embedder.embed, self.support_model)
 
     def cite(self, citation_id: str) -> ResolvedCitation:
         if not isinstance(citation_id, str):
@@ -233,16 +271,18 @@ class Assistant:
                 return rewritten
         return followup.condense(question, history)
 
-    def _extract(self, question: str, query: str, vector, passages: list[Passage]) -> Answer:
+    def _extract(self, question: str, query: str, passages: list[Passage]) -> Answer:
         reader = self.reader
+        model = self.support_model
+        threshold = self.abstain_below
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
-        scored = extractive.score_sentences(query, vector, passages, texts, self.embedder.embed, asked=question)
-        chosen = extractive.pick(scored)
+        scored = extractive.score_sentences(query, passages, texts, model, asked=question)
+        chosen = extractive.pick(scored, threshold)
         support = round(chosen[0].support, 4) if chosen else 0.0
-        if support < self.config.abstain_below:
+        if support < threshold:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)
         citations = [
-            Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.score, 4))
+            Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.support, 4))
             for n, s in enumerate(chosen, start=1)
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
@@ -263,7 +303,7 @@ class Assistant:
             return Answer(question, ABSTAIN_TEXT, True, "llm", passages=passages)
         reader = self.reader
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
-        text, sentences, citations = grounding.ground(raw, passages, texts, self.embedder.embed)
+        text, sentences, citations = grounding.ground(raw, passages, texts, self.embedder.embed, self.support_model)
         return Answer(question, text, False, "llm", citations, passages, sentences)
 
 

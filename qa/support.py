@@ -101,6 +101,7 @@ class SupportModel:
         self._tokenizer = tokenizer
         self.settings = settings
         self._lock = threading.Lock()
+        self._tokenizing = threading.Lock()  # a fast tokenizer changes its own settings per call
         self._cores = max(1, os.cpu_count() or 1)
 
     @classmethod
@@ -127,23 +128,24 @@ class SupportModel:
         try:
             settings = SupportSettings.read(settings_file)
             state = load_file(str(weights))
-        except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
-            raise SupportModelError(f"the support model in {model_dir.name}/ is unreadable: {exc}") from None
-        base = bundled_model_path()
-        network = build_network(base)
-        layers = target_layers(network, settings.targets)
-        scale = settings.alpha / settings.rank
-        with torch.no_grad():
-            for name, layer in layers.items():
-                try:
-                    down, up = state[f"{name}.lora_down"], state[f"{name}.lora_up"]
-                except KeyError:
-                    raise SupportModelError(f"the support model has no update for layer {name}") from None
-                layer.weight += scale * (up.float() @ down.float())
-            network.head.weight.copy_(state["head.weight"])
-            network.head.bias.copy_(state["head.bias"])
-        network.eval()
-        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+            base = bundled_model_path()
+            network = build_network(base)
+            layers = target_layers(network, settings.targets)
+            if not layers or settings.rank < 1:
+                raise ValueError("its settings name no layer of the bundled model")
+            scale = settings.alpha / settings.rank
+            with torch.no_grad():
+                for name, layer in layers.items():
+                    layer.weight += scale * (state[f"{name}.lora_up"].float() @ state[f"{name}.lora_down"].float())
+                network.head.weight.copy_(state["head.weight"])
+                network.head.bias.copy_(state["head.bias"])
+            network.eval()
+            tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+            # The reason without file-system paths: this message may reach a web page.
+            reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+            raise SupportModelError(f"the support model in {model_dir.name}/ is unreadable ({reason}); "
+                                    "reinstall the package or train it again") from None
         return cls(network, tokenizer, settings)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
@@ -161,11 +163,12 @@ class SupportModel:
             try:
                 for begin in range(0, len(order), batch_size):
                     chunk = order[begin:begin + batch_size]
-                    batch = self._tokenizer(
-                        [pairs[i][0] for i in chunk], [pairs[i][1] for i in chunk],
-                        truncation="longest_first", max_length=self.settings.max_tokens,
-                        padding=True, return_tensors="pt",
-                    )
+                    with self._tokenizing:
+                        batch = self._tokenizer(
+                            [pairs[i][0] for i in chunk], [pairs[i][1] for i in chunk],
+                            truncation="longest_first", max_length=self.settings.max_tokens,
+                            padding=True, return_tensors="pt",
+                        )
                     logits = self._network(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
                     scores[chunk] = torch.sigmoid(logits).numpy()
             finally:

@@ -15,6 +15,7 @@ import pytest
 from index.embedding import SentenceTransformerEmbedder
 from qa.config import Config
 from qa.service import Assistant
+from qa.support import SupportModel
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CORPUS = ROOT / "docs_corpus"
@@ -35,6 +36,11 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
+def support_model() -> SupportModel:
+    return SupportModel.shipped()
+
+
+@pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory, embedder) -> Path:
     """The sample corpus, ingested once per session; tests must not write to it."""
     index_dir = tmp_path_factory.mktemp("sample-index")
@@ -43,9 +49,10 @@ def sample_index_dir(tmp_path_factory, embedder) -> Path:
 
 
 @pytest.fixture(scope="session")
-def assistant(sample_index_dir, embedder) -> Assistant:
+def assistant(sample_index_dir, embedder, support_model) -> Assistant:
     """An extractive assistant over the sample index."""
-    return Assistant(Config(index_dir=sample_index_dir, corpus_dir=SAMPLE_CORPUS), embedder=embedder)
+    return Assistant(Config(index_dir=sample_index_dir, corpus_dir=SAMPLE_CORPUS), embedder=embedder,
+                     support=support_model)
 
 
 @pytest.fixture

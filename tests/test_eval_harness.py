@@ -22,7 +22,7 @@ from qa.eval.runner import (
     AssistantPipeline,
     RecordingEmbedder,
     evaluate,
-    lexical_embedding_support,
+    model_support,
     summarize,
 )
 from qa.service import Assistant
@@ -115,11 +115,11 @@ def small_gold(tmp_path_factory) -> Path:
     ])
 
 
-def test_the_runner_scores_each_question_through_the_app(assistant, embedder, small_gold):
-    recording = Assistant(assistant.config, embedder=RecordingEmbedder(embedder))
+def test_the_runner_scores_each_question_through_the_app(assistant, embedder, support_model, small_gold):
+    recording = Assistant(assistant.config, embedder=RecordingEmbedder(embedder), support=support_model)
     questions = locate(read_gold(small_gold), recording.reader.text)
     pipeline = AssistantPipeline(recording, mode="extractive")
-    results = evaluate(pipeline, questions, lexical_embedding_support(embedder.embed), recording.config.abstain_below)
+    results = evaluate(pipeline, questions, model_support(support_model), recording.abstain_below)
     killed, evening, capital = results
 
     assert killed.first_hit_rank is not None and killed.hit_at_5 == 1.0
@@ -141,7 +141,7 @@ def test_the_runner_scores_each_question_through_the_app(assistant, embedder, sm
     assert summary["abstention"]["recall"] == expected_recall
 
 
-def test_a_failing_question_is_recorded_and_the_run_goes_on(assistant, embedder, small_gold):
+def test_a_failing_question_is_recorded_and_the_run_goes_on(assistant, embedder, support_model, small_gold):
     class Broken(AssistantPipeline):
         def ask(self, question, history):
             if "capital" in question:
@@ -149,7 +149,7 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(assistant, embedder,
             return super().ask(question, history)
 
     questions = locate(read_gold(small_gold), assistant.reader.text)
-    results = evaluate(Broken(assistant), questions, lexical_embedding_support(embedder.embed))
+    results = evaluate(Broken(assistant), questions, model_support(support_model))
     assert results[2].error == "RuntimeError: the model fell over" and results[2].abstained
     assert results[0].error is None and results[0].hit_at_5 == 1.0
 
@@ -284,7 +284,8 @@ def test_plain_llamaindex_baseline_over_real_chroma(tmp_path, monkeypatch):
 
 
 # --- LLM mode: the citation scores where they are not trivially right -------------------------------
-def test_citation_scores_of_a_generated_answer_with_an_unsupported_claim(sample_index_dir, embedder, tmp_path):
+def test_citation_scores_of_a_generated_answer_with_an_unsupported_claim(sample_index_dir, embedder, support_model,
+                                                                         tmp_path):
     from qa.config import LLMSettings
     from tests.fake_openai import FakeOpenAI, source_number
 
@@ -302,9 +303,9 @@ def test_citation_scores_of_a_generated_answer_with_an_unsupported_claim(sample_
     with FakeOpenAI(script) as fake:
         config = Config(index_dir=sample_index_dir, corpus_dir=CORPUS,
                         llm=LLMSettings(base_url=fake.base_url, model="scripted", timeout=10))
-        assistant = Assistant(config, embedder=embedder)
+        assistant = Assistant(config, embedder=embedder, support=support_model)
         questions = locate(read_gold(gold), assistant.reader.text)
-        [result] = evaluate(AssistantPipeline(assistant, mode="llm"), questions, lexical_embedding_support(embedder.embed))
+        [result] = evaluate(AssistantPipeline(assistant, mode="llm"), questions, model_support(support_model))
 
     assert result.mode == "llm" and not result.abstained and result.error is None
     assert result.contains == 1.0

@@ -7,11 +7,13 @@ Each pair is (first, second, label): a question and a sentence that answers it (
   and of the same article that share most words with the question are negatives, and so is every
   candidate of an unanswerable SQuAD 2.0 question (those were written to look answerable).
 - RAGTruth: each sentence of an LLM answer is a claim; it is unsupported when it overlaps a span
-  that annotators marked, and its evidence is the shortlist of source sentences that the claim
-  check shows the model at run time (`qa.support.claim_evidence`).
+  that annotators marked (`train_support.claim_pairs` gives it the evidence that the run-time
+  claim check would show the model).
+- Altered SQuAD sentences as claims: a sentence as it stands is supported; with a number or a name
+  swapped, or a clause of another paragraph added, it is not (`altered_claims`).
 
-Articles are split by name, never by question: `FOLDS` says which SQuAD 2.0 articles train, which
-choose the threshold and which are kept out to report abstention on. The 18 SQuAD 1.1 articles
+Articles are split by name, never by question: `ABSTAIN_REPORT` and `THRESHOLD_TUNE` say which
+SQuAD 2.0 articles are kept out of training, to report abstention on and to choose the threshold. The 18 SQuAD 1.1 articles
 that `train_articles.txt` does not list are read by nothing here.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,3 +179,52 @@ def split_sources(source_ids: list[str], share: float = RAGTRUTH_TUNE_SHARE, see
     ids = sorted(set(source_ids))
     random.Random(seed).shuffle(ids)
     return set(ids[: int(len(ids) * share)])
+
+
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+
+def altered_claims(questions: list[SquadQuestion], count: int, seed: int = 13) -> list[tuple[str, str, bool]]:
+    """(claim, paragraph, supported) made from paragraphs of the training articles.
+
+    A sentence taken as it stands is supported. The same sentence with one number or one name
+    swapped for another of the same article, or with a clause of another paragraph added, is not:
+    the two kinds of error (a conflict, baseless information) that LLM answers make most.
+    """
+    rng = random.Random(seed)
+    paragraphs: dict[str, list[str]] = {}
+    for q in questions:
+        if q.context not in paragraphs.setdefault(q.article, []):
+            paragraphs[q.article].append(q.context)
+    made: list[tuple[str, str, bool]] = []
+    articles = sorted(paragraphs)
+    while len(made) < count:
+        article = rng.choice(articles)
+        context = rng.choice(paragraphs[article])
+        sentences = [t for _, _, t in _sentences(context) if 6 <= len(t.split()) <= 45]
+        if not sentences:
+            continue
+        sentence = rng.choice(sentences)
+        kind = rng.choice(("as-is", "swap", "add"))
+        if kind == "as-is":
+            made.append((sentence, context, True))
+            continue
+        others = [c for c in paragraphs[article] if c != context]
+        if not others:
+            continue
+        other = rng.choice(others)
+        if kind == "swap":
+            pattern = _NUMBER if _NUMBER.search(sentence) and rng.random() < 0.5 else _NAME
+            mine = pattern.findall(sentence)
+            theirs = [t for t in pattern.findall(other) if t not in context]
+            if not mine or not theirs:
+                continue
+            made.append((sentence.replace(rng.choice(mine), rng.choice(theirs), 1), context, False))
+        else:
+            clauses = [t for _, _, t in _sentences(other) if 5 <= len(t.split()) <= 25 and t not in context]
+            if not clauses:
+                continue
+            clause = clauses[0].rstrip(".!?")
+            made.append((f"{sentence.rstrip('.!?')}, and {clause[0].lower()}{clause[1:]}.", context, False))
+    return made

@@ -5,8 +5,10 @@
 
 Trains low-rank updates (rank 16) of every linear layer of the bundled all-MiniLM-L6-v2 encoder
 and a linear head, for one epoch, on the pairs of `support_data`: SQuAD questions of the training
-articles (less the threshold and abstention-report folds) and the claims of one RAGTruth task
-(less a fifth of its sources). Then, on what it did not train on:
+articles (less the threshold and abstention-report folds), the claims of one RAGTruth task (less
+a fifth of its sources) and altered SQuAD sentences as claims. `--init DIR` goes on from a model
+trained before (the shipped one is two such epochs: see its settings.json). Then, on what it did
+not train on:
 - the answer threshold is the one that decides "answer or decline" best for the questions of the
   THRESHOLD_TUNE articles, half of them unanswerable, scoring each question's own candidates;
 - the claim threshold is the one with the best answer-level F1 of "this answer has an unsupported
@@ -39,9 +41,10 @@ from tqdm import tqdm  # noqa: E402
 from index.embedding import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa.grounding import similarity  # noqa: E402
+from qa.text import content_terms  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
-from training.support_data import ABSTAIN_REPORT, THRESHOLD_TUNE, Claim, Pair, ragtruth_claims, \
+from training.support_data import ABSTAIN_REPORT, THRESHOLD_TUNE, Claim, Pair, altered_claims, ragtruth_claims, \
     split_sources, squad_pairs, squad_questions  # noqa: E402
 
 RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
@@ -66,7 +69,8 @@ class LowRank(torch.nn.Module):
         return self.base(x) + (self.dropout(x) @ self.down.T @ self.up.T) * self.scale
 
 
-def add_low_rank(network) -> dict[str, LowRank]:
+def add_low_rank(network, start: dict | None = None) -> dict[str, LowRank]:
+    """Wrap the target layers; `start` (a saved state) sets the updates and the head to go on from."""
     for parameter in network.encoder.parameters():
         parameter.requires_grad_(False)
     wrapped = {}
@@ -74,8 +78,34 @@ def add_low_rank(network) -> dict[str, LowRank]:
         parent_name, _, child = name.rpartition(".")
         parent = network.encoder.get_submodule(parent_name)
         wrapped[name] = LowRank(layer, RANK, ALPHA)
+        if start is not None:
+            with torch.no_grad():
+                wrapped[name].down.copy_(start[f"{name}.lora_down"])
+                wrapped[name].up.copy_(start[f"{name}.lora_up"])
         setattr(parent, child, wrapped[name])
+    if start is not None:
+        with torch.no_grad():
+            network.head.weight.copy_(start["head.weight"])
+            network.head.bias.copy_(start["head.bias"])
     return wrapped
+
+
+def altered_pairs(made: list[tuple[str, str, bool]]) -> list[Pair]:
+    """Altered SQuAD sentences with the evidence the claim check would show for them.
+
+    Shortlisted by shared words alone (the run-time check adds embedding closeness): every claim
+    here is one sentence of its paragraph, altered or not, so the words find that sentence first,
+    and thousands of claims need no embedding.
+    """
+    pairs = []
+    for i, (claim, context, supported) in enumerate(made):
+        spans = sentence_spans(context)
+        sentences = [context[s:e] for s, e in spans]
+        terms = set(content_terms(claim))
+        row = np.array([len(terms & set(content_terms(t))) / (len(terms) or 1) for t in sentences])
+        chosen = claim_evidence(row, [(0, s) for s, _ in spans], EVIDENCE_SENTENCES)
+        pairs.append(Pair(claim, " ".join(sentences[j] for j in chosen), int(supported), "claim", "squad", f"a{i}"))
+    return pairs
 
 
 def claim_pairs(claims: list[Claim], sources: dict[str, str], embedder, kind_group: str) -> list[Pair]:
@@ -110,10 +140,11 @@ def batches(pairs: list[Pair], size: int, rng: random.Random):
     return out
 
 
-def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_size: int = 16) -> None:
+def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_size: int = 16,
+          start: dict | None = None) -> dict:
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    wrapped = add_low_rank(network)
+    wrapped = add_low_rank(network, start)
     low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
     optimizer = torch.optim.AdamW([
         {"params": low_rank, "lr": 5e-4},
@@ -200,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="train on this many pairs only (a quick check)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--altered", type=int, default=2000, help="altered SQuAD sentences as claims")
+    parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     began = time.time()
@@ -214,12 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     tune_sources = split_sources([c.source_id for c in claims], seed=args.seed)
     fit_c = claim_pairs([c for c in claims if c.source_id not in tune_sources], sources, embedder, "fit")
     tune_c = claim_pairs([c for c in claims if c.source_id in tune_sources], sources, embedder, "tune")
+    fit_a = altered_pairs(altered_claims([q for q in questions if q.article not in held], args.altered, args.seed))
     del embedder
 
-    fit = fit_q + fit_c
+    fit = fit_q + fit_c + fit_a
     if args.limit:
         fit = random.Random(args.seed).sample(fit, min(args.limit, len(fit)))
-    print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim for training ({len(fit)} used), "
+    print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim + {len(fit_a)} altered for training ({len(fit)} used), "
           f"{len(tune_q)} + {len(tune_c)} to choose thresholds", file=sys.stderr)
 
     from transformers import AutoTokenizer
@@ -227,7 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     base = bundled_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     network = build_network(base)
-    state = train(fit, network, tokenizer, args.epochs, args.seed)
+    start, previous = None, None
+    if args.init:
+        from safetensors.torch import load_file
+
+        start = load_file(str(args.init / WEIGHTS))
+        previous = json.loads((args.init / SETTINGS).read_text("utf-8")).get("trained")
+    state = train(fit, network, tokenizer, args.epochs, args.seed, start=start)
 
     args.out.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file
@@ -250,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python training/train_support.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "commit": _commit(),
         "claims_task": args.claims,
+        "went_on_from": previous,
         "pairs": len(fit),
         "minutes": round((time.time() - began) / 60, 1),
         "tuning_figures": {
@@ -265,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -16,7 +16,7 @@ from qa.eval.report import summary_rows, write_report
 from qa.eval.runner import (
     AssistantPipeline,
     evaluate,
-    lexical_embedding_support,
+    model_support,
     recording_assistant,
     summarize,
 )
@@ -40,15 +40,15 @@ def run(args, config: Config) -> int:
         questions = read_gold(args.gold)[: args.limit]
         questions = locate(questions, assistant.reader.text)
         pipeline = AssistantPipeline(assistant, args.top_k, args.mode)
-        supports = lexical_embedding_support(assistant.embedder.embed)
-        results = evaluate(pipeline, questions, supports, config.abstain_below, progress)
+        supports = model_support(assistant.support_model)
+        results = evaluate(pipeline, questions, supports, assistant.abstain_below, progress)
         summary = summarize(results)
         answerable = sum(q.answerable for q in questions)
         title = f"{args.gold} ({answerable} answerable, {len(questions) - answerable} unanswerable)"
         modes = sorted({r.mode for r in results if r.mode})
         meta = {"title": title, "mode": ", ".join(modes) or args.mode or config.mode,
-                "top_k": args.top_k or config.top_k, "abstain_below": config.abstain_below}
-        abstain_below = config.abstain_below
+                "top_k": args.top_k or config.top_k, "abstain_below": assistant.abstain_below}
+        abstain_below = assistant.abstain_below
         errors = sum(1 for r in results if r.error)
 
     if args.json:

@@ -129,8 +129,8 @@ def contains(prediction: str, gold_answers: Sequence[str]) -> float | None:
 
 
 # --- citations (ALCE: Gao et al., 2023, "Enabling LLMs to generate text with citations") -------
-# Whether the given texts, taken together, support a claim. Lexical + embedding support by default
-# (`qa.eval.runner.lexical_embedding_support`); an NLI model or an LLM judge fits the same shape.
+# Whether the given texts, taken together, support a claim. The support model by default
+# (`qa.eval.runner.model_support`); an NLI model or an LLM judge fits the same shape.
 Support = Callable[[str, Sequence[str]], bool]
 
 def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:

@@ -7,10 +7,9 @@ system is scored by the same code.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -24,9 +23,10 @@ from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
 from qa.eval.metrics import Span, Support
-from qa.grounding import SUPPORTED_AT, source_spans, support_scores
+from qa.grounding import source_spans
 from qa.results import Answer, Passage
 from qa.service import Assistant
+from qa.support import SupportModel
 
 RANKING_DEPTH = 10  # passages scored for retrieval: enough for MRR@10
 
@@ -124,36 +124,29 @@ class AssistantPipeline:
         return self.assistant.reader.text(doc_id)
 
     def support_probe(self, answer: Answer) -> tuple[float | None, str] | None:
-        """Score the answer's passages again as `Assistant._extract` does, to get the support
-        score that it compares with `abstain_below` (the Answer does not carry it)."""
+        """The answer the extractive answerer would give if it did not abstain, beside the
+        support it compared with the threshold, for the abstention trade-off curve."""
         if answer.mode != "extractive":
             return None
-        embed = self.assistant.embedder.embed
         query = answer.query or answer.question
         texts = {p.doc_id: self.text(p.doc_id) for p in answer.passages}
-        # The turn itself (`asked`) decides the kind of answer, where the answerer supports it.
-        asked = {"asked": answer.question} if "asked" in _parameters(extractive.score_sentences) else {}
-        scored = extractive.score_sentences(query, embed([query])[0], answer.passages, texts, embed, **asked)
-        chosen = extractive.pick(scored)
+        scored = extractive.score_sentences(query, answer.passages, texts, self.assistant.support_model,
+                                            asked=answer.question)
+        chosen = extractive.pick(scored, self.assistant.abstain_below)
         if not chosen:
             return None, ""
         return chosen[0].support, " ".join(s.text for s in chosen)
 
 
-def _parameters(function) -> set[str]:
-    return set(inspect.signature(function).parameters)
-
-
-def lexical_embedding_support(embed: Callable[[Sequence[str]], np.ndarray],
-                              threshold: float = SUPPORTED_AT) -> Support:
-    """Support without an LLM: the app's lexical + embedding score (qa.grounding) against the
-    texts one by one and joined, so that a claim spread over two citations can be supported."""
+def model_support(model: SupportModel) -> Support:
+    """Whether cited texts back a claim, as the support model judges it: the texts joined, the
+    way the claim check shows a claim its evidence."""
 
     def supports(claim: str, texts: Sequence[str]) -> bool:
-        candidates = list(texts) + ([" ".join(texts)] if len(texts) > 1 else [])
-        if not candidates:
+        if not texts:
             return False
-        return bool(support_scores([claim], candidates, embed).max() >= threshold)
+        probability = model.probabilities([(claim, " ".join(texts))])[0]
+        return bool(probability >= model.settings.claim_threshold)
 
     return supports
 

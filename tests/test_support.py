@@ -1,0 +1,219 @@
+"""The support model: it loads offline, it declines what the corpus does not say, it answers what
+it does, and `verify` checks any answer against passages or the index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.config import Config
+from qa.errors import BadInputError, SupportModelError
+from qa.service import Assistant
+from qa.support import MODEL_DIR, SupportModel
+from qa.verify import claims_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# One fact a document; each question below is about a neighbour of a fact the corpus holds.
+FACTS = {
+    "offices.txt": "The Oslo office opened in 2004.",
+    "people.txt": "Maria Lopez was appointed chief executive of Nordwind in March 2019.",
+    "bridge.txt": "The Harbour Bridge is 340 metres long.",
+    "river.txt": "The Tana river flows into the Barents Sea.",
+}
+ANSWERABLE = [
+    ("When did the Oslo office open?", "The Oslo office opened in 2004."),
+    ("Who was appointed chief executive of Nordwind?", "Maria Lopez"),
+    ("How long is the Harbour Bridge?", "340 metres"),
+    ("Where does the Tana river flow into?", "Barents Sea"),
+]
+UNANSWERABLE = [
+    "When did the Zurich office open?",
+    "Who was appointed chief financial officer of Nordwind?",
+    "How long is the Tower Bridge?",
+    "Where does the Danube flow into?",
+]
+
+
+@pytest.fixture(scope="module")
+def facts(tmp_path_factory, embedder, support_model) -> Assistant:
+    corpus = tmp_path_factory.mktemp("facts")
+    for name, text in FACTS.items():
+        (corpus / name).write_text(text + "\n", encoding="utf-8")
+    assistant = Assistant(Config(index_dir=corpus.parent / "facts-index", corpus_dir=corpus),
+                          embedder=embedder, support=support_model)
+    assistant.ingest()
+    return assistant
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_a_neighbour_of_a_fact_is_declined(facts, question):
+    answer = facts.ask(question)
+    assert answer.abstained, f"answered {answer.answer!r} at support {answer.support}"
+    assert answer.support < facts.abstain_below and not answer.citations
+
+
+@pytest.mark.parametrize("question, expected", ANSWERABLE)
+def test_the_fact_itself_is_answered_and_cited(facts, question, expected):
+    answer = facts.ask(question)
+    assert not answer.abstained and expected in answer.answer
+    assert answer.support >= facts.abstain_below
+    [citation] = [c for c in answer.citations if expected in c.quote]
+    assert facts.reader.text(citation.doc_id)[citation.start:citation.end] == citation.quote
+
+
+def test_support_is_the_probability_of_the_cited_sentence(facts, support_model):
+    question = "When did the Oslo office open?"
+    answer = facts.ask(question)
+    [direct] = support_model.probabilities([(question, answer.citations[0].quote)])
+    assert answer.support == pytest.approx(float(direct), abs=1e-4) == answer.citations[0].score
+
+
+def test_the_model_loads_with_no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model = SupportModel.load()
+    [p] = model.probabilities([("When did the Oslo office open?", "The Oslo office opened in 2004.")])
+    assert 0.0 <= p <= 1.0
+
+
+def test_the_shipped_files_are_small_and_say_how_they_were_made():
+    size = sum(f.stat().st_size for f in MODEL_DIR.iterdir())
+    assert size < 8_000_000
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    assert settings["trained"]["command"].startswith("python training/train_support.py")
+    assert 0 < settings["answer_threshold"] < 1 and 0 < settings["claim_threshold"] < 1
+
+
+def test_missing_model_files_are_one_clear_error(tmp_path):
+    with pytest.raises(SupportModelError, match="missing"):
+        SupportModel.load(tmp_path)
+    shutil.copy(MODEL_DIR / "settings.json", tmp_path / "settings.json")
+    (tmp_path / "adapter.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(SupportModelError, match="unreadable") as raised:
+        SupportModel.load(tmp_path)
+    assert str(tmp_path) not in str(raised.value)  # the message may reach a web page
+
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(MODEL_DIR / "adapter.safetensors"))
+    del state["head.weight"]
+    save_file(state, str(tmp_path / "adapter.safetensors"))
+    with pytest.raises(SupportModelError, match="no weights for 'head.weight'"):
+        SupportModel.load(tmp_path)
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (tmp_path / "settings.json").write_text(json.dumps(settings | {"targets": ["no_such_layer"]}), encoding="utf-8")
+    with pytest.raises(SupportModelError, match="unreadable"):
+        SupportModel.load(tmp_path)
+
+
+def test_concurrent_scoring_gives_the_same_probabilities(support_model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    small = [("When did the Oslo office open?", "The Oslo office opened in 2004.")]
+    large = small * 12
+    expected_small, expected_large = support_model.probabilities(small), support_model.probabilities(large)
+    with ThreadPoolExecutor(6) as pool:
+        runs = list(pool.map(support_model.probabilities, [small, large] * 6))
+    for got, want in zip(runs, [expected_small, expected_large] * 6):
+        assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_probabilities_do_not_depend_on_the_batch(support_model):
+    pairs = [("When did the Oslo office open?", "The Oslo office opened in 2004."),
+             ("Who runs Nordwind?", "The Tana river flows into the Barents Sea."),
+             ("How long is the bridge?", "The Harbour Bridge is 340 metres long and carries a railway line "
+              "and a road across the harbour between the old town and the northern suburbs.")] * 3
+    together = support_model.probabilities(pairs)
+    alone = [support_model.probabilities([pair])[0] for pair in pairs[:3]]
+    assert together[:3] == pytest.approx(alone, abs=1e-4)
+    assert support_model.probabilities([]).shape == (0,)
+
+
+# --- verify ---------------------------------------------------------------------------------------
+PASSAGES = [
+    "The Oslo office opened in 2004. It employs forty engineers.",
+    "Maria Lopez was appointed chief executive of Nordwind in March 2019.",
+]
+
+
+def test_verify_against_passages_marks_each_sentence(assistant):
+    answer = "The Oslo office opened in 2004 [1]. The moon is made of green cheese [2]."
+    result = assistant.verify(answer, passages=PASSAGES)
+    good, bad = result.sentences
+    assert good.supported and not bad.supported and not result.supported
+    assert answer[good.start:good.end] == good.text and answer[bad.start:bad.end] == bad.text
+    assert good.source == {"passage": 0, "start": 0, "end": 31, "quote": "The Oslo office opened in 2004."}
+    assert good.probability > bad.probability
+
+
+def test_verify_against_the_index_cites_the_span(assistant):
+    answer = "405 people have left Chechnya to join the fighting in Syria."
+    result = assistant.verify(answer, question="How many people have left Chechnya for Syria?")
+    [sentence] = result.sentences
+    assert sentence.supported and result.supported
+    source = sentence.source
+    assert "405 people" in source["quote"]
+    assert assistant.cite(source["id"]).quote == source["quote"]
+
+
+@pytest.mark.parametrize("answer, passages, message", [
+    ("", None, "answer is empty"),
+    (42, None, "answer must be text"),
+    ("[1] [2]", None, "no sentence to check"),
+    ("Fine.", "a passage", "passages must be a list"),
+    ("Fine.", [], "passages is empty"),
+    ("Fine.", ["x"] * 21, "the limit is 20"),
+    ("x" * 20_001, None, "the limit is 20,000"),
+    ("Fine.", ["x" * 30_000] * 4, "100,000 characters in all"),
+    ("Fine.", ["x" * 40_001], "the limit is 40,000"),
+])
+def test_verify_refuses_bad_input_with_the_reason(assistant, answer, passages, message):
+    with pytest.raises(BadInputError, match=message):
+        assistant.verify(answer, passages=passages)
+
+
+def test_claims_keep_their_offsets_in_the_answer():
+    answer = "First claim here [1]. [2] Second one, with a marker. Third."
+    claims = claims_of(answer)
+    assert [c for _, _, c in claims] == ["First claim here.", "Second one, with a marker.", "Third."]
+    assert [answer[s:e] for s, e, _ in claims] == ["First claim here [1].", "[2] Second one, with a marker.", "Third."]
+
+
+def run_qa(index_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qa.cli", "--index-dir", str(index_dir), *args], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_qa_verify_reads_json_on_stdin(sample_index_dir):
+    request = {"answer": "The Oslo office opened in 2004. It rained gold.", "passages": PASSAGES}
+    done = run_qa(sample_index_dir, "verify", "-", "--json", stdin=json.dumps(request))
+    assert done.returncode == 1, done.stderr  # one sentence is not supported
+    reply = json.loads(done.stdout)
+    assert reply["supported"] is False
+    assert [s["supported"] for s in reply["sentences"]] == [True, False]
+
+    done = run_qa(sample_index_dir, "verify", "-", stdin=json.dumps({"answer": "The Oslo office opened in 2004.",
+                                                                      "passages": PASSAGES}))
+    assert done.returncode == 0 and "every sentence is supported" in done.stdout
+
+
+@pytest.mark.parametrize("stdin, message", [
+    ("not json", "not valid JSON"),
+    ('["a list"]', "must be a JSON object"),
+    ('{"answer": "x", "passage": []}', "must be a JSON object"),
+    ('{"answer": ""}', "answer is empty"),
+])
+def test_qa_verify_bad_requests_are_one_line(sample_index_dir, stdin, message):
+    done = run_qa(sample_index_dir, "verify", "-", stdin=stdin)
+    assert done.returncode == 2 and message in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
