@@ -23,7 +23,7 @@ from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
 from qa.eval.metrics import Span, Support
-from qa.grounding import source_spans
+from qa.grounding import quoted, source_spans
 from qa.results import Answer, Passage
 from qa.service import Assistant
 from qa.support import SupportModel
@@ -139,14 +139,15 @@ class AssistantPipeline:
 
 
 def model_support(model: SupportModel) -> Support:
-    """Whether cited texts back a claim, as the support model judges it: the texts joined, the
-    way the claim check shows a claim its evidence."""
+    """Whether cited texts back a claim, decided as the claim check decides (`grounding.judge`):
+    the support model reads the texts joined, and a text that all but quotes the claim backs it."""
 
     def supports(claim: str, texts: Sequence[str]) -> bool:
         if not texts:
             return False
-        probability = model.probabilities([(claim, " ".join(texts))])[0]
-        return bool(probability >= model.settings.claim_threshold)
+        if any(quoted(claim, text) for text in texts):
+            return True
+        return bool(model.probabilities([(claim, " ".join(texts))])[0] >= model.settings.claim_threshold)
 
     return supports
 
