@@ -5,13 +5,35 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import Protocol
 
 import numpy as np
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SMALL_BATCH = 4  # up to this many texts (a query) are embedded on one thread
+_ALL_CORES = threading.Lock()  # one batch at a time takes every core, whichever model runs it
+
+
+@contextmanager
+def cpu_threads(items: int):
+    """Run a model call on the right number of threads for `items` inputs.
+
+    A query runs on one thread and needs no lock, so that concurrent requests each get a core:
+    splitting one text over threads only adds waiting, and on a busy machine it made a query 10x
+    slower (284 ms against 22 ms). Batches (a question's shortlist of sentences, ingest) use every
+    core, one batch at a time across every model of the process: on an idle machine that took an
+    answer's p50 from 150 to 97 ms.
+    """
+    import torch
+
+    small = items <= SMALL_BATCH
+    with nullcontext() if small else _ALL_CORES:
+        torch.set_num_threads(1 if small else max(1, os.cpu_count() or 1))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(1)
 
 
 class Embedder(Protocol):
@@ -51,33 +73,19 @@ class SentenceTransformerEmbedder:
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length)
         self.batch_size = batch_size
-        self._lock = threading.Lock()
-        self._cores = max(1, os.cpu_count() or 1)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        import torch
-
-        # A query runs on one thread and needs no lock, so that concurrent requests each get a
-        # core: splitting one text over threads only adds waiting, and on a busy machine it made
-        # a query 10x slower (284 ms against 22 ms). Batches (a question's shortlist of
-        # sentences, ingest) use every core, one batch at a time: on an idle machine that took
-        # an answer's p50 from 150 to 97 ms.
-        small = len(texts) <= SMALL_BATCH
-        with nullcontext() if small else self._lock:
-            torch.set_num_threads(1 if small else self._cores)
-            try:
-                # sentence-transformers sorts each call's texts by length, so batches pad little.
-                vectors = self._model.encode(
-                    list(texts),
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            finally:
-                torch.set_num_threads(1)
+        with cpu_threads(len(texts)):
+            # sentence-transformers sorts each call's texts by length, so batches pad little.
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return vectors.astype(np.float32, copy=False)
 
     def count_word_pieces(self, text: str) -> int:

@@ -73,11 +73,17 @@ def judge(claims: list[str], spans: list[Span], alike: np.ndarray, model: Suppor
     shown = [claim_evidence(row, order, model.settings.evidence_sentences) for row in alike]
     probabilities = model.probabilities(
         [(claim, " ".join(spans[j].text for j in evidence)) for claim, evidence in zip(claims, shown)])
-    verdicts = []
-    for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown)):
-        supported = p >= model.settings.claim_threshold or any(quoted(claim, spans[j].text) for j in evidence)
-        verdicts.append(Verdict(float(p), bool(supported), tuple(evidence), max(evidence, key=lambda j: alike[row, j])))
-    return verdicts
+    return [
+        Verdict(float(p), backs(claim, [spans[j].text for j in evidence], float(p), model), tuple(evidence),
+                max(evidence, key=lambda j: alike[row, j]))
+        for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown))
+    ]
+
+
+def backs(claim: str, texts: list[str], probability: float, model: SupportModel) -> bool:
+    """The claim check's decision: the model's `probability` for the texts joined reaches its
+    threshold, or one of the texts all but quotes the claim."""
+    return probability >= model.settings.claim_threshold or any(quoted(claim, text) for text in texts)
 
 
 def quoted(claim: str, sentence: str) -> bool:

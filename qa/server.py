@@ -123,6 +123,7 @@ def prepare(config: Config, assistant: Assistant) -> None:
         print(f"qa: indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s",
               file=sys.stderr, flush=True)
     documents = assistant.documents()
+    assistant.support_model  # loaded now, like the embedder, and a missing model stops the start
     print(f"qa: {len(documents)} documents ready", file=sys.stderr, flush=True)
 
 

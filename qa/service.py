@@ -182,19 +182,20 @@ class Assistant:
         """Check each sentence of any answer against `passages`, or against the index when none
         are given (each sentence, and the question if any, is searched for its evidence)."""
         verification.check_request(answer, question, passages)
+        found = verification.claims_of(answer)
         with self._questions.one():
             if passages is not None:
                 spans = verification.passage_spans(passages)
             else:
-                queries = [claim for _, _, claim in verification.claims_of(answer)]
+                queries = [claim for _, _, claim in found]
                 if question and clean_question(question):
                     queries.append(self._check_question(question))
                 retriever = self.retriever()
-                found = {p.id: p for query in queries for p in retriever.search(query, VERIFY_TOP_K)}
+                retrieved = {p.id: p for query in queries for p in retriever.search(query, VERIFY_TOP_K)}
                 reader = self.reader
-                texts = {p.doc_id: reader.text(p.doc_id) for p in found.values()}
-                spans = grounding.source_spans(list(found.values()), texts)
-            return verification.verify(answer, spans, self.embedder.embed, self.support_model)
+                texts = {p.doc_id: reader.text(p.doc_id) for p in retrieved.values()}
+                spans = grounding.source_spans(list(retrieved.values()), texts)
+            return verification.verify(answer, found, spans, self.embedder.embed, self.support_model)
 
     def cite(self, citation_id: str) -> ResolvedCitation:
         if not isinstance(citation_id, str):

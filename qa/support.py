@@ -17,7 +17,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,6 @@ from qa.errors import SupportModelError
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
-SMALL_BATCH = 4  # up to this many pairs are scored on one thread, without the lock
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,7 @@ class SupportModel:
         self._network = network
         self._tokenizer = tokenizer
         self.settings = settings
-        self._lock = threading.Lock()
         self._tokenizing = threading.Lock()  # a fast tokenizer changes its own settings per call
-        self._cores = max(1, os.cpu_count() or 1)
 
     @classmethod
     @functools.cache
@@ -153,26 +150,22 @@ class SupportModel:
             return np.zeros(0, dtype=np.float32)
         import torch
 
-        # As with embeddings: a few pairs run on one thread, concurrently with other requests;
-        # larger batches take every core, one batch at a time.
-        small = len(pairs) <= SMALL_BATCH
+        from index.embedding import cpu_threads
+
+        # Sorted by length, so that each batch pads little.
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         scores = np.zeros(len(pairs), dtype=np.float32)
-        with (nullcontext() if small else self._lock), torch.inference_mode():
-            torch.set_num_threads(1 if small else self._cores)
-            try:
-                for begin in range(0, len(order), batch_size):
-                    chunk = order[begin:begin + batch_size]
-                    with self._tokenizing:
-                        batch = self._tokenizer(
-                            [pairs[i][0] for i in chunk], [pairs[i][1] for i in chunk],
-                            truncation="longest_first", max_length=self.settings.max_tokens,
-                            padding=True, return_tensors="pt",
-                        )
-                    logits = self._network(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-                    scores[chunk] = torch.sigmoid(logits).numpy()
-            finally:
-                torch.set_num_threads(1)
+        with cpu_threads(len(pairs)), torch.inference_mode():
+            for begin in range(0, len(order), batch_size):
+                chunk = order[begin:begin + batch_size]
+                with self._tokenizing:
+                    batch = self._tokenizer(
+                        [pairs[i][0] for i in chunk], [pairs[i][1] for i in chunk],
+                        truncation="longest_first", max_length=self.settings.max_tokens,
+                        padding=True, return_tensors="pt",
+                    )
+                logits = self._network(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+                scores[chunk] = torch.sigmoid(logits).numpy()
         return scores
 
 

@@ -90,9 +90,9 @@ def passage_spans(passages: list[str]) -> list[Span]:
             for i, text in enumerate(passages) for start, end in sentence_spans(text)]
 
 
-def verify(answer: str, spans: list[Span], embed, model: SupportModel) -> Verification:
-    """Judge every sentence of `answer` against `spans`."""
-    found = claims_of(answer)
+def verify(answer: str, found: list[tuple[int, int, str]], spans: list[Span], embed, model: SupportModel
+           ) -> Verification:
+    """Judge every sentence of `answer` (`found` by `claims_of`) against `spans`."""
     claims = [claim for _, _, claim in found]
     verdicts = judge(claims, spans, similarity(claims, [s.text for s in spans], embed), model)
     checked = []

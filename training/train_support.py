@@ -201,26 +201,17 @@ def f1(predicted: np.ndarray, positive: np.ndarray) -> float:
     return 2 * tp / (predicted.sum() + positive.sum()) if tp else 0.0
 
 
-def per_group_max(pairs: list[Pair], probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per question: its best candidate's probability, and whether it is answerable."""
-    best: dict[str, float] = {}
-    answerable: dict[str, bool] = {}
+def per_group(pairs: list[Pair], probabilities: np.ndarray, worst: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: its best candidate's probability, and whether it is answerable (a pair is
+    positive). With `worst`, per LLM answer: its least supported claim's probability, and
+    whether all its claims are supported."""
+    groups: dict[str, list[tuple[float, bool]]] = {}
     for pair, p in zip(pairs, probabilities):
-        best[pair.qid] = max(best.get(pair.qid, 0.0), float(p))
-        answerable[pair.qid] = answerable.get(pair.qid, False) or bool(pair.label)
-    keys = sorted(best)
-    return np.array([best[k] for k in keys]), np.array([answerable[k] for k in keys])
-
-
-def per_answer_min(pairs: list[Pair], probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per LLM answer: its least supported claim's probability, and whether all are supported."""
-    worst: dict[str, float] = {}
-    clean: dict[str, bool] = {}
-    for pair, p in zip(pairs, probabilities):
-        worst[pair.qid] = min(worst.get(pair.qid, 1.0), float(p))
-        clean[pair.qid] = clean.get(pair.qid, True) and bool(pair.label)
-    keys = sorted(worst)
-    return np.array([worst[k] for k in keys]), np.array([clean[k] for k in keys])
+        groups.setdefault(pair.qid, []).append((float(p), bool(pair.label)))
+    extreme, agree = (min, all) if worst else (max, any)
+    keys = sorted(groups)
+    return (np.array([extreme(p for p, _ in groups[k]) for k in keys]),
+            np.array([agree(label for _, label in groups[k]) for k in keys]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,9 +270,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # Thresholds from the loaded model, exactly as it runs in the product.
     model = SupportModel.load(args.out)
-    q_best, answerable = per_group_max(tune_q, model.probabilities([(p.first, p.second) for p in tune_q]))
+    q_best, answerable = per_group(tune_q, model.probabilities([(p.first, p.second) for p in tune_q]))
     answer_threshold, answer_accuracy = best_threshold(q_best, answerable, balanced_accuracy)
-    c_worst, clean = per_answer_min(tune_c, model.probabilities([(p.first, p.second) for p in tune_c]))
+    c_worst, clean = per_group(tune_c, model.probabilities([(p.first, p.second) for p in tune_c]), worst=True)
     # flagged = worst claim below the threshold; the positive class is "has an unsupported claim"
     doubt_threshold, claim_f1 = best_threshold(1.0 - c_worst, ~clean, f1)
     claim_threshold = round(1.0 - doubt_threshold, 2)

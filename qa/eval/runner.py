@@ -23,7 +23,7 @@ from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
 from qa.eval.metrics import Span, Support
-from qa.grounding import quoted, source_spans
+from qa.grounding import backs, source_spans
 from qa.results import Answer, Passage
 from qa.service import Assistant
 from qa.support import SupportModel
@@ -145,9 +145,7 @@ def model_support(model: SupportModel) -> Support:
     def supports(claim: str, texts: Sequence[str]) -> bool:
         if not texts:
             return False
-        if any(quoted(claim, text) for text in texts):
-            return True
-        return bool(model.probabilities([(claim, " ".join(texts))])[0] >= model.settings.claim_threshold)
+        return backs(claim, list(texts), float(model.probabilities([(claim, " ".join(texts))])[0]), model)
 
     return supports
 
