@@ -3,8 +3,11 @@
 No LLM and no network. Cheap signals shortlist the candidate sentences: how much of the question
 they cover (IDF-weighted terms), whether they hold the kind of thing the question asks for (a
 number for "how many", a date for "when", a name for "who"), and how well their passage ranked.
-The support model then reads each shortlisted sentence with the question and gives the
-probability that it answers it; that probability ranks them and decides abstention.
+The support model then reads each shortlisted sentence with the question and gives `support`,
+the probability that the sentence answers it; the answer declines when no sentence's support
+reaches the model's threshold. Which sentence is quoted is the answer rule's call (`support.Rule`,
+fitted on the training articles): it weighs the model's probability together with the cheap
+signals, which on those articles picks the answering sentence more often than either alone.
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ class ScoredSentence:
     start: int
     end: int
     text: str
-    support: float  # the probability that the sentence answers the question
+    support: float  # the model's probability that the sentence answers the question
+    rank_score: float  # the answer rule's: what orders the shortlist
+    features: dict[str, float]  # what the answer rule weighed
 
 
 def question_kind(question: str) -> str | None:
@@ -136,38 +141,45 @@ def score_sentences(
     for i, ((passage, rank, _, _), text, ts) in enumerate(zip(candidates, sentences, terms)):
         # The subject of a follow-up may sit in the sentence before ("405 left… Among those, 104…").
         before = terms[i - 1] if i and candidates[i - 1][0] is passage else set()
-        lexical = _coverage(asked_idf, ts) + CONTEXT_WEIGHT * _coverage(context_idf, ts | before)
-        kind_match = 1.0 if kind and _has_new(kind, text, question_words) else 0.0
-        # "the leader of ISIS" is better evidence than "leader" and "ISIS" far apart.
-        phrase = len(question_pairs & _pairs(sequences[i])) / len(question_pairs) if question_pairs else 0.0
-        prior = (
-            WEIGHTS["lexical"] * lexical
-            + WEIGHTS["kind"] * kind_match
-            + WEIGHTS["phrase"] * phrase
-            + WEIGHTS["rank"] / (1 + rank)
-        )
-        cheap.append((prior, i))
+        features = {
+            "lexical": _coverage(asked_idf, ts) + CONTEXT_WEIGHT * _coverage(context_idf, ts | before),
+            "kind": 1.0 if kind and _has_new(kind, text, question_words) else 0.0,
+            # "the leader of ISIS" is better evidence than "leader" and "ISIS" far apart.
+            "phrase": len(question_pairs & _pairs(sequences[i])) / len(question_pairs) if question_pairs else 0.0,
+            "rank": 1 / (1 + rank),
+        }
+        cheap.append((sum(WEIGHTS[k] * features[k] for k in WEIGHTS), i, features))
     cheap.sort(key=lambda item: -item[0])
-    chosen = [i for _, i in cheap[:shortlist]]
-    pairs = [(question, sentences[i]) for i in chosen]
+    chosen = cheap[:shortlist]
+    pairs = [(question, sentences[i]) for _, i, _ in chosen]
     if asked and asked != question:
         # A follow-up made standalone still holds the earlier question, which a sentence may
         # answer instead ("405 left…" for "and how many of them were killed?"): the sentence
         # must also answer the turn itself.
-        pairs += [(asked, sentences[i]) for i in chosen]
+        pairs += [(asked, sentences[i]) for _, i, _ in chosen]
     scores = model.probabilities(pairs)
     probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
+    rule = model.settings.answer_rule
     scored = []
-    for i, probability in zip(chosen, probabilities):
+    for (_, i, features), probability in zip(chosen, probabilities):
         passage, _, start, end = candidates[i]
-        scored.append(ScoredSentence(passage.doc_id, passage.title, start, end, sentences[i], float(probability)))
-    scored.sort(key=lambda s: -s.support)  # stable: equal probabilities keep the cheap order
+        features = {"probability": float(probability), **features}
+        rank_score = rule.probability(features) if rule else features["probability"]
+        scored.append(ScoredSentence(passage.doc_id, passage.title, start, end, sentences[i], float(probability),
+                                     rank_score, features))
+    scored.sort(key=lambda s: -s.rank_score)  # stable: equal scores keep the cheap order
     return scored
 
 
+def best_support(scored: list[ScoredSentence]) -> float:
+    """The probability that the shortlist answers the question: its best sentence's."""
+    return max((s.support for s in scored), default=0.0)
+
+
 def pick(scored: list[ScoredSentence], threshold: float, most: int = 2) -> list[ScoredSentence]:
-    """The best sentence, and the next ones that also answer and are nearly as likely to."""
-    if not scored:
+    """The sentence the rule ranks first, and the next ones that also answer and are nearly as
+    likely to; nothing when no sentence reaches the threshold."""
+    if best_support(scored) < threshold:
         return []
     chosen = [scored[0]]
     for sentence in scored[1:most]:

@@ -279,8 +279,8 @@ class Assistant:
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         scored = extractive.score_sentences(query, passages, texts, model, asked=question)
         chosen = extractive.pick(scored, threshold)
-        support = round(chosen[0].support, 4) if chosen else 0.0
-        if support < threshold:
+        support = round(extractive.best_support(scored), 4)
+        if not chosen:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)
         citations = [
             Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.support, 4))

@@ -31,6 +31,28 @@ SETTINGS = "settings.json"
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A logistic regression over the model's probability (as a logit) and cheap signals.
+
+    The answer rule (`training/fit_answer_rule.py`) orders an extractive shortlist: on the
+    training articles, the model's probability together with `extractive`'s signals finds the
+    answering sentence more often than either alone.
+    """
+
+    weights: dict[str, float]  # "probability" weighs the model's logit; the rest weigh the signals
+    bias: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias
+        for name, weight in self.weights.items():
+            value = features[name]
+            if name == "probability":
+                value = float(np.log(max(value, 1e-6) / max(1 - value, 1e-6)))
+            z += weight * value
+        return float(1 / (1 + np.exp(-z)))
+
+
+@dataclass(frozen=True)
 class SupportSettings:
     rank: int
     alpha: float
@@ -39,14 +61,17 @@ class SupportSettings:
     answer_threshold: float  # below it, the best sentence does not answer: abstain
     claim_threshold: float  # at or above it, the evidence supports the claim
     evidence_sentences: int  # source sentences shown with a claim
+    answer_rule: Rule | None = None  # None: the model's probability alone orders the shortlist
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
         data = json.loads(path.read_text(encoding="utf-8"))
+        rule = data.get("answer_rule")
         return cls(
             rank=int(data["rank"]), alpha=float(data["alpha"]), targets=tuple(data["targets"]),
             max_tokens=int(data["max_tokens"]), answer_threshold=float(data["answer_threshold"]),
             claim_threshold=float(data["claim_threshold"]), evidence_sentences=int(data["evidence_sentences"]),
+            answer_rule=Rule({k: float(v) for k, v in rule["weights"].items()}, float(rule["bias"])) if rule else None,
         )
 
 

@@ -15,6 +15,7 @@ import pytest
 from qa.config import Config
 from qa.errors import BadInputError, SupportModelError
 from qa.service import Assistant
+from qa import extractive
 from qa.support import MODEL_DIR, SupportModel
 from qa.verify import claims_of
 
@@ -69,11 +70,18 @@ def test_the_fact_itself_is_answered_and_cited(facts, question, expected):
     assert facts.reader.text(citation.doc_id)[citation.start:citation.end] == citation.quote
 
 
-def test_support_is_the_probability_of_the_cited_sentence(facts, support_model):
+def test_support_is_the_models_probability_and_the_rule_orders_the_shortlist(facts, support_model):
     question = "When did the Oslo office open?"
     answer = facts.ask(question)
+    texts = {p.doc_id: facts.reader.text(p.doc_id) for p in answer.passages}
+    scored = extractive.score_sentences(question, answer.passages, texts, support_model)
+    rule = support_model.settings.answer_rule
+    assert rule is not None and rule.weights["probability"] > 0  # the model's say counts, and for it
+    assert [s.rank_score for s in scored] == sorted((rule.probability(s.features) for s in scored), reverse=True)
     [direct] = support_model.probabilities([(question, answer.citations[0].quote)])
-    assert answer.support == pytest.approx(float(direct), abs=1e-4) == answer.citations[0].score
+    assert scored[0].text == answer.citations[0].quote
+    assert answer.citations[0].score == pytest.approx(float(direct), abs=1e-4)
+    assert answer.support == pytest.approx(max(s.support for s in scored), abs=1e-4)
 
 
 def test_the_model_loads_with_no_network(monkeypatch):

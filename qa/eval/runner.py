@@ -132,10 +132,10 @@ class AssistantPipeline:
         texts = {p.doc_id: self.text(p.doc_id) for p in answer.passages}
         scored = extractive.score_sentences(query, answer.passages, texts, self.assistant.support_model,
                                             asked=answer.question)
-        chosen = extractive.pick(scored, self.assistant.abstain_below)
+        chosen = extractive.pick(scored, 0.0)
         if not chosen:
             return None, ""
-        return chosen[0].support, " ".join(s.text for s in chosen)
+        return extractive.best_support(scored), " ".join(s.text for s in chosen)
 
 
 def model_support(model: SupportModel) -> Support:

@@ -1,0 +1,182 @@
+"""Fit the answer rule, which orders an extractive shortlist, on questions of the training articles.
+
+    python training/fit_answer_rule.py ../shared/bench            # fit, report, write settings.json
+    python training/fit_answer_rule.py ../shared/bench --dry-run  # fit and report only
+
+The trained support model reads a question with each sentence of the extractive shortlist. Its
+probability is one signal; the cheap ones that chose the shortlist (question terms covered, the
+kind of answer, phrases, passage rank) are others. This fits a logistic regression over all of
+them to the label "this sentence holds a gold answer", on the SQuAD 2.0 questions of the
+THRESHOLD_TUNE articles (training articles that the model never trained on; 42% of their
+questions are unanswerable). The rule only chooses the sentence; whether to answer at all is
+still the model's best probability against its threshold (chosen by `train_support.py`), which
+the report shows beside other thresholds.
+
+The questions run through the product's own path (hybrid retrieval over all 2,067 SQuAD 1.1 dev
+paragraphs, then `extractive.score_sentences`), and what the model says of each is cached, so
+refitting is quick. The figures printed are on the data the rule was fitted on, and say so; the
+leave-one-article-out figures show how much of that survives a new article.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa import extractive  # noqa: E402
+from qa.config import Config  # noqa: E402
+from qa.eval import metrics  # noqa: E402
+from qa.service import Assistant  # noqa: E402
+from qa.support import MODEL_DIR, SETTINGS, Rule, SupportModel  # noqa: E402
+from training.support_data import THRESHOLD_TUNE, squad_questions  # noqa: E402
+
+FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
+L2 = 1.0  # ridge on the weights (not the bias): a few hundred questions, five weights
+
+
+def collect(bench: Path, work: Path, shortlist: int) -> list[dict]:
+    """Per tune question: its article, whether it is answerable, and its shortlist's features and labels."""
+    index_dir = work / "squad-v1.1"
+    assistant = Assistant(Config(index_dir=index_dir, mode="extractive"))
+    report = assistant.ingest([(bench / "squad-v1.1-dev" / "corpus.jsonl").resolve()], progress=True)
+    print(f"{index_dir.name}: {report.documents} documents, {report.chunks} chunks", file=sys.stderr)
+    from tqdm import tqdm
+
+    rows = []
+    questions = [q for q in squad_questions(bench) if q.article in THRESHOLD_TUNE]
+    for q in tqdm(questions, desc="tune questions", mininterval=5):
+        passages = assistant.search(q.question)
+        texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
+        scored = extractive.score_sentences(q.question, passages, texts, assistant.support_model, shortlist=shortlist)
+        # Back into shortlist order (the cheap prior's), so that a shorter shortlist is a prefix.
+        scored.sort(key=lambda s: -sum(extractive.WEIGHTS[k] * s.features[k] for k in extractive.WEIGHTS))
+        rows.append({"article": q.article, "answerable": bool(q.answers),
+                     "candidates": [{"features": s.features,
+                                     "holds": bool(q.answers) and bool(metrics.contains(s.text, list(q.answers)))}
+                                    for s in scored]})
+    return rows
+
+
+def design(candidates: list[dict]) -> np.ndarray:
+    x = []
+    for c in candidates:
+        p = min(max(c["features"]["probability"], 1e-6), 1 - 1e-6)
+        x.append([np.log(p / (1 - p))] + [c["features"][k] for k in FEATURES[1:]])
+    return np.asarray(x, dtype=np.float64)
+
+
+def fit(rows: list[dict], shortlist: int) -> Rule:
+    """Logistic regression by Newton's method over every shortlisted candidate."""
+    candidates = [c for r in rows for c in r["candidates"][:shortlist]]
+    x = np.hstack([design(candidates), np.ones((len(candidates), 1))])
+    y = np.asarray([c["holds"] for c in candidates], dtype=np.float64)
+    w = np.zeros(x.shape[1])
+    ridge = np.diag([L2] * len(FEATURES) + [0.0])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ w))
+        gradient = x.T @ (p - y) + ridge @ w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return Rule({name: round(float(v), 4) for name, v in zip(FEATURES, w[:-1])}, round(float(w[-1]), 4))
+
+
+def model_only() -> Rule:
+    """The model's probability alone, as before the rule."""
+    return Rule({"probability": 1.0}, 0.0)
+
+
+def decide(rows: list[dict], rule: Rule, shortlist: int) -> list[tuple[float, bool]]:
+    """Per question: the best probability the model gives a candidate (below the threshold, the
+    answer declines), and whether the candidate the rule puts first holds a gold answer."""
+    out = []
+    for r in rows:
+        candidates = r["candidates"][:shortlist]
+        if not candidates:
+            out.append((0.0, False))
+            continue
+        best = max(candidates, key=lambda c: rule.probability(c["features"]))
+        out.append((max(c["features"]["probability"] for c in candidates), best["holds"]))
+    return out
+
+
+def scores(rows: list[dict], decided: list[tuple[float, bool]], threshold: float) -> dict:
+    answerable = [(s, h) for r, (s, h) in zip(rows, decided) if r["answerable"]]
+    unanswerable = [s for r, (s, _) in zip(rows, decided) if not r["answerable"]]
+    declined_right = sum(s < threshold for s in unanswerable)
+    declined_wrong = sum(s < threshold for s, _ in answerable)
+    contains = sum(s >= threshold and h for s, h in answerable)
+    precision = declined_right / (declined_right + declined_wrong) if declined_right + declined_wrong else 0.0
+    recall = declined_right / len(unanswerable) if unanswerable else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"squad2": (contains + declined_right) / len(rows), "contains": contains / len(answerable),
+            "top_holds": sum(h for _, h in answerable) / len(answerable),
+            "false_abstention": declined_wrong / len(answerable),
+            "abstention_precision": precision, "abstention_recall": recall, "abstention_f1": f1}
+
+
+def report(name: str, figures: dict) -> None:
+    print(f"{name:<52}" + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", type=Path)
+    parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
+    parser.add_argument("--cache", type=Path, default=Path(".qa_index") / "answer-rule-features.json")
+    parser.add_argument("--shortlist", type=int, default=extractive.SHORTLIST)
+    parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
+    args = parser.parse_args(argv)
+
+    collected = 16  # more than the run-time shortlist, to compare lengths without collecting again
+    if args.cache.is_file():
+        rows = json.loads(args.cache.read_text(encoding="utf-8"))
+    else:
+        rows = collect(args.bench, args.work.resolve(), max(collected, args.shortlist))
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        args.cache.write_text(json.dumps(rows), encoding="utf-8")
+
+    k = args.shortlist
+    threshold = SupportModel.shipped().settings.answer_threshold
+    answerable = sum(r["answerable"] for r in rows)
+    oracle = sum(any(c["holds"] for c in r["candidates"][:k]) for r in rows if r["answerable"])
+    print(f"{len(rows)} questions of {', '.join(THRESHOLD_TUNE)}; {answerable} answerable; "
+          f"a gold answer in the shortlist of {k}: {oracle / answerable:.3f}; threshold {threshold}")
+    print("Fitted and measured on the same questions (not general):")
+    for name, rule in (("model alone", model_only()), ("answer rule", fit(rows, k))):
+        decided = decide(rows, rule, k)
+        for t in sorted({0.2, threshold, 0.5}):
+            report(f"  {name}, threshold {t:.2f}", scores(rows, decided, t))
+    print("Leave one article out (fitted on the other, measured on this one):")
+    for held in THRESHOLD_TUNE:
+        rest = [r for r in rows if r["article"] != held]
+        test = [r for r in rows if r["article"] == held]
+        for name, rule in (("model alone", model_only()), ("answer rule", fit(rest, k))):
+            report(f"  {held}: {name}, threshold {threshold:.2f}", scores(test, decide(test, rule, k), threshold))
+
+    rule = fit(rows, k)
+    print(f"answer rule: {rule.weights}, bias {rule.bias}")
+    if not args.dry_run:
+        path = MODEL_DIR / SETTINGS
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        settings["answer_rule"] = {"weights": rule.weights, "bias": rule.bias,
+                                   "fitted": "python training/fit_answer_rule.py ../shared/bench"}
+        path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote the rule into {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
