@@ -2,9 +2,11 @@
 
 For each claim, shared words and embedding closeness shortlist the source sentences most like it;
 the support model reads the claim with those sentences together and says how likely they back it.
-A claim is supported at or above the model's claim threshold; its citation points at the closest
-of those sentences, preferring one in the passage the claim cited. Claims that nothing supports are kept but marked unsupported, never
-passed off as grounded.
+The claim rule (`support.Rule`, fitted in training) weighs that with what the words show: how
+much of the claim the evidence holds, whether its numbers are there, and how much of it the
+passages never mention. A claim is supported at or above the claim threshold; its citation points
+at the closest of those sentences, preferring one in the passage the claim cited. Claims that
+nothing supports are kept but marked unsupported, never passed off as grounded.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ class Span:
 class Verdict:
     """What the support model made of one claim."""
 
-    probability: float  # that the evidence backs the claim
+    probability: float  # that the evidence backs the claim: the claim rule's, or the model's without one
     supported: bool
     evidence: tuple[int, ...]  # the spans it read, in reading order
     best: int  # the span to cite: the evidence sentence most like the claim; -1 without spans
+    features: dict[str, float] | None = None  # what the claim rule weighed
 
 
 def similarity(claims: list[str], spans: list[str], embed) -> np.ndarray:
@@ -73,17 +76,45 @@ def judge(claims: list[str], spans: list[Span], alike: np.ndarray, model: Suppor
     shown = [claim_evidence(row, order, model.settings.evidence_sentences) for row in alike]
     probabilities = model.probabilities(
         [(claim, " ".join(spans[j].text for j in evidence)) for claim, evidence in zip(claims, shown)])
-    return [
-        Verdict(float(p), backs(claim, [spans[j].text for j in evidence], float(p), model), tuple(evidence),
-                max(evidence, key=lambda j: alike[row, j]))
-        for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown))
-    ]
+    context = set().union(*(content_terms(s.text) for s in spans))
+    verdicts = []
+    for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown)):
+        texts = [spans[j].text for j in evidence]
+        features = claim_features(claim, texts, context, float(p))
+        verdicts.append(Verdict(backing(features, model), backs(claim, texts, features, model), tuple(evidence),
+                                max(evidence, key=lambda j: alike[row, j]), features))
+    return verdicts
 
 
-def backs(claim: str, texts: list[str], probability: float, model: SupportModel) -> bool:
-    """The claim check's decision: the model's `probability` for the texts joined reaches its
-    threshold, or one of the texts all but quotes the claim."""
-    return probability >= model.settings.claim_threshold or any(quoted(claim, text) for text in texts)
+def claim_features(claim: str, evidence: list[str], context: set[str], probability: float) -> dict[str, float]:
+    """What the claim rule weighs: the model's `probability` for the evidence joined; the share of
+    the claim's content words that the best evidence sentence has (`best`) and that the evidence
+    has together (`covered`); the share of its numbers that the evidence has; and the share of
+    its content words that no passage (`context`, their words) mentions at all (`novel`)."""
+    terms = set(content_terms(claim))
+    numbers = set(NUMBER.findall(claim))
+    held = [set(content_terms(text)) for text in evidence]
+    said = set().union(*(NUMBER.findall(text) for text in evidence))
+    share = (lambda part: len(part) / len(terms)) if terms else (lambda part: 1.0)
+    return {
+        "probability": probability,
+        "best": max((share(terms & h) for h in held), default=0.0),
+        "covered": share(terms & set().union(*held)),
+        "numbers": len(numbers & said) / len(numbers) if numbers else 1.0,
+        "novel": share(terms - context) if terms else 0.0,
+    }
+
+
+def backing(features: dict[str, float], model: SupportModel) -> float:
+    """The probability that the evidence backs the claim: the claim rule's, else the model's."""
+    rule = model.settings.claim_rule
+    return rule.probability(features) if rule else features["probability"]
+
+
+def backs(claim: str, texts: list[str], features: dict[str, float], model: SupportModel) -> bool:
+    """The claim check's decision: `backing` reaches the claim threshold, or one of the evidence
+    texts all but quotes the claim."""
+    return backing(features, model) >= model.settings.claim_threshold or any(quoted(claim, t) for t in texts)
 
 
 def quoted(claim: str, sentence: str) -> bool:

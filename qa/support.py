@@ -36,7 +36,8 @@ class Rule:
 
     The answer rule (`training/fit_answer_rule.py`) orders an extractive shortlist: on the
     training articles, the model's probability together with `extractive`'s signals finds the
-    answering sentence more often than either alone.
+    answering sentence more often than either alone. The claim rule (`training/fit_claim_rule.py`)
+    decides whether evidence backs a claim, with `grounding.claim_features`.
     """
 
     weights: dict[str, float]  # "probability" weighs the model's logit; the rest weigh the signals
@@ -62,16 +63,18 @@ class SupportSettings:
     claim_threshold: float  # at or above it, the evidence supports the claim
     evidence_sentences: int  # source sentences shown with a claim
     answer_rule: Rule | None = None  # None: the model's probability alone orders the shortlist
+    claim_rule: Rule | None = None  # None: the model's probability alone decides a claim
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
         data = json.loads(path.read_text(encoding="utf-8"))
-        rule = data.get("answer_rule")
+        rule = lambda key: Rule({k: float(v) for k, v in data[key]["weights"].items()}, float(data[key]["bias"])) \
+            if data.get(key) else None  # noqa: E731
         return cls(
             rank=int(data["rank"]), alpha=float(data["alpha"]), targets=tuple(data["targets"]),
             max_tokens=int(data["max_tokens"]), answer_threshold=float(data["answer_threshold"]),
             claim_threshold=float(data["claim_threshold"]), evidence_sentences=int(data["evidence_sentences"]),
-            answer_rule=Rule({k: float(v) for k, v in rule["weights"].items()}, float(rule["bias"])) if rule else None,
+            answer_rule=rule("answer_rule"), claim_rule=rule("claim_rule"),
         )
 
 

@@ -10,13 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from qa import extractive, grounding
 from qa.config import Config
 from qa.errors import BadInputError, SupportModelError
 from qa.service import Assistant
-from qa import extractive
 from qa.support import MODEL_DIR, SupportModel
+from qa.text import content_terms
 from qa.verify import claims_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,3 +228,21 @@ def test_qa_verify_bad_requests_are_one_line(sample_index_dir, stdin, message):
     done = run_qa(sample_index_dir, "verify", "-", stdin=stdin)
     assert done.returncode == 2 and message in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_claim_features_read_what_the_evidence_says():
+    evidence = ["The Oslo office opened in 2004.", "It employs forty people."]
+    context = set(content_terms(" ".join(evidence)))
+    said = grounding.claim_features("The Oslo office opened in 2004.", evidence, context, 0.9)
+    assert said == {"probability": 0.9, "best": 1.0, "covered": 1.0, "numbers": 1.0, "novel": 0.0}
+    changed = grounding.claim_features("The Oslo office opened in 2005 with a bakery.", evidence, context, 0.9)
+    assert changed["numbers"] == 0.0 and changed["novel"] > 0 and changed["best"] < 1.0
+
+
+def test_the_claim_rule_flags_a_changed_number_and_backs_the_sentence_itself(support_model):
+    spans = [grounding.Span(0, "d", "", 0, 31, "The Oslo office opened in 2004.")]
+    claims = ["The Oslo office opened in 2004.", "The Oslo office opened in 1987 after a merger with Statoil."]
+    alike = np.ones((2, 1))
+    backed, changed = grounding.judge(claims, spans, alike, support_model)
+    assert backed.supported and not changed.supported
+    assert changed.probability < support_model.settings.claim_threshold <= backed.probability

@@ -41,7 +41,7 @@ from qa.support import MODEL_DIR, SETTINGS, Rule, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, squad_questions  # noqa: E402
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
-L2 = 1.0  # ridge on the weights (not the bias): a few hundred questions, five weights
+L2 = 1.0  # ridge on the weights (not the bias): hundreds of examples, five weights
 
 
 def collect(bench: Path, work: Path, shortlist: int) -> list[dict]:
@@ -75,22 +75,25 @@ def design(candidates: list[dict]) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def fit(rows: list[dict], shortlist: int) -> Rule:
-    """Logistic regression by Newton's method over every shortlisted candidate."""
-    candidates = [c for r in rows for c in r["candidates"][:shortlist]]
-    x = np.hstack([design(candidates), np.ones((len(candidates), 1))])
-    y = np.asarray([c["holds"] for c in candidates], dtype=np.float64)
+def logistic(x: np.ndarray, y: np.ndarray, ridge: float = L2) -> tuple[np.ndarray, float]:
+    """Weights and bias of a logistic regression, by Newton's method, with a ridge on the weights."""
+    x = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(x.shape[1])
-    ridge = np.diag([L2] * len(FEATURES) + [0.0])
+    penalty = np.diag([ridge] * (x.shape[1] - 1) + [0.0])
     for _ in range(50):
         p = 1 / (1 + np.exp(-x @ w))
-        gradient = x.T @ (p - y) + ridge @ w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
-        step = np.linalg.solve(hessian, gradient)
+        step = np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + penalty, x.T @ (p - y) + penalty @ w)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return Rule({name: round(float(v), 4) for name, v in zip(FEATURES, w[:-1])}, round(float(w[-1]), 4))
+    return w[:-1], float(w[-1])
+
+
+def fit(rows: list[dict], shortlist: int) -> Rule:
+    """The rule over every shortlisted candidate of every question."""
+    candidates = [c for r in rows for c in r["candidates"][:shortlist]]
+    weights, bias = logistic(design(candidates), np.asarray([c["holds"] for c in candidates], dtype=np.float64))
+    return Rule({name: round(float(v), 4) for name, v in zip(FEATURES, weights)}, round(bias, 4))
 
 
 def model_only() -> Rule:

@@ -23,10 +23,11 @@ from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
 from qa.eval.metrics import Span, Support
-from qa.grounding import backs, source_spans
+from qa.grounding import backs, claim_features, source_spans
 from qa.results import Answer, Passage
 from qa.service import Assistant
 from qa.support import SupportModel
+from qa.text import content_terms
 
 RANKING_DEPTH = 10  # passages scored for retrieval: enough for MRR@10
 
@@ -145,7 +146,9 @@ def model_support(model: SupportModel) -> Support:
     def supports(claim: str, texts: Sequence[str]) -> bool:
         if not texts:
             return False
-        return backs(claim, list(texts), float(model.probabilities([(claim, " ".join(texts))])[0]), model)
+        probability = float(model.probabilities([(claim, " ".join(texts))])[0])
+        context = set().union(*(content_terms(t) for t in texts))
+        return backs(claim, list(texts), claim_features(claim, list(texts), context, probability), model)
 
     return supports
 
