@@ -1,9 +1,9 @@
 """The support model against the judgement it replaced, side by side, in one run.
 
-    python bench/eval_support.py ../shared/bench --base f2b5667 --out bench/RESULTS-support.md
+    python bench/eval_support.py ../shared/bench --base cf3600f e0af300 --out bench/RESULTS-support.md
 
-"before" is the code of `--base` (checked out into a temporary git worktree), "after" is this
-tree; each runs in its own process over the same index and the same questions (see
+Each `--base` commit (checked out into a temporary git worktree) and this tree ("after") runs
+in its own process over the same index and the same questions (see
 `support_worker.py`). Measured:
 
 - answers, on the 18 SQuAD 1.1 articles that `train_articles.txt` does not list (never trained or
@@ -153,7 +153,8 @@ def run_worker(code: Path, job: Path, out: Path, model_dir: Path | None) -> dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path)
-    parser.add_argument("--base", required=True, help="the commit whose judgement is 'before': the last one without the support model")
+    parser.add_argument("--base", required=True, nargs="+",
+                        help="the commits to run before this tree, oldest first: the first is the last one without the support model")
     parser.add_argument("--answers", type=int, default=400, help="held-out answerable questions")
     parser.add_argument("--abstention", type=int, default=400, help="abstention questions")
     parser.add_argument("--claims-trained-on", default="summary", choices=("summary", "data2txt"))
@@ -183,23 +184,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        sides = [("after", ROOT)]
-        if not args.only_after:
-            subprocess.run(["git", "worktree", "add", "--detach", str(tmp / "base"), args.base], cwd=ROOT,
-                           check=True, capture_output=True)
-            sides.insert(0, ("before", tmp / "base"))
+        sides = [] if args.only_after else [(base, tmp / base) for base in args.base]
         try:
-            for name, code in sides:
-                print(f"--- {name}: {code if name == 'after' else args.base}", file=sys.stderr)
+            for _, code in sides:
+                subprocess.run(["git", "worktree", "add", "--detach", str(code), code.name], cwd=ROOT,
+                               check=True, capture_output=True)
+            for name, code in [*sides, ("after", ROOT)]:
+                print(f"--- {name}", file=sys.stderr)
                 model = args.model_dir.resolve() if args.model_dir and name == "after" else None
                 results[name] = score(run_worker(code, tmp / "job.json", tmp / f"{name}.json", model),
                                       questions, claims, sample)
         finally:
-            if not args.only_after:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "base")], cwd=ROOT)
+            for _, code in sides:
+                subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT)
 
     command = "python bench/eval_support.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = markdown(results, command, args.base)
+    table = markdown(results, command)
     print(table)
     if args.out:
         args.out.write_text(table, encoding="utf-8")
@@ -207,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def markdown(results: dict, command: str, base: str) -> str:
+def markdown(results: dict, command: str) -> str:
     sides = list(results)
-    lines = [f"`{command}`", "", f"before = commit {base}; after = this tree.", "",
+    lines = [f"`{command}`", "", "Each column is the code of that commit; `after` is this tree.", "",
              "| measure | " + " | ".join(sides) + " |", "| --- | " + " | ".join("---" for _ in sides) + " |"]
 
     def row(name: str, get) -> None:
