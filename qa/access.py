@@ -51,9 +51,9 @@ class Access:
         method = scope.get("method", "GET")
         if not self._allowed(host_name(headers.get("host"))):
             refusal = _error(400, "this server does not answer to that host name; "
-                                  "list the names it is reached by in QA_ALLOWED_HOSTS")
+                                  "list the names it is reached by in QA_ALLOWED_HOSTS", openai=path.startswith("/v1"))
         elif method not in SAFE_METHODS and not self._same_site(headers.get("origin")):
-            refusal = _error(403, "requests from pages of another site are refused")
+            refusal = _error(403, "requests from pages of another site are refused", openai=path.startswith("/v1"))
         elif self.key and path in ("/login", "/logout"):
             refusal = await self._login(scope, receive, path, method, headers)
         elif self.key and not self._authorized(headers):
@@ -107,11 +107,11 @@ class Access:
 
     # --- replies ----------------------------------------------------------------------------------
     def _unauthorized(self, path: str, method: str, headers: Headers) -> Response:
-        if not path.startswith("/api") and method == "GET" and "text/html" in headers.get("accept", ""):
+        api = path.startswith(("/api", "/v1"))
+        if not api and method == "GET" and "text/html" in headers.get("accept", ""):
             return RedirectResponse("/login", status_code=303)
-        message = ("this server needs its key: send Authorization: Bearer <key>" if path.startswith("/api")
-                   else "log in first")
-        return _error(401, message, {"WWW-Authenticate": 'Bearer realm="qa"'})
+        message = "this server needs its key: send Authorization: Bearer <key>" if api else "log in first"
+        return _error(401, message, {"WWW-Authenticate": 'Bearer realm="qa"'}, openai=path.startswith("/v1"))
 
     async def _login(self, scope: Scope, receive: Receive, path: str, method: str, headers: Headers) -> Response:
         if path == "/logout":
@@ -160,5 +160,7 @@ async def _read_form(receive: Receive, limit: int) -> dict[str, list[str]]:
     return parse_qs(body[:limit].decode("utf-8", "replace"))
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def _error(status: int, message: str, headers: dict[str, str] | None = None, openai: bool = False) -> Response:
+    """`{"error": message}`, or OpenAI's shape for its endpoint's clients."""
+    error = {"message": message, "type": "invalid_request_error", "param": None, "code": None} if openai else message
+    return JSONResponse({"error": error}, status_code=status, headers=headers)

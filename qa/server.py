@@ -1,5 +1,5 @@
-"""One server on 127.0.0.1: the HTTP API under /api and the Gradio chat app at /, behind one
-access layer (qa.access: Host allowlist, Origin check, key, read-only)."""
+"""One server on 127.0.0.1: the HTTP API under /api, an OpenAI-compatible endpoint under /v1 and
+the Gradio chat app at /, behind one access layer (qa.access: Host allowlist, Origin check, key, read-only)."""
 
 from __future__ import annotations
 
@@ -29,12 +29,14 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
 
     from qa.access import Access
     from qa.api import build_api
+    from qa.openai_api import build_openai
     from qa.ui import build_ui
 
     assistant = assistant or Assistant(config)
     slots = answer_slots(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/api", build_api(assistant, slots))
+    app.mount("/v1", build_openai(assistant, slots))
     demo = build_ui(assistant, slots)
     # run_history off: it would keep every question in the browser. No footer ("Use via API"):
     # the API to use is ours, under /api, not the UI's internal event endpoints. show_error off:
@@ -63,7 +65,7 @@ class _ApiPathsStayInTheApi:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and path.startswith("/api/") and ("\n" in path or "\r" in path):
+        if scope["type"] == "http" and path.startswith(("/api/", "/v1/")) and ("\n" in path or "\r" in path):
             await JSONResponse({"error": "no such route or document"}, status_code=404)(scope, receive, send)
             return
         await self.app(scope, receive, send)
