@@ -44,8 +44,9 @@ class LexicalIndex:
             retriever.index(tokenize(texts), show_progress=False)
         return cls(retriever, list(ids), fingerprint)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Up to `k` (id, BM25 score) pairs with a positive score, best first."""
+    def search(self, query: str, k: int, keep: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Up to `k` (id, BM25 score) pairs with a positive score, best first; with `keep` (a
+        boolean per id), only ids it marks, chosen before the top `k` are cut."""
         if not self.ids or k <= 0:
             return []
         tokens = tokenize([query])[0]
@@ -53,6 +54,8 @@ class LexicalIndex:
         if not known:
             return []
         scores = self._retriever.get_scores(known)
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -61,13 +61,19 @@ class IndexReader:
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         return list(self._by_doc.get(doc_id, ()))
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity; vectors the catalog does not list are ignored."""
-        hits = self._vectors.query(vector, k)
+    def dense(self, vector: np.ndarray, k: int, doc_ids: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity, of `doc_ids` only when given; vectors the catalog
+        does not list are ignored."""
+        hits = self._vectors.query(vector, k, None if doc_ids is None else sorted(doc_ids))
         return [(self._chunks[i], score) for i, score in hits if i in self._chunks]
 
-    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        hits = self._lexical.search(query, k)
+    def lexical(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """The best chunks by BM25, of `doc_ids` only when given."""
+        keep = None
+        if doc_ids is not None:
+            keep = np.fromiter((i in self._chunks and self._chunks[i].doc_id in doc_ids for i in self._lexical.ids),
+                               dtype=bool, count=len(self._lexical.ids))
+        hits = self._lexical.search(query, k, keep)
         return [(self._chunks[i], score) for i, score in hits if i in self._chunks]
 
 

@@ -75,11 +75,13 @@ class ChromaVectors:
     def count(self) -> int:
         return self._collection.count()
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The `k` nearest vectors as (id, cosine similarity), best first."""
-        if k <= 0 or self.count() == 0:
+    def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The `k` nearest vectors as (id, cosine similarity), best first; only those of `doc_ids`
+        when given (Chroma filters inside its search, so `k` counts vectors that pass)."""
+        if k <= 0 or self.count() == 0 or (doc_ids is not None and not doc_ids):
             return []
+        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         result = self._collection.query(
-            query_embeddings=[vector], n_results=k, include=["distances"]
+            query_embeddings=[vector], n_results=k, where=where, include=["distances"]
         )
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]

@@ -27,6 +27,7 @@ from qa.api_schema import (
     HealthUnavailable,
     ResolvedCitationReply,
     SearchReply,
+    SearchRequest,
     VerifyReply,
     VerifyRequest,
     errors,
@@ -61,8 +62,9 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
 
     @routes.post("/ask", response_model=AskReply, responses=errors(400, 401, 413, 422, 502, 503))
     def ask(body: AskRequest):
+        filters = body.filters.model_dump() if body.filters else None
         with busy:
-            answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode)
+            answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode, filters=filters)
         return answer.to_dict()
 
     @routes.get("/search", response_model=SearchReply, responses=errors(400, 401, 422, 503))
@@ -70,6 +72,13 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
         with busy:
             results = assistant.search(q, top_k)
         return {"query": redact.text(q), "results": [p.to_dict() for p in results]}
+
+    @routes.post("/search", response_model=SearchReply, responses=errors(400, 401, 413, 422, 503))
+    def search_filtered(body: SearchRequest):
+        filters = body.filters.model_dump() if body.filters else None
+        with busy:
+            results = assistant.search(body.query, body.top_k, filters=filters)
+        return {"query": redact.text(body.query), "results": [p.to_dict() for p in results]}
 
     @routes.post("/verify", response_model=VerifyReply, responses=errors(400, 401, 413, 422, 503))
     def verify(body: VerifyRequest):

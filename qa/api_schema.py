@@ -9,6 +9,17 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 
+class FilterSpec(BaseModel):
+    """Which documents to search (`qa.filters`): all fields optional, combined with AND."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    doc_ids: list[str] = []
+    title: str | None = None  # a part of the title, any case
+    since: str | None = None  # YYYY-MM-DD, inclusive; leaves out undated documents
+    until: str | None = None  # YYYY-MM-DD, inclusive
+
+
 class AskRequest(BaseModel):
     # strict: a number is not a question and "5" is not a top_k; extra keys are typos worth telling
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -17,6 +28,15 @@ class AskRequest(BaseModel):
     history: list[str] = []
     top_k: int | None = None
     mode: str | None = None
+    filters: FilterSpec | None = None
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    query: str
+    top_k: int | None = None
+    filters: FilterSpec | None = None
 
 
 class VerifyRequest(BaseModel):

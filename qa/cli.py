@@ -33,11 +33,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="an earlier question of the conversation (repeat, oldest first)")
     p.add_argument("--top-k", type=int)
     p.add_argument("--mode", choices=MODES)
+    _filter_options(p)
     p.add_argument("--json", action="store_true")
 
     p = commands.add_parser("search", help="retrieval only: ranked passages")
     p.add_argument("query")
     p.add_argument("--top-k", type=int)
+    _filter_options(p)
     p.add_argument("--json", action="store_true")
 
     p = commands.add_parser("cite", help="resolve a citation id to its passage and context")
@@ -66,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure", action="store_true",
                    help="serve a non-loopback address without a key (QA_API_KEY): anyone who reaches it may use it")
     return parser
+
+
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--doc", action="append", default=[], metavar="DOC_ID", help="only this document (repeatable)")
+    p.add_argument("--title", help="only documents whose title holds this text (any case)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only documents dated on or after this day")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only documents dated on or before this day")
+
+
+def _filters(args) -> dict:
+    return {"doc_ids": args.doc, "title": args.title, "since": args.since, "until": args.until}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +120,8 @@ def cmd_ingest(args, config: Config) -> int:
 
 
 def cmd_ask(args, config: Config) -> int:
-    answer = _assistant(config).ask(args.question, args.history, top_k=args.top_k, mode=args.mode)
+    answer = _assistant(config).ask(args.question, args.history, top_k=args.top_k, mode=args.mode,
+                                    filters=_filters(args))
     lines = [answer.answer, ""]
     for c in answer.citations:
         mark = "" if c.supported else "  (does not support the claim)"
@@ -117,7 +131,7 @@ def cmd_ask(args, config: Config) -> int:
 
 
 def cmd_search(args, config: Config) -> int:
-    results = _assistant(config).search(args.query, args.top_k)
+    results = _assistant(config).search(args.query, args.top_k, filters=_filters(args))
     text = "\n\n".join(f"{i}. {p.title} — {p.id} (score {p.score:.3f})\n   {p.text[:300]}"
                        for i, p in enumerate(results, start=1)) or "no passages found"
     _emit({"query": args.query, "results": [p.to_dict() for p in results]}, args.json, text)

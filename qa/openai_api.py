@@ -7,7 +7,8 @@ The conversation's last user message is the question, and the user messages befo
 history (follow-ups are made standalone as in the app). The reply's `content` is the cited answer
 with its `[n]` markers, then a short list of the sources for clients that show only text. The
 same citations, as the API gives them, are in the message's extra field `citations`, beside
-`abstained` and `support`.
+`abstained` and `support`. An extra request field `filters` restricts the documents searched, as
+in `/api/ask` (with the `openai` package: `extra_body={"filters": {...}}`).
 
 Streaming (`"stream": true`) sends server-sent `chat.completion.chunk`s: the answer, then the
 sources, then `[DONE]`. An LLM answer streams once its claims are checked: a chat client cannot
@@ -68,6 +69,7 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
+    filters: dict[str, Any] | None = None  # as in /api/ask: doc_ids, title, since, until
 
 
 def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[str]]:
@@ -143,7 +145,7 @@ def build_openai(assistant: Assistant, slots: threading.Semaphore | None = None)
     def chat(body: ChatRequest):
         question, history = question_and_history(body.messages)
         with busy:
-            answer = assistant.ask(question, history)
+            answer = assistant.ask(question, history, filters=body.filters)
         if body.stream:
             return StreamingResponse(chunks(answer, body.model), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})

@@ -6,6 +6,7 @@ import numpy as np
 
 from index import Chunk, IndexReader
 
+from qa.filters import Filters
 from qa.results import Passage
 
 # Weighted reciprocal rank fusion. Chosen on the SQuAD questions about the first ten articles only
@@ -33,20 +34,29 @@ class HybridRetriever:
         self.candidates = candidates
         self.method = method  # "hybrid", or "dense" / "bm25" alone for comparison
 
-    def rankings(self, query: str, vector: np.ndarray | None = None) -> list[tuple[float, list[Chunk]]]:
-        """(weight, ranking) for each retriever in use."""
+    def rankings(self, query: str, vector: np.ndarray | None = None,
+                 filters: Filters | None = None) -> list[tuple[float, list[Chunk]]]:
+        """(weight, ranking) for each retriever in use, each searching only what `filters` allows."""
+        allowed = self.allowed(filters)
         found: list[tuple[float, list[Chunk]]] = []
         if self.method in ("hybrid", "dense"):
             if vector is None:
                 vector = self.reader.embedder.embed([query])[0]
-            found.append((WEIGHTS["dense"], [c for c, _ in self.reader.dense(vector, self.candidates)]))
+            found.append((WEIGHTS["dense"], [c for c, _ in self.reader.dense(vector, self.candidates, allowed)]))
         if self.method in ("hybrid", "bm25"):
-            found.append((WEIGHTS["bm25"], [c for c, _ in self.reader.lexical(query, self.candidates)]))
+            found.append((WEIGHTS["bm25"], [c for c, _ in self.reader.lexical(query, self.candidates, allowed)]))
         return found
 
-    def search(self, query: str, top_k: int, vector: np.ndarray | None = None) -> list[Passage]:
+    def allowed(self, filters: Filters | None) -> set[str] | None:
+        """The documents that `filters` lets through; None for all."""
+        if filters is None:
+            return None
+        return {d.doc_id for d in self.reader.documents.values() if filters.allows(d.doc_id, d.title, d.date)}
+
+    def search(self, query: str, top_k: int, vector: np.ndarray | None = None,
+               filters: Filters | None = None) -> list[Passage]:
         """The `top_k` best passages; `vector` is the query's embedding, when already made."""
-        fused = fuse(self.rankings(query, vector))[:top_k]
+        fused = fuse(self.rankings(query, vector, filters))[:top_k]
         return [self.passage(chunk, score) for chunk, score in fused]
 
     def passage(self, chunk: Chunk, score: float) -> Passage:

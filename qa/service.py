@@ -16,6 +16,7 @@ from qa import verify as verification
 from qa.citations import ResolvedCitation, resolve
 from qa.config import MODES, Config
 from qa.errors import BadInputError, NotFoundError
+from qa.filters import Filters
 from qa.llm import (
     ANSWER_SYSTEM_PROMPT,
     ANSWER_USER_PROMPT,
@@ -137,11 +138,13 @@ class Assistant:
         return (self.config.index_dir / FILENAME).is_file()
 
     # --- reading --------------------------------------------------------------------------------
-    def search(self, query: str, top_k: int | None = None) -> list[Passage]:
+    def search(self, query: str, top_k: int | None = None, filters: Filters | dict | None = None) -> list[Passage]:
+        """The best passages for `query`, of the documents `filters` allows (`qa.filters`)."""
         query = self._check_question(query, "query")
         top_k = self._check_top_k(top_k)
+        filters = Filters.parse(filters)
         with self._questions.one():
-            return self.retriever().search(query, top_k)
+            return self.retriever().search(query, top_k, filters=filters)
 
     def ask(
         self,
@@ -150,20 +153,24 @@ class Assistant:
         top_k: int | None = None,
         mode: str | None = None,
         on_text: Callable[[str], None] | None = None,
+        filters: Filters | dict | None = None,
     ) -> Answer:
-        """Answer with citations; `on_text` receives the answer as it is written (LLM mode)."""
+        """Answer with citations from the documents `filters` allows; `on_text` receives the
+        answer as it is written (LLM mode)."""
         began = time.perf_counter()
         question = self._check_question(question)
         history = self._check_history(history)
         mode = self._resolve_mode(mode)
         top_k = self._check_top_k(top_k)
+        filters = Filters.parse(filters)
         with self._questions.one():
-            return self._answer(question, history, mode, top_k, on_text, began)
+            return self._answer(question, history, mode, top_k, on_text, began, filters)
 
-    def _answer(self, question: str, history: list[str], mode: str, top_k: int, on_text, began: float) -> Answer:
+    def _answer(self, question: str, history: list[str], mode: str, top_k: int, on_text, began: float,
+                filters: Filters | None = None) -> Answer:
         query = self._standalone(question, history, mode)
         vector = self.embedder.embed([query])[0]
-        passages = self.retriever().search(query, top_k, vector)
+        passages = self.retriever().search(query, top_k, vector, filters)
         retrieved = time.perf_counter()
         if mode == "llm":
             answer = self._generate(question, passages, on_text)
