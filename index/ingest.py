@@ -114,6 +114,26 @@ def ingest(
     return report
 
 
+def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
+    """Take documents out of the index (catalog, vectors, BM25); returns those it held.
+
+    The catalog forgets them in one transaction, so a reader sees them or not, never half; their
+    vectors go next and BM25 is rebuilt. Killed in between, the next ingest sweeps the vectors.
+    """
+    with _exclusive(settings.index_dir):
+        catalog = Catalog(settings.index_dir)
+        try:
+            held = [d for d in dict.fromkeys(doc_ids) if d in catalog.documents()]
+            if held:
+                old_ids = catalog.vector_ids(held)
+                catalog.remove_documents(held)
+                ChromaVectors(settings).delete(old_ids)
+                _refresh_lexical(catalog, settings.index_dir)
+        finally:
+            catalog.close()
+    return held
+
+
 def _sync(paths, settings, catalog, vectors, embedder, progress, options: IngestOptions) -> IngestReport:
     report = IngestReport()
     stored = catalog.documents()

@@ -25,6 +25,7 @@ from qa.api_schema import (
     DocumentReply,
     Health,
     HealthUnavailable,
+    RemovedReply,
     ResolvedCitationReply,
     SearchReply,
     SearchRequest,
@@ -32,7 +33,7 @@ from qa.api_schema import (
     VerifyRequest,
     errors,
 )
-from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, SupportModelError
+from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, ReadOnlyError, SupportModelError
 from qa.limits import BodyLimit, BodyTooLarge, too_large_message
 from qa.service import Assistant
 
@@ -100,6 +101,12 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     def document(doc_id: str):
         return assistant.document(doc_id)
 
+    @routes.delete("/documents/{doc_id:path}", response_model=RemovedReply, responses=errors(401, 403, 404, 503))
+    def remove_document(doc_id: str):
+        with busy:
+            assistant.remove_document(doc_id)
+        return {"removed": doc_id}
+
     return routes
 
 
@@ -117,6 +124,10 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
     @api.exception_handler(BadInputError)
     async def bad_input(request: Request, exc: BadInputError) -> JSONResponse:
         return error(400, str(exc))
+
+    @api.exception_handler(ReadOnlyError)
+    async def read_only(request: Request, exc: ReadOnlyError) -> JSONResponse:
+        return error(403, str(exc))
 
     @api.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
@@ -146,7 +157,7 @@ def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) ->
             return error(413, too_large_message(MAX_BODY_BYTES))
         if exc.status_code == 404:
             message = f"no route {request.url.path}; the API has /api/health, /api/ask, /api/search, " \
-                      "/api/verify, /api/citations/{id}, /api/documents and /api/documents/{doc_id}"
+                      "/api/verify, /api/citations/{id}, /api/documents and /api/documents/{doc_id} (GET, DELETE)"
         return error(exc.status_code, message)
 
     @api.exception_handler(Exception)

@@ -165,6 +165,10 @@ class DocumentSummary(BaseModel):
     chunks: int
 
 
+class RemovedReply(BaseModel):
+    removed: str  # the doc id taken out of the index
+
+
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
 
@@ -188,6 +192,7 @@ def errors(*statuses: int) -> dict[int | str, dict]:
     what = {
         400: "the request is wrong: an empty question, a malformed id, top_k out of range",
         401: "the server has a key and the request did not carry it",
+        403: "the server is read-only",
         404: "no such citation or document",
         413: "the request body is too large",
         422: "the request does not have the expected shape",

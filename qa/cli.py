@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("request", help='a JSON file, or - for stdin: {"answer": ..., "question"?: ..., "passages"?: [...]}')
     p.add_argument("--json", action="store_true")
 
+    p = commands.add_parser("remove", help="take documents out of the index (their files stay)")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+
     p = commands.add_parser("docs", help="list indexed documents")
     p.add_argument("--json", action="store_true")
 
@@ -173,6 +176,14 @@ def cmd_verify(args, config: Config) -> int:
     return 0 if result.supported else 1
 
 
+def cmd_remove(args, config: Config) -> int:
+    assistant = _assistant(config)
+    for doc_id in args.doc_ids:
+        assistant.remove_document(doc_id)
+        print(f"removed {doc_id}")
+    return 0
+
+
 def cmd_docs(args, config: Config) -> int:
     docs = _assistant(config).documents()
     text = "\n".join(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['chunks']} chunks\t{d['title']}" for d in docs)
@@ -195,7 +206,7 @@ def cmd_serve(args, config: Config) -> int:
 
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "cite": cmd_cite,
-    "docs": cmd_docs, "eval": cmd_eval, "serve": cmd_serve, "verify": cmd_verify,
+    "docs": cmd_docs, "eval": cmd_eval, "serve": cmd_serve, "verify": cmd_verify, "remove": cmd_remove,
 }
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ class NotFoundError(QAError, LookupError):
     """A citation or a document that the index does not hold."""
 
 
+class ReadOnlyError(QAError):
+    """A change to the index asked of a server that serves it read-only (QA_READ_ONLY)."""
+
+
 class LLMError(QAError):
     """The configured LLM endpoint failed or answered nonsense."""
 
@@ -23,4 +27,5 @@ class SupportModelError(QAError):
     """The support model's files are missing, unreadable, or do not fit the bundled weights."""
 
 
-__all__ = ["BadInputError", "IndexStoreError", "LLMError", "NotFoundError", "QAError", "SupportModelError"]
+__all__ = ["BadInputError", "IndexStoreError", "LLMError", "NotFoundError", "QAError", "ReadOnlyError",
+           "SupportModelError"]

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, ingest, open_index
+from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, ingest, open_index, remove
 from index.embedding import Embedder, SentenceTransformerEmbedder
 
 from qa import extractive, followup, grounding
 from qa import verify as verification
 from qa.citations import ResolvedCitation, resolve
 from qa.config import MODES, Config
-from qa.errors import BadInputError, NotFoundError
+from qa.errors import BadInputError, NotFoundError, ReadOnlyError
 from qa.filters import Filters
 from qa.llm import (
     ANSWER_SYSTEM_PROMPT,
@@ -108,6 +108,19 @@ class Assistant:
         with self._lock:
             self._reader = None  # the next request opens the new snapshot
         return report
+
+    def remove_document(self, doc_id: str) -> None:
+        """Take one document out of the index; answers stop citing it at once.
+
+        Its file is left alone: a later ingest of the folder that holds it indexes it again.
+        """
+        if self.config.read_only:
+            raise ReadOnlyError("this server is read-only: removing documents is turned off")
+        if not isinstance(doc_id, str) or doc_id not in self.reader.documents:
+            raise NotFoundError(f"no indexed document {doc_id!r}")
+        remove([doc_id], self.config.index_settings())
+        with self._lock:
+            self._reader = None  # the next request opens the snapshot without it
 
     def add_files(self, files: Sequence[Upload], on_progress: Progress | None = None) -> Iterator[UploadOutcome]:
         """Index uploaded files, one at a time, each whole or not at all; yields each file's outcome.
