@@ -8,6 +8,7 @@ ingest) and a stale BM25 file (rebuilt on open), never a listed chunk that canno
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, root TEXT NOT NULL, source TEXT NOT NULL, title TEXT NOT NULL,
-    date TEXT, hash TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL
+    date TEXT, hash TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL, pages TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     vec_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
@@ -39,6 +40,7 @@ class StoredDocument:
     title: str
     date: str | None
     hash: str
+    pages: tuple[int, ...] = ()  # a PDF's page starts (`documents.page_at`)
 
 
 def vector_id(chunk: Chunk, content_hash: str) -> str:
@@ -58,12 +60,17 @@ class Catalog:
                 self._db = sqlite3.connect(self.path, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.executescript(SCHEMA)
+                if "pages" not in self._columns("documents"):  # a catalog written before pages were kept
+                    self._db.execute("ALTER TABLE documents ADD COLUMN pages TEXT")
             self._db.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(
                 f"the index catalog {self.path} cannot be read ({exc}); "
                 "rebuild it with 'qa ingest --rebuild'"
             ) from None
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         self._db.close()
@@ -99,8 +106,9 @@ class Catalog:
 
     # --- documents and chunks ----------------------------------------------------------------
     def documents(self) -> dict[str, StoredDocument]:
-        rows = self._db.execute("SELECT doc_id, root, source, title, date, hash FROM documents")
-        return {row[0]: StoredDocument(*row) for row in rows}
+        pages = "pages" if "pages" in self._columns("documents") else "NULL"
+        rows = self._db.execute(f"SELECT doc_id, root, source, title, date, hash, {pages} FROM documents")
+        return {row[0]: StoredDocument(*row[:6], tuple(json.loads(row[6])) if row[6] else ()) for row in rows}
 
     def document_text(self, doc_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
@@ -134,8 +142,10 @@ class Catalog:
             for doc, chunks in batch:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
                 db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (doc.doc_id, doc.root, doc.source, doc.title, doc.date, doc.content_hash, doc.text, now),
+                    "INSERT OR REPLACE INTO documents (doc_id, root, source, title, date, hash, text, indexed_at, pages)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.doc_id, doc.root, doc.source, doc.title, doc.date, doc.content_hash, doc.text, now,
+                     json.dumps(list(doc.pages)) if doc.pages else None),
                 )
                 db.executemany(
                     "INSERT INTO chunks VALUES (?, ?, ?, ?)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 
@@ -16,12 +17,24 @@ class Document:
     date: str | None
     source: str  # the file it came from
     root: str  # the path that was scanned to find it; deletions are scoped to it
+    pages: tuple[int, ...] = ()  # a PDF's: where each page starts in `text` (page n at pages[n - 1])
 
     @property
     def content_hash(self) -> str:
         digest = hashlib.sha256(self.text.encode("utf-8"))
         digest.update(b"\0" + self.title.encode("utf-8") + b"\0" + (self.date or "").encode("utf-8"))
+        if self.pages:  # a PDF indexed before pages were kept is indexed again, to learn them
+            digest.update(b"\0" + ",".join(map(str, self.pages)).encode("ascii"))
         return digest.hexdigest()
+
+
+def page_at(pages: tuple[int, ...], offset: int) -> int | None:
+    """The page (from 1) that holds `offset`, given where each page starts; None without pages.
+
+    A page with no text starts where the next one does, so an offset never falls on it."""
+    if not pages:
+        return None
+    return max(1, bisect.bisect_right(pages, offset))
 
 
 @dataclass(frozen=True)

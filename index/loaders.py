@@ -71,8 +71,9 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
         yield from _jsonl_documents(path, root, raw)
         return
     try:
+        pages: tuple[int, ...] = ()
         if suffix == ".pdf":
-            text, title = _pdf_text(raw), ""
+            (text, pages), title = _pdf_text(raw), ""
         else:
             text = _decode(raw)
             title = _html_title(text) if suffix in HTML_SUFFIXES else ""
@@ -92,6 +93,7 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
         date=_date(meta.get("date")),
         source=str(path),
         root=str(root),
+        pages=pages,
     )
 
 
@@ -132,7 +134,8 @@ def _html_text(html: str) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
-def _pdf_text(raw: bytes) -> str:
+def _pdf_text(raw: bytes) -> tuple[str, tuple[int, ...]]:
+    """The pages' text joined by blank lines, and where each page starts in it."""
     import io
 
     from pypdf import PdfReader
@@ -143,7 +146,14 @@ def _pdf_text(raw: bytes) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"cannot read PDF: {exc}") from None
-    return "\n\n".join(page.strip() for page in pages if page.strip())
+    text, starts = "", []
+    for page in pages:
+        page = page.strip()
+        gap = "\n\n" if text else ""
+        starts.append(len(text) + len(gap))  # a blank page starts where the next page with text does
+        if page:
+            text += gap + page
+    return text, tuple(starts)
 
 
 def _jsonl_documents(path: Path, root: Path, raw: bytes) -> Iterator[Document | LoadError]:

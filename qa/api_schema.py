@@ -116,6 +116,7 @@ class CitationReply(BaseModel):
     quote: str
     supported: bool
     score: float
+    page: int | None = None  # the PDF page the quote starts on
 
 
 class SentenceReply(BaseModel):
@@ -155,6 +156,7 @@ class ResolvedCitationReply(BaseModel):
     context_start: int
     context_end: int
     document_length: int
+    page: int | None = None  # the PDF page the quote starts on
 
 
 class DocumentSummary(BaseModel):

@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from index import IndexReader
+from index.documents import page_at
 from index.sentences import sentence_spans
 
 from qa.errors import BadInputError, NotFoundError
@@ -28,6 +29,7 @@ class ResolvedCitation:
     context_start: int
     context_end: int
     document_length: int
+    page: int | None = None  # the PDF page the quote starts on
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,4 +78,5 @@ def resolve(reader: IndexReader, citation_id: str, context: int = CONTEXT_SENTEN
         context_start=context_start,
         context_end=context_end,
         document_length=len(text),
+        page=page_at(doc.pages, start),
     )

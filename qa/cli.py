@@ -128,7 +128,8 @@ def cmd_ask(args, config: Config) -> int:
     lines = [answer.answer, ""]
     for c in answer.citations:
         mark = "" if c.supported else "  (does not support the claim)"
-        lines.append(f"[{c.n}] {c.title} — {c.id}{mark}")
+        page = f", p. {c.page}" if c.page else ""
+        lines.append(f"[{c.n}] {c.title}{page} — {c.id}{mark}")
     _emit(answer.to_dict(), args.json, "\n".join(lines).rstrip())
     return 0
 
@@ -143,7 +144,8 @@ def cmd_search(args, config: Config) -> int:
 
 def cmd_cite(args, config: Config) -> int:
     found = _assistant(config).cite(args.citation_id)
-    text = (f"{found.title}" + (f" ({found.date})" if found.date else "") + f"\n{found.id}\n\n"
+    text = (f"{found.title}" + (f" ({found.date})" if found.date else "") + f"\n{found.id}"
+            + (f", p. {found.page}" if found.page else "") + "\n\n"
             f"…{found.context_before}>>>{found.quote}<<<{found.context_after}…")
     _emit(found.to_dict(), args.json, text)
     return 0

@@ -87,7 +87,8 @@ def content(answer: Answer) -> str:
     lines = [answer.answer, "", "Sources:"]
     for c in answer.citations:
         mark = "" if c.supported else " (does not support the claim)"
-        lines.append(f"[{c.n}] {c.title or c.doc_id}: \u201c{c.quote}\u201d ({c.id}){mark}")
+        page = f", p. {c.page}" if c.page else ""
+        lines.append(f"[{c.n}] {c.title or c.doc_id}{page}: \u201c{c.quote}\u201d ({c.id}){mark}")
     return "\n".join(lines)
 
 

@@ -36,6 +36,7 @@ class Citation:
     quote: str
     supported: bool
     score: float
+    page: int | None = None  # the PDF page the quote starts on
 
     @property
     def id(self) -> str:

@@ -6,9 +6,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, ingest, open_index, remove
+from index.documents import page_at
 from index.embedding import Embedder, SentenceTransformerEmbedder
 
 from qa import extractive, followup, grounding
@@ -303,7 +305,7 @@ class Assistant:
         if not chosen:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)
         citations = [
-            Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.support, 4))
+            Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.support, 4), self._page(s.doc_id, s.start))
             for n, s in enumerate(chosen, start=1)
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
@@ -325,7 +327,13 @@ class Assistant:
         reader = self.reader
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         text, sentences, citations = grounding.ground(raw, passages, texts, self.embedder.embed, self.support_model)
+        citations = [replace(c, page=self._page(c.doc_id, c.start)) for c in citations]
         return Answer(question, text, False, "llm", citations, passages, sentences)
+
+    def _page(self, doc_id: str, start: int) -> int | None:
+        """The PDF page a span starts on; None for other documents."""
+        doc = self.reader.documents.get(doc_id)
+        return page_at(doc.pages, start) if doc else None
 
 
 class _QuestionsInFlight:

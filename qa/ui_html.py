@@ -112,9 +112,10 @@ def _head(after: str, limit: int = SOURCE_CONTEXT_CHARS) -> str:
     return (cut[: cut.rfind(" ")] if " " in cut else cut) + "…"
 
 
-def _title_line(title: str, date: str | None, doc_id: str) -> str:
+def _title_line(title: str, date: str | None, doc_id: str, page: int | None = None) -> str:
     when = f' <span class="qa-date">{escape(date) if date else "undated"}</span>'
-    return (f'<span class="qa-title">{escape(title or doc_id)}</span>{when}'
+    where = f' <span class="qa-page">p. {page}</span>' if page else ""
+    return (f'<span class="qa-title">{escape(title or doc_id)}</span>{when}{where}'
             f' <span class="qa-docid">{escape(doc_id)}</span>')
 
 
@@ -136,7 +137,7 @@ def source_card(citation: Citation, passages: Sequence[Passage], resolved: Resol
     return (
         f'<div class="{cls}" id="qa-source-{citation.n}">'
         f'<div class="qa-source-head">{cite_link(citation.n, citation.id, citation.title, citation.supported)} '
-        f"{_title_line(citation.title, date, citation.doc_id)}</div>"
+        f"{_title_line(citation.title, date, citation.doc_id, citation.page)}</div>"
         f"{verdict}<div class=\"qa-passage\">{body}</div>"
         f'<div class="qa-source-foot"><a class="{CITE_CLASS} qa-open" href="{CITE_HASH}{quote(citation.id, safe="")}" '
         f'data-citation-id="{escape(citation.id)}">Open the article at this passage</a>'
@@ -160,7 +161,7 @@ def article_html(found: ResolvedCitation, document_text: str) -> str:
     body = _marked(document_text[:start], document_text[start:end], document_text[end:])
     return _panel("Article", (
         f'<div class="qa-article" data-citation-id="{escape(found.id)}">'
-        f'<div class="qa-article-head">{_title_line(found.title, found.date, found.doc_id)}'
+        f'<div class="qa-article-head">{_title_line(found.title, found.date, found.doc_id, found.page)}'
         f'<div class="qa-span">characters {start:,}–{end:,} of {found.document_length:,} · '
         f"<code>{escape(found.id)}</code></div></div>"
         f'<div class="qa-article-text">{body}</div></div>'
@@ -255,6 +256,7 @@ a.qa-cite-unsupported { color: #b45309; }
 .qa-source-head { margin-bottom: 4px; }
 .qa-title { font-weight: 600; }
 .qa-date { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 4px; }
+.qa-page { font-size: 0.85em; margin-left: 4px; font-weight: 600; }
 .qa-docid { color: var(--body-text-color-subdued); font-size: 0.75em; }
 .qa-source-foot .qa-id { color: var(--body-text-color-subdued); }
 .qa-verdict { color: #b45309; font-size: 0.85em; margin-bottom: 4px; }
