@@ -101,6 +101,15 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
                                 scale=6, max_lines=4, autofocus=True,
                             )
                             ask_button = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1)
+                        with gr.Accordion("Search only some documents", open=False, elem_id="qa-filters"):
+                            only_docs = gr.Dropdown([], value=[], multiselect=True, label="Documents",
+                                                    elem_id="qa-filter-docs", info="empty: every document")
+                            with gr.Row():
+                                only_title = gr.Textbox(label="Title contains", elem_id="qa-filter-title")
+                                since = gr.Textbox(label="Dated from", placeholder="YYYY-MM-DD",
+                                                   elem_id="qa-filter-since")
+                                until = gr.Textbox(label="Dated until", placeholder="YYYY-MM-DD",
+                                                   elem_id="qa-filter-until")
                         new_chat = gr.Button("New conversation", size="sm", elem_id="qa-new")
                     with gr.Column(scale=2):
                         sources = gr.HTML(ui_html.sources_html(None, {}), elem_id="qa-sources",
@@ -132,6 +141,12 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
                                             file_types=UPLOAD_TYPES, elem_id="qa-upload")
                             add_button = gr.Button("Add to the index", elem_id="qa-add")
                             ingest_log = gr.HTML("", elem_id="qa-ingest-log")
+                            with gr.Row():
+                                to_remove = gr.Dropdown([], label="Remove a document from the index "
+                                                        "(its file stays where it is)", elem_id="qa-remove-doc",
+                                                        scale=4)
+                                remove_button = gr.Button("Remove", elem_id="qa-remove", variant="stop", scale=1)
+                            remove_log = gr.HTML("", elem_id="qa-remove-log")
                     with gr.Column(scale=2):
                         gr.Markdown("### Settings")
                         top_k = gr.Slider(1, MAX_TOP_K, value=config.top_k, step=1, label="Passages retrieved (top-k)",
@@ -139,8 +154,9 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
                         mode = gr.Radio(list(MODES), value=config.mode, label="Answer mode", elem_id="qa-mode",
                                         info=_mode_info(assistant))
 
-        def respond(question, chat, earlier, k, answer_mode):
-            yield from _respond(assistant, question, chat, earlier, k, answer_mode, slots)
+        def respond(question, chat, earlier, k, answer_mode, doc_ids, title, day_from, day_until):
+            filters = {"doc_ids": doc_ids or [], "title": title, "since": day_from, "until": day_until}
+            yield from _respond(assistant, question, chat, earlier, k, answer_mode, slots, filters)
 
         def lookup(citation_id):
             return _article_or_error(assistant, citation_id)
@@ -151,7 +167,12 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
         def new_conversation():
             return [], [], ui_html.sources_html(None, {}), ui_html.article_placeholder()
 
-        ask_inputs = [box, chatbot, questions, top_k, mode]
+        def remove(doc_id):
+            message = _remove(assistant, doc_id)
+            return (message, _documents_view(assistant), _header(assistant), _document_choices(assistant, None),
+                    _document_choices(assistant, []))
+
+        ask_inputs = [box, chatbot, questions, top_k, mode, only_docs, only_title, since, until]
         ask_outputs = [box, chatbot, questions, sources]
         box.submit(respond, ask_inputs, ask_outputs)
         ask_button.click(respond, ask_inputs, ask_outputs)
@@ -162,8 +183,15 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
         lookup_button.click(lookup, citation_box, lookup_view)
         if not config.read_only:
             # One upload at a time: the others wait in Gradio's queue, which shows their place.
-            add_button.click(add_files, files, [ingest_log, documents, header], concurrency_limit=1)
-        demo.load(lambda: (_documents_view(assistant), _header(assistant)), None, [documents, header])
+            add_button.click(add_files, files, [ingest_log, documents, header], concurrency_limit=1).then(
+                lambda: (_document_choices(assistant, None), _document_choices(assistant, [])), None,
+                [to_remove, only_docs])
+            remove_button.click(remove, to_remove, [remove_log, documents, header, to_remove, only_docs],
+                                concurrency_limit=1)
+        lists = [only_docs] if config.read_only else [only_docs, to_remove]
+        demo.load(lambda: (_documents_view(assistant), _header(assistant),
+                           *(_document_choices(assistant, [] if c is only_docs else None) for c in lists)),
+                  None, [documents, header, *lists])
 
     # Each visitor's question runs on its own worker; the Assistant is safe to share.
     demo.queue(default_concurrency_limit=8)
@@ -172,7 +200,7 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
 
 # --- chat -----------------------------------------------------------------------------------------
 def _respond(assistant: Assistant, question: str, chat: list, questions: list[str], top_k, mode: str,
-             slots: threading.Semaphore | None = None):
+             slots: threading.Semaphore | None = None, filters: dict | None = None):
     """Stream one turn: the question, "Searching…", the answer as it is written, then its sources."""
     chat = list(chat or [])
     if not (question or "").strip():
@@ -185,7 +213,8 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
     answer: Answer | None = None
     streamed = False
     try:
-        for kind, value in _ask_in_background(assistant, question, list(questions), _as_int(top_k), mode, slots):
+        for kind, value in _ask_in_background(assistant, question, list(questions), _as_int(top_k), mode, slots,
+                                              filters):
             if kind == "text":
                 streamed = True
                 chat[-1] = {"role": "assistant", "content": ui_html.partial_html(value)}
@@ -214,7 +243,8 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
 
 
 def _ask_in_background(assistant: Assistant, question: str, history: list[str], top_k: int | None,
-                       mode: str | None, slots: threading.Semaphore | None = None) -> Iterator[tuple[str, object]]:
+                       mode: str | None, slots: threading.Semaphore | None = None,
+                       filters: dict | None = None) -> Iterator[tuple[str, object]]:
     """Yields ("text", partial answer) while an LLM writes, then ("answer", Answer).
 
     `Assistant.ask` reports partial text through a callback; a thread and a queue turn that into
@@ -228,7 +258,7 @@ def _ask_in_background(assistant: Assistant, question: str, history: list[str], 
         try:
             with slots if slots is not None else nullcontext():
                 outcome["answer"] = assistant.ask(question, history, top_k=top_k, mode=mode or None,
-                                                  on_text=updates.put)
+                                                  on_text=updates.put, filters=filters)
         except BaseException as exc:  # re-raised in the caller's thread below
             outcome["error"] = exc
         finally:
@@ -300,6 +330,25 @@ def _documents_view(assistant: Assistant) -> str:
         return ui_html.documents_html(assistant.documents())
     except IndexStoreError as exc:
         return ui_html.lookup_error_html(_public(exc))
+
+
+def _document_choices(assistant: Assistant, value):
+    """The indexed documents as (title and id, id) choices for a dropdown."""
+    try:
+        documents = assistant.documents()
+    except IndexStoreError:
+        documents = []
+    return gr.update(choices=[(f"{d['title']} ({d['doc_id']})", d["doc_id"]) for d in documents], value=value)
+
+
+def _remove(assistant: Assistant, doc_id: str | None) -> str:
+    if not doc_id:
+        return ui_html.ingest_log_html([("", "error", "choose a document first")])
+    try:
+        assistant.remove_document(doc_id)
+    except (QAError, IndexStoreError) as exc:
+        return ui_html.ingest_log_html([(doc_id, "error", _public(exc))])
+    return ui_html.ingest_log_html([(doc_id, "ok", "removed from the index")])
 
 
 def _header(assistant: Assistant) -> str:

@@ -313,3 +313,56 @@ def test_corpus_tab_lists_documents_and_adds_uploads(app, tmp_path):
     expect(answer).to_contain_text("12,400")
     # Uploads live in a namespace of their own: they never replace a corpus document of the same name.
     assert answer.locator("a.qa-cite").first.get_attribute("href").startswith("#qa-cite=uploads%2Fquokka_census.md%3A")
+
+
+# --- filters, pages and removal ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def paged_server(tmp_path_factory, embedder):
+    """The sample corpus and a PDF whose answer lies on its third page."""
+    from tests.pdf_files import write_pdf
+    from tests.test_pages import PAGES
+
+    root = tmp_path_factory.mktemp("browser-pages")
+    shutil.copytree(SAMPLE_CORPUS, root / "corpus")
+    write_pdf(root / "corpus" / "harbour.pdf", PAGES)
+    assistant = Assistant(Config(index_dir=root / "index", corpus_dir=root / "corpus"), embedder=embedder)
+    assistant.ingest()
+    with LiveServer(assistant) as live:
+        yield live
+
+
+def test_a_filter_keeps_the_answer_inside_it_and_a_pdf_source_shows_its_page(browser, paged_server):
+    from tests.test_pages import QUESTION as PDF_QUESTION
+
+    for page in visit(browser, paged_server):
+        page.locator("#qa-filters").get_by_text("Search only some documents").click()
+        page.locator("#qa-filter-title input, #qa-filter-title textarea").first.fill("Nalchik")
+        ask(page, QUESTION)  # answered by another article, which the filter leaves out
+        expect(wait_for_answer(page)).not_to_contain_text("405")
+        page.locator("#qa-filter-title input, #qa-filter-title textarea").first.fill("harbour")
+        ask(page, PDF_QUESTION)
+        expect(wait_for_answer(page, 2)).to_contain_text("forty brass lamps")
+        card = page.locator("#qa-sources .qa-source").first
+        expect(card.locator(".qa-page")).to_have_text("p. 3")
+        expect(card).to_contain_text("harbour.pdf")
+
+
+def test_the_corpus_tab_removes_a_document(browser, tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("browser-remove")
+    assistant = Assistant(Config(index_dir=root / "index", corpus_dir=SAMPLE_CORPUS), embedder=embedder)
+    assistant.ingest()
+    gone = "003_5086438d16222152.txt"
+    with LiveServer(assistant) as live:
+        for page in visit(browser, live):
+            page.get_by_role("tab", name="Corpus").click()
+            table = page.locator("#qa-docs table.qa-docs")
+            expect(table).to_contain_text(gone)
+            page.locator("#qa-remove-doc input").click()
+            page.get_by_role("option", name=gone, exact=False).click()
+            page.locator("#qa-remove").click()
+            expect(page.locator("#qa-remove-log .qa-ingest-ok")).to_contain_text("removed from the index")
+            expect(table).not_to_contain_text(gone)
+            page.get_by_role("tab", name="Chat").click()
+            ask(page, QUESTION)
+            expect(wait_for_answer(page)).not_to_contain_text("405")
+    assert gone not in [d["doc_id"] for d in assistant.documents()]
