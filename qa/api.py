@@ -101,7 +101,8 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     def document(doc_id: str):
         return assistant.document(doc_id)
 
-    @routes.delete("/documents/{doc_id:path}", response_model=RemovedReply, responses=errors(401, 403, 404, 503))
+    @routes.delete("/documents/{doc_id:path}", response_model=RemovedReply,
+                   responses=errors(401, 403, 404, 422, 503))
     def remove_document(doc_id: str):
         with busy:
             assistant.remove_document(doc_id)
