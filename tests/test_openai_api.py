@@ -118,3 +118,22 @@ def test_a_keyed_server_takes_the_key_as_openai_clients_send_it(tmp_path_factory
         right = openai.OpenAI(base_url=live.url + "/v1", api_key=KEY, max_retries=0, timeout=120)
         reply = right.chat.completions.create(model="qa-corpus", messages=[{"role": "user", "content": QUESTION}])
         assert "405" in reply.choices[0].message.content
+
+
+def test_an_llm_answer_streams_checked_and_marks_the_unsupported_claim(tmp_path_factory, sample_index_dir, embedder,
+                                                                       support_model):
+    from tests.live_server import ScriptedChat
+
+    root = tmp_path_factory.mktemp("openai-llm")
+    shutil.copytree(sample_index_dir, root / "index")
+    assistant = Assistant(Config(index_dir=root / "index", corpus_dir=SAMPLE_CORPUS, mode="llm"),
+                          embedder=embedder, support=support_model, chat=ScriptedChat(pause=0))
+    with LiveServer(assistant) as live:
+        client = openai.OpenAI(base_url=live.url + "/v1", api_key="not-needed", max_retries=0, timeout=120)
+        chunks = list(client.chat.completions.create(model="qa-corpus", stream=True,
+                                                     messages=[{"role": "user", "content": QUESTION}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    citations = chunks[-1].choices[0].delta.model_extra["citations"]
+    assert "405 people" in text and "penguins" in text  # the made-up claim stays, marked
+    assert any(c["supported"] for c in citations) and any(not c["supported"] for c in citations)
+    assert "(does not support the claim)" in text
