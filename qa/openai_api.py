@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MODEL_ID = "qa-corpus"
 MAX_BODY_BYTES = 1_000_000
 MAX_MESSAGES = 200
+QUOTE_CHARS = 160  # of a quote in the text list of sources; the citations field has it whole
 
 
 class ContentPart(BaseModel):
@@ -88,8 +89,14 @@ def content(answer: Answer) -> str:
     for c in answer.citations:
         mark = "" if c.supported else " (does not support the claim)"
         page = f", p. {c.page}" if c.page else ""
-        lines.append(f"[{c.n}] {c.title or c.doc_id}{page}: \u201c{c.quote}\u201d ({c.id}){mark}")
+        lines.append(f"[{c.n}] {c.title or c.doc_id}{page}: \u201c{_short(c.quote)}\u201d ({c.id}){mark}")
     return "\n".join(lines)
+
+
+def _short(quote: str, limit: int = QUOTE_CHARS) -> str:
+    """The quote as the sources list shows it: whole when short, else cut at a word, with "…"."""
+    quote = quote.strip().strip("\u201c\u201d\"")
+    return quote if len(quote) <= limit else quote[:limit].rsplit(" ", 1)[0] + "\u2026"
 
 
 def extra(answer: Answer) -> dict[str, Any]:
