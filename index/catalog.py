@@ -54,7 +54,8 @@ class Catalog:
         try:
             if read_only:
                 uri = f"file:{self.path}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                # Autocommit: a read sees the latest commit, unless `pin` holds a snapshot.
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             else:
                 index_dir.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path, check_same_thread=False)
@@ -75,6 +76,19 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
+    def pin(self) -> None:
+        """Hold one snapshot of the catalog for every later read of this connection.
+
+        A read transaction in WAL mode: writers go on, and this connection keeps seeing the catalog
+        as it was, so that documents, chunks and texts read later all belong to one generation.
+        """
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT count(*) FROM meta").fetchone()  # the snapshot starts at a read
+
+    def identity(self) -> int:
+        """The catalog file's inode: a rebuild writes a new file, which a reader must notice."""
+        return self.path.stat().st_ino
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._db:
@@ -84,6 +98,15 @@ class Catalog:
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def generation(self) -> int:
+        """How many times the listed chunk set has changed and its BM25 index been brought in step."""
+        return int(self.get_meta("generation") or 0)
+
+    def advance_generation(self) -> None:
+        """Tell readers that a new, complete state of the index is ready to open."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
 
     def check_model(self, name: str, dimension: int, record: bool) -> None:
         """Refuse to mix vectors of two models; `record` claims an empty index for this one."""
@@ -116,6 +139,15 @@ class Catalog:
 
     def texts(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT doc_id, text FROM documents"))
+
+    def chunk_texts(self) -> Iterator[tuple[str, str]]:
+        """(vector id, chunk text) for every listed chunk, one document's text in memory at a time."""
+        spans: dict[str, list[tuple[str, int, int]]] = {}
+        for vec_id, doc_id, start, end in self._db.execute('SELECT vec_id, doc_id, start, "end" FROM chunks'):
+            spans.setdefault(doc_id, []).append((vec_id, start, end))
+        for doc_id, text in self._db.execute("SELECT doc_id, text FROM documents"):
+            for vec_id, start, end in spans.get(doc_id, ()):
+                yield vec_id, text[start:end]
 
     def chunks(self) -> dict[str, Chunk]:
         """Every listed chunk, by vector id."""

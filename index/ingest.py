@@ -260,6 +260,8 @@ def _repair(catalog: Catalog, vectors: ChromaVectors) -> None:
 
 
 def _refresh_lexical(catalog: Catalog, index_dir: Path) -> None:
+    """Bring BM25 in step with the catalog; when the chunk set changed, tell readers (last, so that
+    a reader that reopens finds the catalog and BM25 of one generation)."""
     for stale in index_dir.glob(".bm25-*"):
         shutil.rmtree(stale, ignore_errors=True)
     fingerprint = catalog.fingerprint()
@@ -267,16 +269,15 @@ def _refresh_lexical(catalog: Catalog, index_dir: Path) -> None:
     if current is not None and current.fingerprint == fingerprint:
         return
     build_lexical(catalog, fingerprint).save(index_dir)
+    catalog.advance_generation()
 
 
 def build_lexical(catalog: Catalog, fingerprint: str) -> LexicalIndex:
-    texts = catalog.texts()
-    chunks = sorted(catalog.chunks().items())
-    return LexicalIndex.build(
-        [vec_id for vec_id, _ in chunks],
-        [texts[c.doc_id][c.start : c.end] for _, c in chunks],
-        fingerprint,
-    )
+    ids, texts = [], []
+    for vec_id, text in catalog.chunk_texts():
+        ids.append(vec_id)
+        texts.append(text)
+    return LexicalIndex.build(ids, texts, fingerprint)
 
 
 def _wipe(settings: IndexSettings) -> None:

@@ -1,8 +1,17 @@
-"""A read-only snapshot of the index for the query side."""
+"""A read-only snapshot of the index for the query side.
+
+A reader holds one generation of the index: the catalog pinned by a read transaction, the BM25
+index built from the same chunk set, and the vectors (which are looked up by id, so a vector that
+its catalog does not list is ignored). Document texts stay in the catalog and are read when asked
+for, through a cache of bounded size. An ingest in another process advances the catalog's
+generation when it has finished; `is_current` sees that, and the owner opens a new reader.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +26,36 @@ from index.vectors import ChromaVectors
 
 log = logging.getLogger(__name__)
 
+TEXT_CACHE_CHARACTERS = 32_000_000  # document text kept in memory by one reader, at most
+
+
+class _TextCache:
+    """Least recently used document texts, up to a number of characters in all."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, doc_id: str) -> str | None:
+        text = self._texts.get(doc_id)
+        if text is not None:
+            self._texts.move_to_end(doc_id)
+        return text
+
+    def put(self, doc_id: str, text: str) -> None:
+        self._texts[doc_id] = text
+        self.size += len(text)
+        while self.size > self.limit and len(self._texts) > 1:
+            _, dropped = self._texts.popitem(last=False)
+            self.size -= len(dropped)
+
 
 class IndexReader:
-    """Documents, chunks, and the two searches over them, as the catalog lists them."""
+    """Documents, chunks, and the two searches over them, as one generation of the catalog lists them."""
 
-    def __init__(self, settings: IndexSettings, embedder: Embedder):
+    def __init__(self, settings: IndexSettings, embedder: Embedder,
+                 text_cache_characters: int = TEXT_CACHE_CHARACTERS):
         if not (settings.index_dir / FILENAME).is_file():
             raise IndexNotFoundError(
                 f"no index in {settings.index_dir}; build one with 'qa ingest' first"
@@ -29,30 +63,68 @@ class IndexReader:
         catalog = Catalog(settings.index_dir, read_only=True)
         try:
             catalog.check_model(embedder.name, embedder.dimension, record=False)
+            self._identity = catalog.identity()
+            catalog.pin()
+            self.generation = catalog.generation()
             self.documents: dict[str, StoredDocument] = catalog.documents()
-            self._texts = catalog.texts()
             self._chunks = catalog.chunks()
             fingerprint = catalog.fingerprint()
             lexical = LexicalIndex.load(settings.index_dir)
             if lexical is None or lexical.fingerprint != fingerprint:
-                # An ingest was stopped before it rebuilt BM25; search what the catalog lists.
+                # An ingest is under way or was stopped before it rebuilt BM25; search what the
+                # catalog lists.
                 log.warning("the BM25 index is out of date; using a fresh one in memory")
                 lexical = build_lexical(catalog, fingerprint)
-        finally:
+            self._probe = Catalog(settings.index_dir, read_only=True)  # sees the latest commit
+        except BaseException:
             catalog.close()
+            raise
+        self._catalog = catalog
+        self._lock = threading.Lock()  # one sqlite3 connection is not for two threads at once
+        self._texts = _TextCache(text_cache_characters)
         self._by_doc: dict[str, list[Chunk]] = {}
         for chunk in sorted(self._chunks.values(), key=lambda c: (c.doc_id, c.start)):
             self._by_doc.setdefault(chunk.doc_id, []).append(chunk)
         self._lexical = lexical
-        self._vectors = ChromaVectors(settings)
+        self._vectors = ChromaVectors(settings, reload=True)  # what other processes wrote, too
         self.embedder = embedder
         self.index_dir: Path = settings.index_dir
 
+    def is_current(self) -> bool:
+        """False once a finished ingest or removal (in any process) has made a newer generation.
+
+        Cheap enough to ask before every request: a stat and one indexed read. While the catalog
+        file is missing (a rebuild is starting), this snapshot stays in use.
+        """
+        try:
+            if self._probe.path.stat().st_ino != self._identity:
+                return False
+            with self._lock:
+                return self._probe.generation() == self.generation
+        except OSError:
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._catalog.close()
+            self._probe.close()
+
     def text(self, doc_id: str) -> str | None:
-        return self._texts.get(doc_id)
+        if doc_id not in self.documents:
+            return None
+        with self._lock:
+            text = self._texts.get(doc_id)
+            if text is None:
+                text = self._catalog.document_text(doc_id)
+                if text is not None:
+                    self._texts.put(doc_id, text)
+        return text
 
     def chunk_text(self, chunk: Chunk) -> str:
-        return self._texts[chunk.doc_id][chunk.start : chunk.end]
+        text = self.text(chunk.doc_id)
+        if text is None:
+            raise KeyError(chunk.doc_id)
+        return text[chunk.start : chunk.end]
 
     @property
     def chunk_count(self) -> int:
@@ -71,8 +143,9 @@ class IndexReader:
         """The best chunks by BM25, of `doc_ids` only when given."""
         keep = None
         if doc_ids is not None:
-            keep = np.fromiter((i in self._chunks and self._chunks[i].doc_id in doc_ids for i in self._lexical.ids),
-                               dtype=bool, count=len(self._lexical.ids))
+            ids = self._lexical.ids
+            keep = np.fromiter((i in self._chunks and self._chunks[i].doc_id in doc_ids for i in ids),
+                               dtype=bool, count=len(ids))
         hits = self._lexical.search(query, k, keep)
         return [(self._chunks[i], score) for i, score in hits if i in self._chunks]
 

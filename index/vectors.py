@@ -9,7 +9,7 @@ import numpy as np
 from index.settings import CorruptIndexError, IndexSettings
 
 
-def _client(settings: IndexSettings):
+def _client(settings: IndexSettings, reload: bool = False):
     import chromadb
     from chromadb.config import Settings
 
@@ -18,7 +18,22 @@ def _client(settings: IndexSettings):
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     path = settings.index_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    if reload:
+        _forget_cached_store(str(path))
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _forget_cached_store(path: str) -> None:
+    """Make the next client of `path` load the store from disk.
+
+    chromadb keeps one store per path and process, and that store's nearest-neighbour index does not
+    see vectors that another process added later (counts do; queries miss them). A reader of a new
+    generation therefore starts a store of its own; clients already open keep theirs, and it goes
+    when they do. chromadb has no public call for this, hence its private registry.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
 
 
 def _where(settings: IndexSettings) -> str:
@@ -28,9 +43,9 @@ def _where(settings: IndexSettings) -> str:
 
 
 class ChromaVectors:
-    def __init__(self, settings: IndexSettings):
+    def __init__(self, settings: IndexSettings, reload: bool = False):
         try:
-            self._client = _client(settings)
+            self._client = _client(settings, reload)
             self._collection = self._client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )

@@ -90,7 +90,7 @@ class Assistant:
             )
         embedder = self.embedder
         with self._lock:
-            if self._reader is None:
+            if self._reader is None or not self._reader.is_current():  # another process ingested
                 self._reader = open_index(self.config.index_settings(), embedder)
             return self._reader
 
