@@ -53,9 +53,27 @@ def bundled_model_path() -> str:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded from disk; never reaches a model hub unless asked."""
+    """A sentence-transformers model, loaded from disk; never reaches a model hub unless asked.
+
+    The model loads on first use (`embed`, `dimension`), so that what needs only the index's
+    name for it (listing documents, resolving a citation) starts in a fraction of a second.
+    """
 
     def __init__(self, model: str = "", batch_size: int = 64):
+        self.name = model or BUNDLED_MODEL
+        self.batch_size = batch_size
+        self._path = model
+        self._model = None
+        self._loading = threading.Lock()
+
+    @property
+    def model(self):
+        with self._loading:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self):
         # A hub name is only fetched when the user has a network and has not set HF_HUB_OFFLINE.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -63,23 +81,26 @@ class SentenceTransformerEmbedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # "Loading weights" on every start is noise
-
-        self.name = model or BUNDLED_MODEL
-        path = model or bundled_model_path()
         try:
-            self._model = SentenceTransformer(path, device="cpu")
+            return SentenceTransformer(self._path or bundled_model_path(), device="cpu")
         except (OSError, ValueError) as exc:
             raise ValueError(f"cannot load embedding model {self.name!r}: {exc}") from None
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
-        self.batch_size = batch_size
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.model
         with cpu_threads(len(texts)):
             # sentence-transformers sorts each call's texts by length, so batches pad little.
-            vectors = self._model.encode(
+            vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -90,4 +111,4 @@ class SentenceTransformerEmbedder:
 
     def count_word_pieces(self, text: str) -> int:
         """How many word pieces the model sees in `text` (it reads at most `max_tokens`)."""
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+        return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
