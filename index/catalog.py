@@ -184,6 +184,12 @@ class Catalog:
                     [(vector_id(c, doc.content_hash), c.doc_id, c.start, c.end) for c in chunks],
                 )
 
+    def relocate(self, docs: Iterable[Document]) -> None:
+        """Record where unchanged documents are found now (a moved folder, a file now ingested with its folder)."""
+        with self.transaction() as db:
+            db.executemany("UPDATE documents SET root = ?, source = ? WHERE doc_id = ?",
+                           [(d.root, d.source, d.doc_id) for d in docs])
+
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         with self.transaction() as db:
             for doc_id in doc_ids:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.catalog import FILENAME, Catalog, vector_id
+from index.catalog import FILENAME, Catalog, StoredDocument, vector_id
 from index.chunking import chunk_text
 from index.documents import Chunk, Document, LoadError
 from index.embedding import Embedder, SentenceTransformerEmbedder
@@ -144,6 +144,8 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
             owner = stored.get(item.doc_id)
             if owner is not None and owner.root != item.root:
                 item = LoadError(item.source, f"the id {item.doc_id!r} belongs to another document; rename the file")
+        if isinstance(item, Document):
+            item = _unless_taken(item, stored.get(item.doc_id), found.get(item.doc_id))
         if isinstance(item, LoadError):
             report.errors.append(item)
         else:
@@ -161,6 +163,9 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
     if options.all_or_nothing and report.errors:
         return report
     report.unchanged = len(found) - len(changed)
+    changed_ids = {doc.doc_id for doc in changed}
+    catalog.relocate([doc for doc in found.values() if doc.doc_id in stored and doc.doc_id not in changed_ids
+                      and (stored[doc.doc_id].root, stored[doc.doc_id].source) != (doc.root, doc.source)])
     report.added = sum(1 for doc, _ in pending if doc.doc_id not in stored)
     report.updated = len(pending) - report.added
 
@@ -181,6 +186,21 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
         vectors.delete(old_ids)
     report.removed = len(gone)
     return report
+
+
+def _unless_taken(doc: Document, stored: StoredDocument | None, found: Document | None) -> Document | LoadError:
+    """Refuse a document whose id another file already has, so that neither replaces the other.
+
+    Ids are paths relative to the folder scanned (or a JSONL record's id), so `a/good.txt` and
+    `b/good.txt` both want `good.txt`. A file that has moved (its old source is gone) takes its id over.
+    """
+    if stored is not None and stored.source != doc.source and Path(stored.source).exists():
+        return LoadError(doc.source, f"its id {doc.doc_id!r} is already taken by {stored.source}; rename one "
+                         f"of them, or remove that document first (qa remove {doc.doc_id})")
+    if found is not None and found.source != doc.source:
+        return LoadError(doc.source, f"its id {doc.doc_id!r} is also that of {found.source} in this ingest; "
+                         "rename one of them or ingest them into separate indexes")
+    return doc
 
 
 def _in_namespace(doc: Document, namespace: str) -> Document:

@@ -276,3 +276,35 @@ def test_qa_ingest_command_reports_json_and_bad_files(tmp_path, corpus_copy):
     )
     assert docs.returncode == 0
     assert len(json.loads(docs.stdout)["documents"]) == 4
+
+
+def test_the_same_file_name_under_two_roots_is_refused_not_replaced(tmp_path, embedder):
+    first, second = tmp_path / "badfolder", tmp_path / "other"
+    for folder, words in ((first, "The first good file is about herons."), (second, "The other one is about owls.")):
+        folder.mkdir()
+        (folder / "good.txt").write_text(words + "\n", encoding="utf-8")
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([first], settings, embedder=embedder)
+
+    for paths in ([second / "good.txt"], [second], [first, second]):
+        report = ingest(paths, settings, embedder=embedder)
+        assert (report.added, report.updated, report.removed, report.documents) == (0, 0, 0, 1)
+        [error] = report.errors
+        assert error.path == str(second / "good.txt")
+        assert f"'good.txt' is already taken by {first / 'good.txt'}" in str(error)
+        assert open_index(settings, embedder).text("good.txt").startswith("The first good file")
+
+    # Two new files that want one id in one ingest: the first keeps it, the second is refused.
+    fresh = IndexSettings(index_dir=tmp_path / "fresh")
+    report = ingest([second, first], fresh, embedder=embedder)
+    assert report.added == 1 and "also that of" in str(report.errors[0])
+    assert open_index(fresh, embedder).text("good.txt").startswith("The other one")
+
+    # A folder that moved takes its ids along: the old file is gone, so nothing is lost.
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    report = ingest([moved], settings, embedder=embedder)
+    assert (report.updated, report.errors, report.documents) == (0, [], 1)
+    assert report.unchanged == 1
+    assert open_index(settings, embedder).documents["good.txt"].source == str(moved / "good.txt")
+    assert_consistent(settings.index_dir)
