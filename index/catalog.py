@@ -108,8 +108,10 @@ class Catalog:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
 
-    def check_model(self, name: str, dimension: int, record: bool) -> None:
-        """Refuse to mix vectors of two models; `record` claims an empty index for this one."""
+    def check_model(self, name: str, dimension: int | None, record: bool) -> None:
+        """Refuse to mix vectors of two models; `record` claims an empty index for this one.
+
+        Without a `dimension` (a reader that has not loaded its model yet) the names must match."""
         built_with = self.get_meta("embed_model")
         built_dim = self.get_meta("embed_dimension")
         if built_with is None:
@@ -120,7 +122,7 @@ class Catalog:
                         [("embed_model", name), ("embed_dimension", str(dimension))],
                     )
             return
-        if built_with != name or int(built_dim or 0) != dimension:
+        if built_with != name or (dimension is not None and int(built_dim or 0) != dimension):
             raise IndexMismatchError(
                 f"the index was built with embedding model {built_with!r} ({built_dim} dimensions) "
                 f"but this run uses {name!r} ({dimension} dimensions); re-ingest with "

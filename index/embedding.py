@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from index.settings import EmbeddingModelError
+
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SMALL_BATCH = 4  # up to this many texts (a query) are embedded on one thread
 _ALL_CORES = threading.Lock()  # one batch at a time takes every core, whichever model runs it
@@ -84,7 +86,8 @@ class SentenceTransformerEmbedder:
         try:
             return SentenceTransformer(self._path or bundled_model_path(), device="cpu")
         except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot load embedding model {self.name!r}: {exc}") from None
+            raise EmbeddingModelError(f"cannot load embedding model {self.name!r}: {exc}; set QA_EMBED_MODEL to a "
+                                      "local model folder, or leave it empty for the bundled one") from None
 
     @property
     def dimension(self) -> int:

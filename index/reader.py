@@ -21,7 +21,7 @@ from index.documents import Chunk
 from index.embedding import Embedder
 from index.ingest import build_lexical
 from index.lexical import LexicalIndex
-from index.settings import IndexNotFoundError, IndexSettings
+from index.settings import IndexMismatchError, IndexNotFoundError, IndexSettings
 from index.vectors import ChromaVectors
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,10 @@ class IndexReader:
             )
         catalog = Catalog(settings.index_dir, read_only=True)
         try:
-            catalog.check_model(embedder.name, embedder.dimension, record=False)
+            # By name only: a reader that lists documents or resolves citations never loads the
+            # model. The first dense search checks the dimension (`dense`).
+            catalog.check_model(embedder.name, None, record=False)
+            self._dimension = int(catalog.get_meta("embed_dimension") or 0)
             self._identity = catalog.identity()
             catalog.pin()
             self.generation = catalog.generation()
@@ -136,6 +139,9 @@ class IndexReader:
     def dense(self, vector: np.ndarray, k: int, doc_ids: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity, of `doc_ids` only when given; vectors the catalog
         does not list are ignored."""
+        if self._dimension and vector.shape[-1] != self._dimension:
+            raise IndexMismatchError(f"the index holds {self._dimension}-dimension vectors but the embedding model "
+                                     f"gives {vector.shape[-1]}; re-ingest with 'qa ingest --rebuild'")
         hits = self._vectors.query(vector, k, None if doc_ids is None else sorted(doc_ids))
         return [(self._chunks[i], score) for i, score in hits if i in self._chunks]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.errors import CorpusError
 
-class IndexStoreError(Exception):
-    """Base of the index's own errors; the message is meant for the user."""
+
+class IndexStoreError(CorpusError):
+    """Base of the index's own errors; the message is meant for the user (tree: index.errors)."""
 
 
 class IndexNotFoundError(IndexStoreError):
@@ -22,6 +24,10 @@ class CorruptIndexError(IndexStoreError):
     pass
 
 
+class EmbeddingModelError(IndexStoreError):
+    pass
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     index_dir: Path
@@ -33,3 +39,4 @@ class IndexSettings:
     collection: str = "qa_chunks"
     embed_batch_size: int = 64
     max_document_chunks: int = 0  # a document cut into more chunks is refused whole; 0: no limit
+    titles_in_chunks: bool = True  # searches see each chunk with its document's title before it

@@ -8,10 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from index.settings import IndexStoreError
+from index.errors import CorpusError
 
-from qa.config import MODES, Config, ConfigError
-from qa.errors import QAError
+from qa.config import MODES, Config
 
 EXIT_BAD_INPUT = 2
 
@@ -28,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
     p = commands.add_parser("ask", help="answer a question with citations")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, or - to read it from stdin")
     p.add_argument("--history", action="append", default=[], metavar="QUESTION",
                    help="an earlier question of the conversation (repeat, oldest first)")
     p.add_argument("--top-k", type=int)
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_env()
         config = config.with_(index_dir=args.index_dir, corpus_dir=args.corpus_dir)
         return COMMANDS[args.command](args, config)
-    except (QAError, IndexStoreError, ConfigError) as exc:
+    except CorpusError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -110,6 +109,11 @@ def _emit(data, as_json: bool, text: str) -> None:
 
 
 def cmd_ingest(args, config: Config) -> int:
+    from qa.errors import BadInputError
+
+    missing = [str(p) for p in (args.paths or [config.corpus_dir]) if not Path(p).exists()]
+    if missing:  # a typo in a path is bad input, not a file to skip
+        raise BadInputError(f"no such file or folder: {', '.join(missing)}")
     report = _assistant(config).ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty())
     for error in report.errors:
         print(f"qa: skipped {error}", file=sys.stderr)
@@ -123,6 +127,8 @@ def cmd_ingest(args, config: Config) -> int:
 
 
 def cmd_ask(args, config: Config) -> int:
+    if args.question == "-":
+        args.question = sys.stdin.read().strip()
     answer = _assistant(config).ask(args.question, args.history, top_k=args.top_k, mode=args.mode,
                                     filters=_filters(args))
     lines = [answer.answer, ""]

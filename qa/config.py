@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index import IndexSettings
+from index.errors import CorpusError
 
 MODES = ("auto", "extractive", "llm")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -16,8 +17,8 @@ MIN_KEY_CHARS = 16
 MAKE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(CorpusError, ValueError):
+    """A QA_* setting is wrong (tree: index.errors)."""
 
 
 @dataclass(frozen=True)

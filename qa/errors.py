@@ -1,9 +1,13 @@
-"""Errors the user can act on; the CLI and the API turn them into one clear line or a 4xx."""
+"""Errors the user can act on; the CLI and the API turn them into one clear line or a 4xx.
 
+The whole tree, index errors included, is drawn in `index.errors`.
+"""
+
+from index.errors import CorpusError
 from index.settings import IndexStoreError
 
 
-class QAError(Exception):
+class QAError(CorpusError):
     """Base of the read side's own errors."""
 
 
@@ -27,5 +31,5 @@ class SupportModelError(QAError):
     """The support model's files are missing, unreadable, or do not fit the bundled weights."""
 
 
-__all__ = ["BadInputError", "IndexStoreError", "LLMError", "NotFoundError", "QAError", "ReadOnlyError",
+__all__ = ["BadInputError", "CorpusError", "IndexStoreError", "LLMError", "NotFoundError", "QAError", "ReadOnlyError",
            "SupportModelError"]

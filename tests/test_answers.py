@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -147,8 +148,6 @@ def test_top_k_and_mode_are_checked(assistant):
 
 
 def run_qa(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
     return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})})
 
@@ -170,9 +169,43 @@ def test_qa_commands_fail_with_one_line_and_no_traceback(sample_index_dir, tmp_p
         (["--index-dir", str(sample_index_dir), "ask", "   "], "empty"),
         (["--index-dir", str(sample_index_dir), "cite", "../../etc/passwd:0-10"], "no indexed document"),
         (["--index-dir", str(sample_index_dir), "search", "x", "--top-k", "0"], "top_k"),
+        (["--index-dir", str(tmp_path / "index"), "ingest", str(tmp_path / "no-such-folder")], "no such file or folder"),
     ]
     for args, message in cases:
         result = run_qa(*args)
         assert result.returncode == 2
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "index").exists()  # a missing path indexes nothing, not even an empty index
+
+
+def test_a_bad_embedding_model_is_one_line(sample_index_dir, tmp_path):
+    result = run_qa("--index-dir", str(tmp_path / "index"), "ingest", str(ROOT / "docs_corpus"),
+                    env_extra={"QA_EMBED_MODEL": str(tmp_path / "no-model-here")})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot load embedding model" in result.stderr and "QA_EMBED_MODEL" in result.stderr
+
+
+def test_qa_ask_reads_the_question_from_stdin(sample_index_dir):
+    result = subprocess.run([sys.executable, "-m", "qa.cli", "--index-dir", str(sample_index_dir), "ask", "-", "--json"],
+                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                            input="How many people have left Chechnya to join the fighting in Syria?\n")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["question"] == "How many people have left Chechnya to join the fighting in Syria?"
+    assert "405" in data["answer"]
+
+
+def test_listing_and_citing_load_no_model(sample_index_dir):
+    """`qa docs` and `qa cite` read the catalog only: neither model, nor torch, is loaded."""
+    script = (
+        "import sys\n"
+        "from qa.cli import main\n"
+        f"main(['--index-dir', {str(sample_index_dir)!r}, 'docs'])\n"
+        f"main(['--index-dir', {str(sample_index_dir)!r}, 'cite', '003_5086438d16222152.txt:2362-2582'])\n"
+        "print('loaded:', sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "405 people" in result.stdout and result.stdout.strip().endswith("loaded: []")
