@@ -238,3 +238,23 @@ def test_percentile_interpolates_like_numpy():
     assert metrics.percentile([], 50) is None
     with pytest.raises(ValueError):
         metrics.percentile(values, 101)
+
+
+def test_ndcg_agrees_with_ranx_on_random_rankings():
+    """Our nDCG@10 against ranx's (trec_eval's linear gains) on graded and binary judgements."""
+    import random
+
+    from ranx import Qrels, Run, evaluate
+
+    rng = random.Random(7)
+    qrels, run, ours = {}, {}, {}
+    for q in range(60):
+        docs = [f"d{i}" for i in range(30)]
+        judged = {d: rng.choice([1, 2, 3]) if q % 2 else 1 for d in rng.sample(docs, rng.randint(1, 6))}
+        ranked = rng.sample(docs, 15)
+        qrels[f"q{q}"] = judged
+        run[f"q{q}"] = {d: float(15 - i) for i, d in enumerate(ranked)}
+        ours[f"q{q}"] = metrics.ndcg_at_k(ranked, judged, 10)
+    theirs = Run(run)
+    evaluate(Qrels(qrels), theirs, "ndcg@10", return_mean=False)
+    assert dict(theirs.scores["ndcg@10"]) == pytest.approx(ours, abs=1e-9)

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+import numpy as np
+
 from qa.grounding import split_claims
 
 
@@ -218,16 +220,10 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100), interpolated linearly between ranks as numpy does by default."""
+    """numpy's q-th percentile (0..100); None for no values."""
     if not 0 <= q <= 100:
         raise ValueError("q must be between 0 and 100")
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return float(np.percentile(values, q)) if len(values) else None
 
 
 def abstention_curve(
