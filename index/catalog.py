@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.documents import Chunk, Document
+from index.documents import Chunk, Document, searchable_text
 from index.settings import CorruptIndexError, IndexMismatchError
 
 SCHEMA = """
@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 """
 FILENAME = "catalog.sqlite3"
+# What the searches were given for each chunk; an index without the key predates titles.
+TITLE_AND_CHUNK, CHUNK_ONLY = "title+chunk", "chunk"
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,21 @@ class Catalog:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
 
+    def searched_text(self) -> str:
+        """TITLE_AND_CHUNK or CHUNK_ONLY: what the vectors and BM25 of this index were made from."""
+        return self.get_meta("searched_text") or CHUNK_ONLY
+
+    def use_searched_text(self, recipe: str) -> bool:
+        """Make `recipe` the index's; when it changes, every document is marked to be embedded
+        again (in the same transaction, so a kill cannot leave old vectors under the new recipe).
+        Returns whether it changed."""
+        changed = self.searched_text() != recipe
+        with self.transaction() as db:
+            if changed:
+                db.execute("UPDATE documents SET hash = ''")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('searched_text', ?)", (recipe,))
+        return changed
+
     def check_model(self, name: str, dimension: int | None, record: bool) -> None:
         """Refuse to mix vectors of two models; `record` claims an empty index for this one.
 
@@ -143,13 +160,15 @@ class Catalog:
         return dict(self._db.execute("SELECT doc_id, text FROM documents"))
 
     def chunk_texts(self) -> Iterator[tuple[str, str]]:
-        """(vector id, chunk text) for every listed chunk, one document's text in memory at a time."""
+        """(vector id, what the searches see of it) for every listed chunk, one document's text in
+        memory at a time."""
+        titles = self.searched_text() == TITLE_AND_CHUNK
         spans: dict[str, list[tuple[str, int, int]]] = {}
         for vec_id, doc_id, start, end in self._db.execute('SELECT vec_id, doc_id, start, "end" FROM chunks'):
             spans.setdefault(doc_id, []).append((vec_id, start, end))
-        for doc_id, text in self._db.execute("SELECT doc_id, text FROM documents"):
+        for doc_id, title, text in self._db.execute("SELECT doc_id, title, text FROM documents"):
             for vec_id, start, end in spans.get(doc_id, ()):
-                yield vec_id, text[start:end]
+                yield vec_id, searchable_text(title, text[start:end]) if titles else text[start:end]
 
     def chunks(self) -> dict[str, Chunk]:
         """Every listed chunk, by vector id."""
@@ -164,8 +183,9 @@ class Catalog:
         return ids
 
     def fingerprint(self) -> str:
-        """A digest of the listed chunk set; BM25 is current when it was built from the same."""
-        digest = hashlib.sha256()
+        """A digest of the listed chunk set and what the searches see of it; BM25 is current when it
+        was built from the same."""
+        digest = hashlib.sha256(self.searched_text().encode("utf-8") + b"\n")
         for (vec_id,) in self._db.execute("SELECT vec_id FROM chunks ORDER BY vec_id"):
             digest.update(vec_id.encode("utf-8") + b"\n")
         return digest.hexdigest()

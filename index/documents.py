@@ -28,6 +28,14 @@ class Document:
         return digest.hexdigest()
 
 
+def searchable_text(title: str, chunk: str) -> str:
+    """What BM25 and the embedder see of a chunk: its document's title, then the chunk itself.
+
+    Only the searches see the title; offsets, passages and quotes are the chunk's own text.
+    """
+    return f"{title}\n\n{chunk}" if title else chunk
+
+
 def page_at(pages: tuple[int, ...], offset: int) -> int | None:
     """The page (from 1) that holds `offset`, given where each page starts; None without pages.
 

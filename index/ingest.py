@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.catalog import FILENAME, Catalog, StoredDocument, vector_id
+from index.catalog import CHUNK_ONLY, FILENAME, TITLE_AND_CHUNK, Catalog, StoredDocument, vector_id
 from index.chunking import chunk_text
-from index.documents import Chunk, Document, LoadError
+from index.documents import Chunk, Document, LoadError, searchable_text
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.lexical import DIRNAME as BM25_DIRNAME
 from index.lexical import LexicalIndex
@@ -102,6 +102,7 @@ def ingest(
         catalog = Catalog(settings.index_dir)
         try:
             catalog.check_model(embedder.name, embedder.dimension, record=True)
+            catalog.use_searched_text(TITLE_AND_CHUNK if settings.titles_in_chunks else CHUNK_ONLY)
             vectors = ChromaVectors(settings)
             _repair(catalog, vectors)
             report = _sync(paths, settings, catalog, vectors, embedder, progress, options)
@@ -226,25 +227,28 @@ def _write(pending: list[tuple[Document, list[Chunk]]], catalog, vectors, embedd
         if options.on_progress is not None:
             options.on_progress(done, total)
 
+    titles = catalog.searched_text() == TITLE_AND_CHUNK
     batch: list[tuple[Document, list[Chunk]]] = []
     size = 0
     for doc, chunks in pending:
         batch.append((doc, chunks))
         size += len(chunks)
         if size >= BATCH_CHUNKS:
-            _write_batch(batch, catalog, vectors, embedder, options.pause, advance)
+            _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance)
             batch, size = [], 0
     if batch:
-        _write_batch(batch, catalog, vectors, embedder, options.pause, advance)
+        _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance)
     bar.close()
 
 
-def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embedder, pause, advance) -> None:
+def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embedder, titles: bool, pause,
+                 advance) -> None:
     ids, texts, doc_ids = [], [], []
     for doc, chunks in batch:
         for chunk in chunks:
             ids.append(vector_id(chunk, doc.content_hash))
-            texts.append(doc.text[chunk.start : chunk.end])
+            text = doc.text[chunk.start : chunk.end]
+            texts.append(searchable_text(doc.title, text) if titles else text)
             doc_ids.append(doc.doc_id)
     vectors.add(ids, _embed(embedder, texts, pause, advance), doc_ids)
     old_ids = set(catalog.vector_ids(doc.doc_id for doc, _ in batch))

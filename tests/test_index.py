@@ -308,3 +308,33 @@ def test_the_same_file_name_under_two_roots_is_refused_not_replaced(tmp_path, em
     assert report.unchanged == 1
     assert open_index(settings, embedder).documents["good.txt"].source == str(moved / "good.txt")
     assert_consistent(settings.index_dir)
+
+
+def test_titles_count_in_both_searches_and_quotes_stay_the_documents_text(tmp_path, embedder):
+    records = [
+        {"_id": "heron", "title": "Quillfeather heronry census",
+         "text": "Volunteers counted nests along the river on Saturday. " * 40 + "The total was 212."},
+        {"_id": "owls", "title": "Barn owls return", "text": "Farmers reported more owls this spring. " * 5},
+    ]
+    corpus = tmp_path / "birds.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    plain = IndexSettings(index_dir=tmp_path / "index", titles_in_chunks=False)
+    ingest([corpus], plain, embedder=embedder)
+    assert open_index(plain, embedder).lexical("Quillfeather", 5) == []  # the word is only in the title
+
+    settings = IndexSettings(index_dir=tmp_path / "index")  # titles count by default
+    report = ingest([corpus], settings, embedder=embedder)
+    assert (report.updated, report.unchanged) == (2, 0)  # an index made without titles is embedded again
+    assert_consistent(settings.index_dir)
+    reader = open_index(settings, embedder)
+    chunks = reader.chunks_of("heron")
+    assert len(chunks) > 1
+    found = reader.lexical("Quillfeather", 10)
+    assert {c for c, _ in found} == set(chunks)  # every chunk of the document, not only the first
+    [(best, _), *_] = reader.dense(embedder.embed(["Quillfeather heronry census"])[0], 3)
+    assert best.doc_id == "heron"
+    text = records[0]["text"]
+    for chunk in chunks:
+        assert reader.chunk_text(chunk) == text[chunk.start:chunk.end]
+        assert "Quillfeather" not in reader.chunk_text(chunk)
+    assert ingest([corpus], settings, embedder=embedder).unchanged == 2
