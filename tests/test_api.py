@@ -356,3 +356,12 @@ def test_app_py_reports_a_bad_setting_in_one_line(tmp_path):
 def test_ui_is_served_beside_the_api(api):
     root = str(api.base_url).removesuffix("/api/")
     assert httpx.get(root + "/", timeout=30).status_code == 200
+
+
+def test_the_documented_schema_is_the_served_one():
+    """docs/openapi.json, which the README points to for the JSON shapes, is what the API serves."""
+    from qa.api import build_api
+
+    documented = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    assert documented == build_api(Assistant(Config())).openapi(), \
+        "docs/openapi.json is out of date: write build_api(...).openapi() to it again"
