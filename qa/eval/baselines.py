@@ -72,8 +72,12 @@ class LlamaIndexPipeline:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
         from llama_index.core import Document, Settings, StorageContext, VectorStoreIndex
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        try:
+            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+        except ImportError:
+            raise QAError("the LlamaIndex baseline needs the bench extra: pip install -e '.[bench]'") from None
 
         Settings.llm = None  # retrieval only: nothing may reach for an OpenAI key or a network
         embed_model = HuggingFaceEmbedding(model_name=model_path)

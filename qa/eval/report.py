@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,7 +75,11 @@ def threshold_curve(records: list[dict]) -> list[dict]:
 # --- plots ----------------------------------------------------------------------------------------
 def _plots(folder: Path, records: list[dict], curve: list[dict], abstain_below: float | None,
            comparison: dict[str, dict] | None, is_gold: bool) -> list[Path]:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # plots are an extra: the JSON and the Markdown are written without them
+        print("qa: no plots: install the eval extra (pip install -e '.[eval]') for them", file=sys.stderr)
+        return []
 
     matplotlib.use("Agg")  # files only: no display on a server or in CI
     import matplotlib.pyplot as plt
