@@ -36,7 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embedding import SentenceTransformerEmbedder  # noqa: E402
+from index.embedding import load_embedder  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.eval.baselines import LlamaIndexPipeline, SingleRetrieverAssistant  # noqa: E402
 from qa.eval.beir import CANDIDATES, DEPTH, beir_config, load_beir, score_beir, summarize_beir  # noqa: E402
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     beir = load_beir(args.bench)
     config = beir_config(Config(index_dir=args.work), beir).with_(
         candidates=Config().candidates, top_k=args.top_k, mode="extractive")
-    embedder = RecordingEmbedder(SentenceTransformerEmbedder())
+    embedder = RecordingEmbedder(load_embedder())
     ours = Assistant(config, embedder=embedder)
     began = time.perf_counter()
     report = ours.ingest([corpus])

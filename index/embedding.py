@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -115,3 +116,25 @@ class SentenceTransformerEmbedder:
     def count_word_pieces(self, text: str) -> int:
         """How many word pieces the model sees in `text` (it reads at most `max_tokens`)."""
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+PRECISIONS = ("int8", "fp32")
+
+
+def load_embedder(model: str = "", precision: str = "int8", batch_size: int = 64,
+                  cache_dir: Path | None = None) -> Embedder:
+    """The embedding model to run: int8 on ONNX Runtime (the default), or the fp32 torch model.
+
+    int8 vectors stand in for fp32 ones (same model name, so an index built with either takes the
+    other's; retrieval within 0.005 on SQuAD, bench/RESULTS-embedding.md). The int8 model is made
+    from local files, so it runs for the bundled model or a local BERT-style folder; a hub name,
+    or another architecture, runs in fp32.
+    """
+    if precision not in PRECISIONS:
+        raise EmbeddingModelError(f"unknown embedding precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
+    if precision == "int8":
+        from index.onnx_embedding import OnnxEmbedder
+
+        if OnnxEmbedder.supports(Path(model) if model else Path(bundled_model_path())):
+            return OnnxEmbedder(model, batch_size, cache_dir)
+    return SentenceTransformerEmbedder(model, batch_size)

@@ -22,7 +22,7 @@ import numpy as np
 from index.catalog import CHUNK_ONLY, FILENAME, TITLE_AND_CHUNK, Catalog, StoredDocument, vector_id
 from index.chunking import chunk_text
 from index.documents import Chunk, Document, LoadError, searchable_text
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder, load_embedder
 from index.lexical import DIRNAME as BM25_DIRNAME
 from index.lexical import LexicalIndex
 from index.loaders import load_paths
@@ -98,7 +98,7 @@ def ingest(
     with _exclusive(settings.index_dir):
         if rebuild:
             _wipe(settings)
-        embedder = embedder or SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size)
+        embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision, settings.embed_batch_size)
         catalog = Catalog(settings.index_dir)
         try:
             catalog.check_model(embedder.name, embedder.dimension, record=True)

@@ -32,6 +32,7 @@ class EmbeddingModelError(IndexStoreError):
 class IndexSettings:
     index_dir: Path
     embed_model: str = ""  # empty: the bundled all-MiniLM-L6-v2
+    embed_precision: str = "int8"  # or "fp32" (index.embedding.load_embedder)
     chunk_tokens: int = 192
     chunk_overlap_tokens: int = 32
     chroma_host: str | None = None

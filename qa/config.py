@@ -34,6 +34,7 @@ class Config:
     index_dir: Path = Path(".qa_index")
     corpus_dir: Path = Path("docs_corpus")
     embed_model: str = ""  # empty: the bundled all-MiniLM-L6-v2
+    embed_precision: str = "int8"  # or "fp32"; int8 runs on ONNX Runtime (index.embedding.load_embedder)
     chroma_host: str | None = None
     chroma_port: int = 8000
     collection: str = "qa_chunks"
@@ -61,6 +62,7 @@ class Config:
         return IndexSettings(
             index_dir=self.index_dir,
             embed_model=self.embed_model,
+            embed_precision=self.embed_precision,
             chunk_tokens=self.chunk_tokens,
             chunk_overlap_tokens=self.chunk_overlap_tokens,
             chroma_host=self.chroma_host,
@@ -106,6 +108,8 @@ class Config:
             index_dir=Path(get("INDEX_DIR") or defaults.index_dir),
             corpus_dir=Path(get("CORPUS_DIR") or _default_corpus()),
             embed_model=get("EMBED_MODEL") or "",
+            embed_precision=_choice(get("EMBED_PRECISION") or defaults.embed_precision, ("int8", "fp32"),
+                                    "QA_EMBED_PRECISION"),
             chroma_host=get("CHROMA_HOST"),
             chroma_port=_number(get("CHROMA_PORT") or "8000", "QA_CHROMA_PORT"),
             collection=get("CHROMA_COLLECTION") or defaults.collection,
@@ -182,3 +186,9 @@ def _number(text: str, name: str, kind=int):
         return kind(text)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {text!r}") from None
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

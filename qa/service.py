@@ -11,7 +11,7 @@ from pathlib import Path
 
 from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, ingest, open_index, remove
 from index.documents import page_at
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder, load_embedder
 
 from qa import extractive, followup, grounding
 from qa import verify as verification
@@ -65,7 +65,7 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = SentenceTransformerEmbedder(self.config.embed_model)
+                self._embedder = load_embedder(self.config.embed_model, self.config.embed_precision)
             return self._embedder
 
     @property

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder, load_embedder
 
 from qa import extractive
 from qa.config import Config
@@ -93,7 +93,7 @@ class RecordingEmbedder:
 
 def recording_assistant(config: Config, cls: type[Assistant] = Assistant, **kwargs) -> Assistant:
     """An Assistant (or subclass) whose embedder records, for `AssistantPipeline`."""
-    return cls(config, embedder=RecordingEmbedder(SentenceTransformerEmbedder(config.embed_model)), **kwargs)
+    return cls(config, embedder=RecordingEmbedder(load_embedder(config.embed_model, config.embed_precision)), **kwargs)
 
 
 class AssistantPipeline:

@@ -1,0 +1,215 @@
+"""The embedding model on ONNX Runtime, its weights quantised to int8, made from the local weights.
+
+The first use exports the sentence-transformers model (a BERT encoder; mean pooling and
+normalisation are done here, as its modules.json says) to ONNX, fuses its attention and layer
+norms with ONNX Runtime's transformer optimiser, and quantises the weights of its matrix products
+to int8 (per output channel) with dynamic quantisation, which runs on the CPU's integer
+dot-product instructions (AVX-512 VNNI where present). The word embeddings stay fp32: quantising
+them too was a little faster and further from the fp32 vectors (bench/RESULTS-embedding.md). The result is cached under `cache_dir` in a folder named by a digest
+of the weights and the recipe, so a change of either makes a new one; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import BUNDLED_MODEL, SMALL_BATCH, _ALL_CORES, bundled_model_path
+from index.settings import EmbeddingModelError
+
+log = logging.getLogger(__name__)
+
+RECIPE = "onnx-opset17-fused-bert-int8-matmul-per-channel-v1"  # change it when the export or quantisation changes
+MAX_TOKENS = 256  # what all-MiniLM-L6-v2 was trained to read (sentence_bert_config.json)
+
+
+def default_cache_dir() -> Path:
+    """Where quantised models are kept between runs: the user's cache folder."""
+    return Path.home() / ".cache" / "qa-corpus" / "models"
+
+
+def _weights_digest(model_dir: Path) -> str:
+    """A digest of the files the model is made from; cheap: sizes and the config, not 90 MB of weights."""
+    digest = hashlib.sha256(RECIPE.encode())
+    for name in ("config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json"):
+        path = model_dir / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
+        stat = weights.stat()
+        digest.update(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def quantised_model(model_dir: Path, cache_dir: Path, name: str) -> Path:
+    """The int8 ONNX file for the model in `model_dir`, made on first use and kept in `cache_dir`."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1]) or "model"
+    target = cache_dir / f"{safe}-{_weights_digest(model_dir)}"
+    model = target / "model-int8.onnx"
+    if model.is_file():
+        return model
+    log.info("making the int8 model of %s in %s (once)", name, target)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = target / f".making-{os.getpid()}-{threading.get_ident()}"
+    staging.mkdir(exist_ok=True)
+    try:
+        fp32 = staging / "model.onnx"
+        _export(model_dir, fp32)
+        fused = staging / "model-fused.onnx"
+        _fuse(fp32, fused, json.loads((model_dir / "config.json").read_text()))
+        int8 = staging / "model-int8.onnx"
+        _quantise(fused, int8)
+        (staging / "recipe.json").write_text(json.dumps({"recipe": RECIPE, "source": str(model_dir)}))
+        int8.replace(model)  # atomic: a concurrent first use finds a whole file or none
+    finally:
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()
+    return model
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    class Encoder(torch.nn.Module):  # keyword arguments: the model's positional order varies by version
+        def __init__(self):
+            super().__init__()
+            # Eager attention: the fused kernel's path depends on the mask's values, which a trace
+            # would freeze to those of the example.
+            self.bert = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    encoder = Encoder().eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    ids = torch.full((2, 16), 1000, dtype=torch.long)
+    mask = torch.ones((2, 16), dtype=torch.long)
+    mask[1, 9:] = 0  # a padded row, so that nothing about the mask is traced as a constant
+    example = (ids, mask, torch.zeros_like(ids))
+    axes = {name: {0: "batch", 1: "tokens"} for name in names}
+    axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on the model's Python branches
+        # The TorchScript exporter: it needs only `onnx`, and gives one self-contained file.
+        torch.onnx.export(encoder, example, str(target), input_names=names, output_names=["last_hidden_state"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+
+
+def _fuse(source: Path, target: Path, config: dict) -> None:
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(str(source), model_type="bert", num_heads=int(config["num_attention_heads"]),
+                                     hidden_size=int(config["hidden_size"]))
+    fused.save_model_to_file(str(target))
+
+
+def _quantise(source: Path, target: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Weights to signed int8, one scale per output channel; activations quantised on the fly.
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fused ops lack shapes
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 (or a local sentence-transformers BERT model) with int8 weights on ONNX Runtime.
+
+    Two sessions share the work as `cpu_threads` does for the torch model: one on a single thread
+    for queries (so that concurrent requests each get a core, no lock), one on every core for
+    batches, one batch at a time across the process.
+    """
+
+    precision = "int8"
+
+    def __init__(self, model: str = "", batch_size: int = 64, cache_dir: Path | None = None):
+        self.name = model or BUNDLED_MODEL
+        self.batch_size = batch_size
+        self.max_tokens = MAX_TOKENS
+        self._dir = Path(model or bundled_model_path())
+        self._cache_dir = cache_dir or default_cache_dir()
+        self._sessions: tuple | None = None
+        self._loading = threading.Lock()
+        self.dimension = int(json.loads((self._dir / "config.json").read_text())["hidden_size"])
+
+    @staticmethod
+    def supports(model_dir: Path) -> bool:
+        """Whether the folder holds a model this class runs as sentence-transformers would: a BERT
+        encoder, mean pooling, then normalisation, with a fast tokenizer."""
+        try:
+            config = json.loads((model_dir / "config.json").read_text())
+            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((model_dir / "modules.json").read_text())]
+            pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return (config.get("model_type") == "bert" and modules == ["Transformer", "Pooling", "Normalize"]
+                and pooling.get("pooling_mode_mean_tokens") is True and (model_dir / "tokenizer.json").is_file()
+                and not any(v for k, v in pooling.items() if k.startswith("pooling_mode_") and
+                            k != "pooling_mode_mean_tokens"))
+
+    def _load(self):
+        with self._loading:
+            if self._sessions is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
+
+                try:
+                    path = str(quantised_model(self._dir, self._cache_dir, self.name))
+                    sessions = []
+                    for threads in (1, max(1, os.cpu_count() or 1)):
+                        options = onnxruntime.SessionOptions()
+                        options.intra_op_num_threads = threads
+                        options.inter_op_num_threads = 1
+                        sessions.append(onnxruntime.InferenceSession(path, options,
+                                                                     providers=["CPUExecutionProvider"]))
+                except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
+                    raise EmbeddingModelError(f"cannot make the int8 model of {self.name!r} in {self._cache_dir}: "
+                                              f"{exc}; set QA_EMBED_PRECISION=fp32 to run the fp32 one") from None
+                tokenizer = Tokenizer.from_file(str(self._dir / "tokenizer.json"))
+                tokenizer.enable_truncation(MAX_TOKENS)  # as sentence-transformers does: the rest is not read
+                tokenizer.no_padding()
+                self._sessions = (tokenizer, *sessions)
+            return self._sessions
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        tokenizer, one, every = self._load()
+        encodings = tokenizer.encode_batch(list(texts))
+        # Shortest first, as sentence-transformers does, so that each batch pads little.
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        small = len(texts) <= SMALL_BATCH
+        lock = threading.Lock() if small else _ALL_CORES
+        with lock:
+            for i in range(0, len(order), self.batch_size):
+                part = order[i : i + self.batch_size]
+                out[part] = self._run(one if small else every, [encodings[j] for j in part])
+        return out
+
+    def _run(self, session, encodings) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
