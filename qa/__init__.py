@@ -3,6 +3,8 @@
     >>> import qa
     >>> answer = qa.ask("How many gunmen were killed in Grozny?")
     >>> answer.answer, answer.citations[0].id
+    >>> for piece in qa.ask("Who leads Chechnya?", stream=True):  # the text as it is written
+    ...     print(piece, end="")
 
 The module-level functions use one Assistant built from the QA_* environment on first use.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from qa.config import Config
 from qa.errors import BadInputError, NotFoundError, QAError
+from qa.response import Response
 from qa.results import Answer, Citation, Passage
 from qa.service import Assistant
 
@@ -24,7 +27,7 @@ def default_assistant() -> Assistant:
     return _default
 
 
-def ask(question: str, history: list[str] | None = None, **options) -> Answer:
+def ask(question: str, history: list[str] | None = None, **options) -> Response:
     return default_assistant().ask(question, history, **options)
 
 
@@ -38,5 +41,5 @@ def cite(citation_id: str):
 
 __all__ = [
     "Answer", "Assistant", "BadInputError", "Citation", "Config", "NotFoundError", "Passage",
-    "QAError", "ask", "cite", "default_assistant", "search",
+    "QAError", "Response", "ask", "cite", "default_assistant", "search",
 ]

@@ -8,8 +8,6 @@ produces a 500 or a traceback.
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import nullcontext
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -42,15 +40,14 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000  # far above any real question; stops a client streaming gigabytes at us
 
 
-def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> APIRouter:
+def router(assistant: Assistant) -> APIRouter:
     """The routes, each calling one method of `assistant`.
 
     The endpoints are plain `def`s on purpose: the Assistant blocks on torch and SQLite, and
-    FastAPI runs sync endpoints in its threadpool. `slots` caps how many questions are answered
-    at once; the rest wait their turn instead of all slowing each other down.
+    FastAPI runs sync endpoints in its threadpool (the Assistant lets a few questions run at once
+    and the others wait their turn).
     """
     routes = APIRouter()
-    busy = slots if slots is not None else nullcontext()
 
     @routes.get("/health", response_model=Health, responses={
         503: {"model": HealthUnavailable, "description": "the index is missing or cannot be read"}, **errors(401)})
@@ -64,27 +61,23 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     @routes.post("/ask", response_model=AskReply, responses=errors(400, 401, 413, 422, 502, 503))
     def ask(body: AskRequest):
         filters = body.filters.model_dump() if body.filters else None
-        with busy:
-            answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode, filters=filters)
+        answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode, filters=filters)
         return answer.to_dict()
 
     @routes.get("/search", response_model=SearchReply, responses=errors(400, 401, 422, 503))
     def search(q: Annotated[str, Query()], top_k: Annotated[int | None, Query()] = None):
-        with busy:
-            results = assistant.search(q, top_k)
+        results = assistant.search(q, top_k)
         return {"query": redact.text(q), "results": [p.to_dict() for p in results]}
 
     @routes.post("/search", response_model=SearchReply, responses=errors(400, 401, 413, 422, 503))
     def search_filtered(body: SearchRequest):
         filters = body.filters.model_dump() if body.filters else None
-        with busy:
-            results = assistant.search(body.query, body.top_k, filters=filters)
+        results = assistant.search(body.query, body.top_k, filters=filters)
         return {"query": redact.text(body.query), "results": [p.to_dict() for p in results]}
 
     @routes.post("/verify", response_model=VerifyReply, responses=errors(400, 401, 413, 422, 503))
     def verify(body: VerifyRequest):
-        with busy:
-            return assistant.verify(body.answer, body.question, body.passages).to_dict()
+        return assistant.verify(body.answer, body.question, body.passages).to_dict()
 
     # `:path` because ids may hold `/` (documents in sub-folders); the path arrives URL-decoded,
     # so a `#` in an id travels as %23.
@@ -104,19 +97,18 @@ def router(assistant: Assistant, slots: threading.Semaphore | None = None) -> AP
     @routes.delete("/documents/{doc_id:path}", response_model=RemovedReply,
                    responses=errors(401, 403, 404, 422, 503))
     def remove_document(doc_id: str):
-        with busy:
-            assistant.remove_document(doc_id)
+        assistant.remove_document(doc_id)
         return {"removed": doc_id}
 
     return routes
 
 
-def build_api(assistant: Assistant, slots: threading.Semaphore | None = None) -> FastAPI:
+def build_api(assistant: Assistant) -> FastAPI:
     """The API as its own app, to mount at /api, so that its error handlers and its 404s
     answer in JSON without touching the Gradio app mounted beside it."""
     # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may reach out.
     api = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    api.include_router(router(assistant, slots))
+    api.include_router(router(assistant))
     api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     def error(status: int, message: str) -> JSONResponse:

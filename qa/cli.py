@@ -130,7 +130,7 @@ def cmd_ask(args, config: Config) -> int:
     if args.question == "-":
         args.question = sys.stdin.read().strip()
     answer = _assistant(config).ask(args.question, args.history, top_k=args.top_k, mode=args.mode,
-                                    filters=_filters(args))
+                                    filters=_filters(args)).result()
     lines = [answer.answer, ""]
     for c in answer.citations:
         mark = "" if c.supported else "  (does not support the claim)"

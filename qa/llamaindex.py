@@ -66,7 +66,7 @@ class CitedQueryEngine(BaseQueryEngine):
         self._top_k = top_k
 
     def _query(self, query_bundle: QueryBundle) -> Response:
-        answer = self._assistant.ask(query_bundle.query_str, top_k=self._top_k)
+        answer = self._assistant.ask(query_bundle.query_str, top_k=self._top_k).result()
         nodes = [span_node(c.doc_id, c.title, c.start, c.end, c.quote, c.score) for c in answer.citations]
         metadata = {"abstained": answer.abstained, "support": answer.support, "mode": answer.mode,
                     "citations": [c.to_dict() for c in answer.citations]}

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import nullcontext
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -140,10 +138,9 @@ def pieces(answer: Answer) -> list[str]:
     return parts if "".join(parts) == answer.answer else [answer.answer]
 
 
-def build_openai(assistant: Assistant, slots: threading.Semaphore | None = None) -> FastAPI:
+def build_openai(assistant: Assistant) -> FastAPI:
     """The endpoint as its own app, to mount at /v1, with OpenAI's error shape."""
     app = FastAPI(title="qa (OpenAI-compatible)", docs_url=None, redoc_url=None, openapi_url=None)
-    busy = slots if slots is not None else nullcontext()
 
     @app.get("/models")
     def models():
@@ -152,8 +149,8 @@ def build_openai(assistant: Assistant, slots: threading.Semaphore | None = None)
     @app.post("/chat/completions")
     def chat(body: ChatRequest):
         question, history = question_and_history(body.messages)
-        with busy:
-            answer = assistant.ask(question, history, filters=body.filters)
+        # Whole before the first byte: a chat client cannot take back text it has shown.
+        answer = assistant.ask(question, history, filters=body.filters).result()
         if body.stream:
             return StreamingResponse(chunks(answer, body.model), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})

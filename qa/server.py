@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -33,11 +32,10 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     from qa.ui import build_ui
 
     assistant = assistant or Assistant(config)
-    slots = answer_slots(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
-    app.mount("/api", build_api(assistant, slots))
-    app.mount("/v1", build_openai(assistant, slots))
-    demo = build_ui(assistant, slots)
+    app.mount("/api", build_api(assistant))
+    app.mount("/v1", build_openai(assistant))
+    demo = build_ui(assistant)
     # run_history off: it would keep every question in the browser. No footer ("Use via API"):
     # the API to use is ours, under /api, not the UI's internal event endpoints. show_error off:
     # Gradio's own errors name server paths; ours come back as the events' output.
@@ -81,17 +79,6 @@ async def _no_such_event(request, exc) -> JSONResponse:
     """Gradio meets an event name it does not have (`/gradio_api/call/<name>`, say a read-only
     server's `add_files`) with an exception, which would leave as a 500 and a dropped connection."""
     return JSONResponse({"error": "no such event"}, status_code=404)
-
-
-def answer_slots(config: Config) -> threading.BoundedSemaphore:
-    """How many questions the API and the UI answer at once, together; the rest wait for a slot.
-
-    Extractive answering is CPU work (embedding, scoring): more of it in flight than there are
-    cores adds no throughput, only memory and a longer tail. An LLM answer mostly waits on the
-    endpoint, so with one configured more questions may be in flight.
-    """
-    cores = max(2, os.cpu_count() or 2)
-    return threading.BoundedSemaphore(cores * 4 if config.llm else cores)
 
 
 def _theme():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,7 @@ from qa.llm import (
     OpenAICompatibleChat,
     number_sources,
 )
+from qa.response import Response
 from qa.results import Answer, AnswerSentence, Citation, Passage
 from qa.retrieve import HybridRetriever
 from qa.support import SupportModel
@@ -42,7 +44,13 @@ QUESTIONS_FIRST_MAX_WAIT = 1.0  # seconds an upload's ingest waits, between part
 
 
 class Assistant:
-    """Retrieval, answering and citation lookup over one index."""
+    """Everything a front end needs, over one index.
+
+    Reading: `ask` (a `Response` that streams or reads whole), `search`, `cite`, `verify`,
+    `documents`, `document`. Writing: `ingest`, `add_files` (uploads), `remove_document`. At
+    most `concurrent_answers(config)` questions are answered at once, by all front ends together;
+    the others wait their turn. An instance is safe to share between threads.
+    """
 
     def __init__(
         self,
@@ -57,7 +65,7 @@ class Assistant:
         self._chat = chat if chat is not None else (OpenAICompatibleChat(config.llm) if config.llm else None)
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
-        self._questions = _QuestionsInFlight()
+        self._questions = _QuestionsInFlight(concurrent_answers(config))
         self._uploading = threading.Lock()  # one upload at a time; the others wait their turn
 
     # --- the parts, made on first use ----------------------------------------------------------
@@ -167,38 +175,47 @@ class Assistant:
         history: list[str] | None = None,
         top_k: int | None = None,
         mode: str | None = None,
-        on_text: Callable[[str], None] | None = None,
         filters: Filters | dict | None = None,
-    ) -> Answer:
-        """Answer with citations from the documents `filters` allows; `on_text` receives the
-        answer as it is written (LLM mode)."""
-        began = time.perf_counter()
+        stream: bool = False,
+    ) -> Response:
+        """Answer with citations from the documents `filters` allows.
+
+        The request is checked at once (BadInputError). With `stream`, the answer is written as
+        the response is iterated (an LLM's draft piece by piece) or read; without, it is finished
+        before this returns.
+        """
         question = self._check_question(question)
         history = self._check_history(history)
         mode = self._resolve_mode(mode)
         top_k = self._check_top_k(top_k)
         filters = Filters.parse(filters)
-        with self._questions.one():
-            return self._answer(question, history, mode, top_k, on_text, began, filters)
+        response = Response(mode, self._answer(question, history, mode, top_k, filters, stream))
+        if not stream:
+            response.result()
+        return response
 
-    def _answer(self, question: str, history: list[str], mode: str, top_k: int, on_text, began: float,
-                filters: Filters | None = None) -> Answer:
-        query = self._standalone(question, history, mode)
-        vector = self.embedder.embed([query])[0]
-        passages = self.retriever().search(query, top_k, vector, filters)
-        retrieved = time.perf_counter()
-        if mode == "llm":
-            answer = self._generate(question, passages, on_text)
-        else:
-            answer = self._extract(question, query, passages)
-        answer.query = query
-        done = time.perf_counter()
-        answer.timings_ms = {
-            "retrieve": round((retrieved - began) * 1000, 1),
-            "answer": round((done - retrieved) * 1000, 1),
-            "total": round((done - began) * 1000, 1),
-        }
-        return answer
+    def _answer(self, question: str, history: list[str], mode: str, top_k: int, filters: Filters | None,
+                stream: bool) -> Generator[str | Answer, None, None]:
+        """The answer's text as it is written, then the finished Answer."""
+        with self._questions.one():
+            began = time.perf_counter()
+            query = self._standalone(question, history, mode)
+            vector = self.embedder.embed([query])[0]
+            passages = self.retriever().search(query, top_k, vector, filters)
+            retrieved = time.perf_counter()
+            if mode == "llm":
+                answer = yield from self._generate(question, passages, stream)
+            else:
+                answer = self._extract(question, query, passages)
+                yield answer.answer
+            answer.query = query
+            done = time.perf_counter()
+            answer.timings_ms = {
+                "retrieve": round((retrieved - began) * 1000, 1),
+                "answer": round((done - retrieved) * 1000, 1),
+                "total": round((done - began) * 1000, 1),
+            }
+        yield answer
 
     def verify(self, answer: str, question: str | None = None, passages: list[str] | None = None) -> Verification:
         """Check each sentence of any answer against `passages`, or against the index when none
@@ -312,16 +329,18 @@ class Assistant:
         sentences = [AnswerSentence(c.quote, (c.n,), True) for c in citations]
         return Answer(question, text, False, "extractive", citations, passages, sentences, support=support)
 
-    def _generate(self, question: str, passages: list[Passage], on_text) -> Answer:
+    def _generate(self, question: str, passages: list[Passage], stream: bool) -> Generator[str, None, Answer]:
+        """The model's draft as it writes it, then the answer checked and cited."""
         system = ANSWER_SYSTEM_PROMPT.format(abstain=ABSTAIN_TEXT)
         user = ANSWER_USER_PROMPT.format(sources=number_sources(passages), question=question)
-        if on_text is None:
-            raw = self._chat.complete(system, user)
-        else:
+        if stream:
             raw = ""
             for delta in self._chat.stream(system, user):
                 raw += delta
-                on_text(raw)
+                yield delta
+        else:
+            raw = self._chat.complete(system, user)
+            yield raw
         if not raw.strip() or any(m in raw.lower() for m in _ABSTAIN_MARKERS) or not passages:
             return Answer(question, ABSTAIN_TEXT, True, "llm", passages=passages)
         reader = self.reader
@@ -336,23 +355,37 @@ class Assistant:
         return page_at(doc.pages, start) if doc else None
 
 
-class _QuestionsInFlight:
-    """Counts the questions being answered, so that a long write can let them go first."""
+def concurrent_answers(config: Config) -> int:
+    """How many questions one Assistant answers at once; the rest wait for a turn.
 
-    def __init__(self):
+    Extractive answering is CPU work (embedding, scoring): more of it in flight than there are
+    cores adds no throughput, only memory and a longer tail. An LLM answer mostly waits on the
+    endpoint, so with one configured more questions may be in flight.
+    """
+    cores = max(2, os.cpu_count() or 2)
+    return cores * 4 if config.llm else cores
+
+
+class _QuestionsInFlight:
+    """Lets `limit` questions be answered at once, and counts them, so that a long write can let
+    them go first."""
+
+    def __init__(self, limit: int):
+        self._turns = threading.BoundedSemaphore(limit)
         self._count = 0
         self._changed = threading.Condition()
 
     @contextmanager
     def one(self) -> Iterator[None]:
-        with self._changed:
-            self._count += 1
-        try:
-            yield
-        finally:
+        with self._turns:
             with self._changed:
-                self._count -= 1
-                self._changed.notify_all()
+                self._count += 1
+            try:
+                yield
+            finally:
+                with self._changed:
+                    self._count -= 1
+                    self._changed.notify_all()
 
     def wait_until_none(self, at_most: float = QUESTIONS_FIRST_MAX_WAIT) -> None:
         """Block while questions are in flight, but no longer than `at_most`, so writes still advance."""

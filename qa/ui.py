@@ -7,11 +7,8 @@ wires the events to the same `Assistant` that the CLI and the HTTP API use.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +17,6 @@ from qa import redact, ui_html
 from qa.citations import ResolvedCitation
 from qa.config import MODES
 from qa.errors import BadInputError, IndexStoreError, LLMError, QAError
-from qa.results import Answer
 from qa.service import MAX_TOP_K, Assistant
 from qa.uploads import Upload
 
@@ -69,10 +65,8 @@ watch('value', () => {
 """
 
 
-def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> gr.Blocks:
-    """The three tabs over one assistant; per-visitor state lives in gr.State, not here.
-
-    `slots`, shared with the API, caps how many questions are answered at once."""
+def build_ui(assistant: Assistant) -> gr.Blocks:
+    """The three tabs over one assistant; per-visitor state lives in gr.State, not here."""
     config = assistant.config
 
     def open_citation(citation_id: str) -> str:
@@ -156,7 +150,7 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
 
         def respond(question, chat, earlier, k, answer_mode, doc_ids, title, day_from, day_until):
             filters = {"doc_ids": doc_ids or [], "title": title, "since": day_from, "until": day_until}
-            yield from _respond(assistant, question, chat, earlier, k, answer_mode, slots, filters)
+            yield from _respond(assistant, question, chat, earlier, k, answer_mode, filters)
 
         def lookup(citation_id):
             return _article_or_error(assistant, citation_id)
@@ -200,7 +194,7 @@ def build_ui(assistant: Assistant, slots: threading.Semaphore | None = None) -> 
 
 # --- chat -----------------------------------------------------------------------------------------
 def _respond(assistant: Assistant, question: str, chat: list, questions: list[str], top_k, mode: str,
-             slots: threading.Semaphore | None = None, filters: dict | None = None):
+             filters: dict | None = None):
     """Stream one turn: the question, "Searching…", the answer as it is written, then its sources."""
     chat = list(chat or [])
     if not (question or "").strip():
@@ -210,17 +204,17 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
     chat.append({"role": "assistant", "content": ui_html.pending_html("Searching the corpus…")})
     yield "", chat, questions, ui_html.sources_html(None, {})
 
-    answer: Answer | None = None
-    streamed = False
     try:
-        for kind, value in _ask_in_background(assistant, question, list(questions), _as_int(top_k), mode, slots,
-                                              filters):
-            if kind == "text":
-                streamed = True
-                chat[-1] = {"role": "assistant", "content": ui_html.partial_html(value)}
+        response = assistant.ask(question, list(questions), top_k=_as_int(top_k), mode=mode or None,
+                                 filters=filters, stream=True)
+        streamed = response.mode == "llm"  # an extractive answer comes whole: revealed below
+        draft = ""
+        for piece in response:
+            if streamed:
+                draft += piece
+                chat[-1] = {"role": "assistant", "content": ui_html.partial_html(draft)}
                 yield "", chat, questions, gr.update()
-            else:
-                answer = value
+        answer = response.result()
     except (QAError, IndexStoreError) as exc:
         chat[-1] = {"role": "assistant", "content": ui_html.error_html(_public(exc))}
         yield "", chat, questions, ui_html.sources_html(None, {})
@@ -240,44 +234,6 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
     chat[-1] = {"role": "assistant", "content": ui_html.answer_html(answer)}
     recent = [*questions, question][-assistant.config.max_history_turns:]  # all that the next turn reads
     yield "", chat, recent, ui_html.sources_html(answer, resolved)
-
-
-def _ask_in_background(assistant: Assistant, question: str, history: list[str], top_k: int | None,
-                       mode: str | None, slots: threading.Semaphore | None = None,
-                       filters: dict | None = None) -> Iterator[tuple[str, object]]:
-    """Yields ("text", partial answer) while an LLM writes, then ("answer", Answer).
-
-    `Assistant.ask` reports partial text through a callback; a thread and a queue turn that into
-    the generator that Gradio streams from.
-    """
-    updates: queue.Queue = queue.Queue()
-    outcome: dict[str, object] = {}
-    done = object()
-
-    def work() -> None:
-        try:
-            with slots if slots is not None else nullcontext():
-                outcome["answer"] = assistant.ask(question, history, top_k=top_k, mode=mode or None,
-                                                  on_text=updates.put, filters=filters)
-        except BaseException as exc:  # re-raised in the caller's thread below
-            outcome["error"] = exc
-        finally:
-            updates.put(done)
-
-    threading.Thread(target=work, name="qa-ask", daemon=True).start()
-    while True:
-        item = updates.get()
-        while item is not done:  # the model may outpace the page: keep only the newest text
-            try:
-                item = updates.get_nowait()
-            except queue.Empty:
-                break
-        if item is done:
-            break
-        yield "text", item
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    yield "answer", outcome["answer"]
 
 
 def _reveal(text: str) -> Iterator[str]:

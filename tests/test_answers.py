@@ -7,11 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 import pytest
 
+from qa.config import Config
 from qa.errors import BadInputError, NotFoundError
-from qa.service import ABSTAIN_TEXT
+from qa.service import ABSTAIN_TEXT, Assistant
 from tests.conftest import ROOT, SAMPLE_CORPUS
 
 QUESTIONS = {
@@ -128,6 +130,33 @@ def test_bad_citation_ids_are_clear_errors(assistant, citation_id, error):
 def test_bad_questions_are_clear_errors(assistant, question, message):
     with pytest.raises(BadInputError, match=message):
         assistant.ask(question)
+    with pytest.raises(BadInputError, match=message):  # at once, before a streamed answer is read
+        assistant.ask(question, stream=True)
+
+
+def test_a_streamed_extractive_answer_comes_whole_and_reads_as_the_plain_one(assistant):
+    question = "How many people have left Chechnya to fight in Syria?"
+    response = assistant.ask(question, stream=True)
+    assert response.mode == "extractive" and not response.done
+    assert list(response) == [response.text()] and response.done
+    plain = assistant.ask(question)
+    assert plain.to_dict() | {"timings_ms": None} == response.to_dict() | {"timings_ms": None}
+
+
+def test_questions_beyond_the_limit_wait_for_a_turn(sample_index_dir, embedder, support_model):
+    from qa.service import concurrent_answers
+
+    busy = Assistant(Config(index_dir=sample_index_dir), embedder=embedder, support=support_model)
+    limit = concurrent_answers(busy.config)
+    held = [busy.ask("Who is Kadyrov?", stream=True) for _ in range(limit)]
+    for response in held:
+        next(iter(response))  # each is being written, and holds its turn
+    waiting = busy.ask("Who is Kadyrov?", stream=True)
+    finished = threading.Event()
+    threading.Thread(target=lambda: (waiting.result(), finished.set()), daemon=True).start()
+    assert not finished.wait(1.0)
+    held[0].result()  # its turn ends with it
+    assert finished.wait(30)
 
 
 def test_control_characters_and_other_scripts_are_answered_not_crashed(assistant):

@@ -100,12 +100,29 @@ def test_streaming_hands_out_the_text_as_it_grows(sample_index_dir, embedder):
     def script(messages):
         return f"405 people have left Chechnya to join the fighting in Syria [{source_number(messages, DEPARTED)}]."
 
-    seen: list[str] = []
     with FakeOpenAI(script) as fake:
-        answer = llm_assistant(sample_index_dir, embedder, fake).ask(QUESTION, on_text=seen.append)
-    assert len(seen) > 3 and all(b.startswith(a) for a, b in zip(seen, seen[1:]))
+        response = llm_assistant(sample_index_dir, embedder, fake).ask(QUESTION, stream=True)
+        assert not fake.requests  # nothing is asked of the model before the response is read
+        pieces = []
+        for piece in response:
+            assert not response.done
+            pieces.append(piece)
+        assert response.done
+    assert len(pieces) > 3 and "".join(pieces) == script(fake.requests[0]["messages"])
     assert fake.requests[0]["stream"] is True
-    assert answer.citations[0].supported
+    assert response.citations[0].supported and response.text() == response.result().answer
+    assert list(response) == pieces  # a second reader gets the same text, without asking again
+    assert len(fake.requests) == 1
+
+
+def test_an_answer_read_without_streaming_is_finished_when_ask_returns(sample_index_dir, embedder):
+    def script(messages):
+        return f"405 people have left Chechnya to join the fighting in Syria [{source_number(messages, DEPARTED)}]."
+
+    with FakeOpenAI(script) as fake:
+        response = llm_assistant(sample_index_dir, embedder, fake).ask(QUESTION)
+        assert response.done and not fake.requests[0].get("stream")
+    assert response.mode == "llm" and response.citations[0].supported
 
 
 def test_a_follow_up_is_rewritten_by_the_llm_before_retrieval(sample_index_dir, embedder):

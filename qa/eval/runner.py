@@ -115,7 +115,7 @@ class AssistantPipeline:
         embedder = self.assistant.embedder
         recording = embedder.answering() if isinstance(embedder, RecordingEmbedder) else nullcontext()
         with recording:
-            return self.assistant.ask(question, history, top_k=self.top_k, mode=self.mode)
+            return self.assistant.ask(question, history, top_k=self.top_k, mode=self.mode).result()
 
     def ranking(self, answer: Answer, k: int) -> list[Passage]:
         # The same retriever and query as `ask`; its top top_k are the passages `ask` answered from.
