@@ -6,7 +6,8 @@ Settings come from QA_* environment variables (QA_INDEX_DIR, QA_CORPUS_DIR, QA_H
 
 import sys
 
-from qa.server import main
+from qa.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The same as `qa serve`: the CLI turns configuration and index errors into one clear line.
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -206,7 +206,7 @@ def cmd_eval(args, config: Config) -> int:
 
 
 def cmd_serve(args, config: Config) -> int:
-    from qa.server import serve
+    from qa.web.server import serve
 
     serve(config.with_(host=args.host, port=args.port, insecure=args.insecure or None))
     return 0

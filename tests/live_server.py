@@ -11,7 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from qa.config import Config
-from qa.server import build_app
+from qa.web.server import build_app
 from qa.service import Assistant
 
 # A document whose sentences carry markup: shown anywhere, it must read as text and run nothing.

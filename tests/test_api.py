@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ROOT, SAMPLE_CORPUS
 from tests.live_server import EVIL_DOC_ID, EVIL_QUESTION, EVIL_TEXT, LiveServer, corpus_with_evil_document, free_port
 
-from qa import ui_html
+from qa.web import ui_html
 from qa.citations import ResolvedCitation
 from qa.config import Config
 from qa.results import Answer, AnswerSentence, Citation, Passage
@@ -360,7 +360,7 @@ def test_ui_is_served_beside_the_api(api):
 
 def test_the_documented_schema_is_the_served_one():
     """docs/openapi.json, which the README points to for the JSON shapes, is what the API serves."""
-    from qa.api import build_api
+    from qa.web.api import build_api
 
     documented = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
     assert documented == build_api(Assistant(Config())).openapi(), \

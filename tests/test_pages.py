@@ -16,7 +16,7 @@ from tests.pdf_files import write_pdf
 from index.catalog import Catalog
 from qa.config import Config
 from qa.service import Assistant
-from qa.ui_html import source_card
+from qa.web.ui_html import source_card
 
 PAGES = [
     ["Harbour report of the northern district.", "The northern harbour has two stone piers."],

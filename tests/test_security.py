@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import ROOT, SAMPLE_CORPUS
 from tests.live_server import LiveServer, free_port
 
-from qa import ui
+from qa.web import ui
 from qa.config import Config, ConfigError
 from qa.errors import BadInputError
 from qa.service import Assistant
@@ -517,7 +517,7 @@ def test_the_schema_lists_every_reply(client):
 # --- the whole API against its schema ----------------------------------------------------------------------
 def published_schema() -> dict:
     """The API's OpenAPI schema, as /api/openapi.json serves it (built without a server, for collection)."""
-    from qa.api import build_api
+    from qa.web.api import build_api
 
     return build_api(Assistant(Config())).openapi()
 

@@ -22,9 +22,9 @@ from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa import ui_html
+from qa.web import ui_html
 from qa.config import Config
-from qa.limits import BodyLimit
+from qa.web.limits import BodyLimit
 
 SESSION_COOKIE = "qa_session"
 SESSION_SECONDS = 12 * 3600

@@ -31,9 +31,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa import redact
+from qa.web import redact
 from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, SupportModelError
-from qa.limits import BodyLimit, BodyTooLarge, too_large_message
+from qa.web.limits import BodyLimit, BodyTooLarge, too_large_message
 from qa.results import Answer
 from qa.service import Assistant
 
@@ -185,7 +185,7 @@ def build_openai(assistant: Assistant) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        from qa.api import describe_validation
+        from qa.web.api import describe_validation
 
         return error(400, describe_validation(exc.errors()))
 

@@ -1,5 +1,5 @@
 """One server on 127.0.0.1: the HTTP API under /api, an OpenAI-compatible endpoint under /v1 and
-the Gradio chat app at /, behind one access layer (qa.access: Host allowlist, Origin check, key, read-only)."""
+the Gradio chat app at /, behind one access layer (qa.web.access: Host allowlist, Origin check, key, read-only)."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
 
     from gradio.route_utils import FnIndexInferError
 
-    from qa.access import Access
-    from qa.api import build_api
-    from qa.openai_api import build_openai
-    from qa.ui import build_ui
+    from qa.web.access import Access
+    from qa.web.api import build_api
+    from qa.web.openai_api import build_openai
+    from qa.web.ui import build_ui
 
     assistant = assistant or Assistant(config)
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
@@ -46,7 +46,7 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
     )
     # Gradio checks that an event's input files came through its upload route only once an app
     # is launched; mounted apps are never launched, so without this a client could name any file
-    # on the server as an "upload". (qa.ui checks it again, on the resolved path.)
+    # on the server as an "upload". (qa.web.ui checks it again, on the resolved path.)
     demo.has_launched = True
     _gradio_app(app).add_exception_handler(FnIndexInferError, _no_such_event)
     app.add_middleware(_ApiPathsStayInTheApi)
@@ -95,7 +95,7 @@ def _theme():
 
 
 def _css() -> str:
-    from qa.ui_html import CSS
+    from qa.web.ui_html import CSS
 
     return CSS
 
@@ -134,11 +134,3 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
         print("qa: warning: no key; anyone who can reach this address can read and change the index",
               file=sys.stderr, flush=True)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python app.py [--host H] [--port P] [--insecure]`: the same as `qa serve`; the rest from QA_* variables."""
-    from qa.cli import main as cli_main
-
-    # The CLI already turns configuration and index errors into one clear line and an exit code.
-    return cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])

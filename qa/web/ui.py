@@ -1,6 +1,6 @@
 """The Gradio chat app: a chat with cited answers, a citation lookup, and the corpus with uploads.
 
-All HTML comes from qa.ui_html, which escapes document text; this module lays out the page and
+All HTML comes from qa.web.ui_html, which escapes document text; this module lays out the page and
 wires the events to the same `Assistant` that the CLI and the HTTP API use.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa import redact, ui_html
+from qa.web import redact, ui_html
 from qa.citations import ResolvedCitation
 from qa.config import MODES
 from qa.errors import BadInputError, IndexStoreError, LLMError, QAError

@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa import redact
-from qa.api_schema import (
+from qa.web import redact
+from qa.web.api_schema import (
     AskReply,
     AskRequest,
     DocumentList,
@@ -32,7 +32,7 @@ from qa.api_schema import (
     errors,
 )
 from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, ReadOnlyError, SupportModelError
-from qa.limits import BodyLimit, BodyTooLarge, too_large_message
+from qa.web.limits import BodyLimit, BodyTooLarge, too_large_message
 from qa.service import Assistant
 
 log = logging.getLogger(__name__)

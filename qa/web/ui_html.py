@@ -15,7 +15,7 @@ from urllib.parse import quote
 from qa.citations import ResolvedCitation
 from qa.results import Answer, Citation, Passage
 
-CITE_CLASS = "qa-cite"  # the click handler in qa.ui finds citation links by this class
+CITE_CLASS = "qa-cite"  # the click handler in qa.web.ui finds citation links by this class
 CITE_HASH = "#qa-cite="  # the id also travels in the href, should a sanitizer drop data-*
 SOURCE_CONTEXT_CHARS = 160  # of the passage, shown either side of a quote in a source card
 
