@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import re
 from dataclasses import dataclass
+
+_SPAN_ID = re.compile(r"(?P<doc>.+):(?P<start>\d{1,12})-(?P<end>\d{1,12})", re.S)
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,13 @@ def page_at(pages: tuple[int, ...], offset: int) -> int | None:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """A span of a document's text: `document.text[start:end]` is the chunk."""
+class Span:
+    """A stretch of one document's text, `text[start:end]`, named by its id `<doc_id>:<start>-<end>`.
+
+    The one way the project says "this piece of this document": chunks, passages, citations and
+    evaluation spans are all Spans, and an id that survives re-indexing while the document is
+    unchanged.
+    """
 
     doc_id: str
     start: int
@@ -56,6 +64,25 @@ class Chunk:
     @property
     def id(self) -> str:
         return f"{self.doc_id}:{self.start}-{self.end}"
+
+    @classmethod
+    def parse(cls, span_id: str) -> Span:
+        """The span an id names. ValueError when it is not `<doc_id>:<start>-<end>` with start < end
+        (the doc id may itself hold colons: the last one separates it)."""
+        match = _SPAN_ID.fullmatch(span_id.strip()) if isinstance(span_id, str) else None
+        if not match:
+            raise ValueError(f"{str(span_id)[:200]!r} is not <doc_id>:<start>-<end>")
+        start, end = int(match["start"]), int(match["end"])
+        if start >= end:
+            raise ValueError(f"the span {start}-{end} is empty: its start must be below its end")
+        return cls(match["doc"], start, end)
+
+    def overlaps(self, other: Span) -> bool:
+        """Whether the two share at least one character of the same document."""
+        return self.doc_id == other.doc_id and self.start < other.end and other.start < self.end
+
+
+Chunk = Span  # what the index stores and searches as one piece
 
 
 @dataclass(frozen=True)

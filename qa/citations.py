@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
 from index import IndexReader
-from index.documents import page_at
+from index.documents import Span, page_at
 from index.sentences import sentence_spans
 
 from qa.errors import BadInputError, NotFoundError
 
-_SPAN = re.compile(r"^(?P<doc>.+):(?P<start>\d{1,12})-(?P<end>\d{1,12})$", re.S)
 CONTEXT_SENTENCES = 2
 
 
 @dataclass(frozen=True)
-class ResolvedCitation:
-    id: str
-    doc_id: str
+class ResolvedCitation(Span):
+    """A citation id looked up: its quote, a few sentences either side, and its document's metadata."""
+
     title: str
     date: str | None
-    start: int
-    end: int
     quote: str
     context_before: str
     context_after: str
@@ -32,20 +28,17 @@ class ResolvedCitation:
     page: int | None = None  # the PDF page the quote starts on
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        return {"id": self.id, "doc_id": data.pop("doc_id"), "title": data.pop("title"), "date": data.pop("date"),
+                **data}
 
 
-def parse_citation_id(citation_id: str) -> tuple[str, int, int]:
-    match = _SPAN.match(citation_id.strip()) if citation_id else None
-    if not match:
-        raise BadInputError(
-            f"malformed citation id {citation_id[:200]!r}; expected <doc_id>:<start>-<end>, "
-            "e.g. 000_3cdf5aa040d08496.txt:738-905"
-        )
-    start, end = int(match["start"]), int(match["end"])
-    if start >= end:
-        raise BadInputError(f"citation span {start}-{end} is empty; start must be below end")
-    return match["doc"], start, end
+def parse_citation_id(citation_id: str) -> Span:
+    """The span a citation id names; BadInputError when it names none."""
+    try:
+        return Span.parse(citation_id)
+    except ValueError as exc:
+        raise BadInputError(f"not a citation id: {exc} (e.g. 000_3cdf5aa040d08496.txt:738-905)") from None
 
 
 def resolve(reader: IndexReader, citation_id: str, context: int = CONTEXT_SENTENCES) -> ResolvedCitation:
@@ -53,7 +46,8 @@ def resolve(reader: IndexReader, citation_id: str, context: int = CONTEXT_SENTEN
 
     Only documents listed in the index are read, so an id naming a path outside it finds nothing.
     """
-    doc_id, start, end = parse_citation_id(citation_id)
+    span = parse_citation_id(citation_id)
+    doc_id, start, end = span.doc_id, span.start, span.end
     text = reader.text(doc_id)
     if text is None:
         raise NotFoundError(f"no indexed document {doc_id!r}; 'qa docs' lists them")
@@ -66,7 +60,6 @@ def resolve(reader: IndexReader, citation_id: str, context: int = CONTEXT_SENTEN
     context_end = after[-1][1] if after else end
     doc = reader.documents[doc_id]
     return ResolvedCitation(
-        id=f"{doc_id}:{start}-{end}",
         doc_id=doc_id,
         title=doc.title,
         date=doc.date,

@@ -22,15 +22,16 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from index.documents import Span
+
 from qa.service import Assistant
 
 
-def span_node(doc_id: str, title: str, start: int, end: int, text: str, score: float | None) -> NodeWithScore:
+def span_node(span: Span, title: str, text: str, score: float | None) -> NodeWithScore:
     """One span of one document as a scored LlamaIndex node."""
-    citation_id = f"{doc_id}:{start}-{end}"
     node = TextNode(
-        id_=citation_id, text=text, start_char_idx=start, end_char_idx=end,
-        metadata={"doc_id": doc_id, "title": title, "citation_id": citation_id},
+        id_=span.id, text=text, start_char_idx=span.start, end_char_idx=span.end,
+        metadata={"doc_id": span.doc_id, "title": title, "citation_id": span.id},
         # The text is the document's own; the metadata must not leak into what a model reads as it.
         excluded_embed_metadata_keys=["doc_id", "citation_id"], excluded_llm_metadata_keys=["doc_id", "citation_id"],
     )
@@ -47,7 +48,7 @@ class CorpusRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         passages = self._assistant.search(query_bundle.query_str, self._top_k)
-        return [span_node(p.doc_id, p.title, p.start, p.end, p.text, p.score) for p in passages]
+        return [span_node(p, p.title, p.text, p.score) for p in passages]
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return await asyncio.to_thread(self._retrieve, query_bundle)
@@ -67,7 +68,7 @@ class CitedQueryEngine(BaseQueryEngine):
 
     def _query(self, query_bundle: QueryBundle) -> Response:
         answer = self._assistant.ask(query_bundle.query_str, top_k=self._top_k).result()
-        nodes = [span_node(c.doc_id, c.title, c.start, c.end, c.quote, c.score) for c in answer.citations]
+        nodes = [span_node(c, c.title, c.quote, c.score) for c in answer.citations]
         metadata = {"abstained": answer.abstained, "support": answer.support, "mode": answer.mode,
                     "citations": [c.to_dict() for c in answer.citations]}
         return Response(response=answer.answer, source_nodes=nodes, metadata=metadata)

@@ -1,50 +1,40 @@
-"""The values the read side hands out: passages, citations and answers, each with its span."""
+"""The values the read side hands out: passages, citations and answers, each a `Span` of a document."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from index.documents import Span
+
 
 @dataclass(frozen=True)
-class Passage:
+class Passage(Span):
     """A retrieved chunk: `document text[start:end] == text`."""
 
-    doc_id: str
     title: str
-    start: int
-    end: int
     text: str
     score: float
 
-    @property
-    def id(self) -> str:
-        return f"{self.doc_id}:{self.start}-{self.end}"
-
     def to_dict(self) -> dict:
-        return {"id": self.id, **asdict(self)}
+        return {"id": self.id, "doc_id": self.doc_id, "title": self.title, "start": self.start, "end": self.end,
+                "text": self.text, "score": self.score}
 
 
 @dataclass(frozen=True)
-class Citation:
-    """A numbered citation of the exact sentence that backs a claim."""
+class Citation(Span):
+    """A numbered citation of the exact sentence that backs a claim: `document text[start:end] == quote`."""
 
     n: int
-    doc_id: str
     title: str
-    start: int
-    end: int
     quote: str
     supported: bool
     score: float
     page: int | None = None  # the PDF page the quote starts on
 
-    @property
-    def id(self) -> str:
-        return f"{self.doc_id}:{self.start}-{self.end}"
-
     def to_dict(self) -> dict:
-        data = asdict(self)
-        return {"n": data.pop("n"), "id": self.id, **data}
+        return {"n": self.n, "id": self.id, "doc_id": self.doc_id, "title": self.title, "start": self.start,
+                "end": self.end, "quote": self.quote, "supported": self.supported, "score": self.score,
+                "page": self.page}
 
 
 @dataclass(frozen=True)

@@ -322,7 +322,8 @@ class Assistant:
         if not chosen:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)
         citations = [
-            Citation(n, s.doc_id, s.title, s.start, s.end, s.text, True, round(s.support, 4), self._page(s.doc_id, s.start))
+            Citation(s.doc_id, s.start, s.end, n=n, title=s.title, quote=s.text, supported=True,
+                     score=round(s.support, 4), page=self._page(s.doc_id, s.start))
             for n, s in enumerate(chosen, start=1)
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)

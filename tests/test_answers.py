@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from index.documents import Span
 from qa.config import Config
 from qa.errors import BadInputError, NotFoundError
 from qa.service import ABSTAIN_TEXT, Assistant
@@ -121,6 +122,23 @@ def test_cite_resolves_span_context_and_metadata(assistant):
 def test_bad_citation_ids_are_clear_errors(assistant, citation_id, error):
     with pytest.raises(error):
         assistant.cite(citation_id)
+
+
+def test_one_span_type_names_chunks_passages_citations_and_resolved_ids(assistant):
+    answer = assistant.ask("How many people have left Chechnya to fight in Syria?")
+    citation, passage = answer.citations[0], answer.passages[0]
+    found = assistant.cite(citation.id)
+    assert all(isinstance(x, Span) for x in (citation, passage, found))
+    assert Span.parse(citation.id) == Span(citation.doc_id, citation.start, citation.end)
+    assert found.id == citation.id and Span.parse(passage.id).id == passage.id
+    assert any(citation.overlaps(p) for p in answer.passages)  # it quotes what was retrieved
+    # A document id may hold colons and dashes: the last colon starts the span.
+    assert Span.parse(" uploads/a:b-c.jsonl/x:1-2:30-45 ") == Span("uploads/a:b-c.jsonl/x:1-2", 30, 45)
+    for bad in ("a.txt:10-10", "a.txt:10", ":1-2", "a.txt:-1-5", None):
+        with pytest.raises(ValueError):
+            Span.parse(bad)
+    assert Span("a", 0, 10).overlaps(Span("a", 9, 12)) and not Span("a", 0, 10).overlaps(Span("a", 10, 12))
+    assert not Span("a", 0, 10).overlaps(Span("b", 0, 10))
 
 
 @pytest.mark.parametrize(

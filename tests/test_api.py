@@ -278,16 +278,16 @@ def test_markup_in_a_document_is_escaped_in_the_ui_html(api, served):
 
 def test_an_unsupported_sentence_is_marked_in_the_answer():
     """LLM answers can hold claims that no passage supports; the UI must say so, not hide it."""
-    supported = Citation(1, "a.txt", "A <title>", 0, 10, "Ten chars.", True, 0.9)
-    unsupported = Citation(2, "b.txt", "B", 5, 15, "Other text", False, 0.2)
+    supported = Citation("a.txt", 0, 10, n=1, title="A <title>", quote="Ten chars.", supported=True, score=0.9)
+    unsupported = Citation("b.txt", 5, 15, n=2, title="B", quote="Other text", supported=False, score=0.2)
     answer = Answer("q?", "Ten chars. [1] Made up <i>claim</i>. [2]", False, "llm", [supported, unsupported],
-                    [Passage("a.txt", "A <title>", 0, 30, "Ten chars. And twenty more.", 0.9)],
+                    [Passage("a.txt", 0, 30, title="A <title>", text="Ten chars. And twenty more.", score=0.9)],
                     [AnswerSentence("Ten chars.", (1,), True), AnswerSentence("Made up <i>claim</i>.", (2,), False)])
     html = ui_html.answer_html(answer)
     assert html.count('class="qa-unsupported"') == 1 and "unsupported" in html
     assert "Made up &lt;i&gt;claim&lt;/i&gt;." in html
-    resolved = ResolvedCitation("b.txt:5-15", "b.txt", "B", None, 5, 15, "Other text", "ctx ", " after",
-                                0, 30, 40)
+    resolved = ResolvedCitation("b.txt", 5, 15, title="B", date=None, quote="Other text", context_before="ctx ",
+                                context_after=" after", context_start=0, context_end=30, document_length=40)
     sources = ui_html.sources_html(answer, {1: None, 2: resolved})
     assert "does not support" in sources and "A &lt;title&gt;" in sources
 

@@ -116,8 +116,8 @@ class LlamaIndexPipeline:
             doc = self.documents.get(node.ref_doc_id or "")
             if doc is None or node.start_char_idx is None or node.end_char_idx is None:
                 continue  # without a document and offsets, a node cannot be scored by span
-            passages.append(Passage(doc.doc_id, doc.title, node.start_char_idx, node.end_char_idx,
-                                    node.get_content(), round(float(hit.score or 0.0), 4)))
+            passages.append(Passage(doc.doc_id, node.start_char_idx, node.end_char_idx, title=doc.title,
+                                    text=node.get_content(), score=round(float(hit.score or 0.0), 4)))
         self._last = (query, k, passages)
         return passages
 
@@ -132,8 +132,8 @@ class LlamaIndexPipeline:
             quote = top.text[start:end]
             # The quote is the node's own text; its offsets are LlamaIndex's, so `valid_offsets`
             # checks them against the document.
-            answer.citations = [Citation(1, top.doc_id, top.title, top.start + start, top.start + end,
-                                         quote, True, top.score)]
+            answer.citations = [Citation(top.doc_id, top.start + start, top.start + end, n=1, title=top.title,
+                                         quote=quote, supported=True, score=top.score)]
             answer.answer = f"{quote} [1]"
         return answer
 

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from index.documents import Span
+
 from qa.errors import BadInputError
-from qa.eval.metrics import Span
 
 
 class GoldError(BadInputError):

@@ -14,22 +14,17 @@ import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
-
 import numpy as np
 
+from index.documents import Span
+
 from qa.grounding import split_claims
-
-
-class Span(NamedTuple):
-    doc_id: str
-    start: int
-    end: int
 
 
 # --- retrieval ------------------------------------------------------------------------------------
 def overlaps(a: Span, b: Span) -> bool:
     """Whether two spans of the same document share at least one character."""
-    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
+    return a.overlaps(b)
 
 
 def span_hits(retrieved: Sequence[Span], gold: Sequence[Span]) -> list[bool]:

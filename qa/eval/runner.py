@@ -22,7 +22,7 @@ from qa import extractive
 from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
-from qa.eval.metrics import Span, Support
+from qa.eval.metrics import Support
 from qa.grounding import backs, claim_features, source_spans
 from qa.results import Answer, Passage
 from qa.service import Assistant
@@ -214,7 +214,7 @@ def score_question(pipeline: Pipeline, q: GoldQuestion, supports: Support,
                    abstain_below: float | None = None) -> QuestionResult:
     result = QuestionResult(
         q.id, q.question, list(q.history), q.answerable, list(q.answers),
-        [f"{s.doc_id}:{s.start}-{s.end}" for s in q.spans],
+        [s.id for s in q.spans],
     )
     began = time.perf_counter()
     try:
@@ -232,7 +232,7 @@ def score_question(pipeline: Pipeline, q: GoldQuestion, supports: Support,
     ranking = pipeline.ranking(answer, RANKING_DEPTH)
     result.retrieved = [p.id for p in ranking]
     if q.spans:
-        hits = metrics.span_hits([Span(p.doc_id, p.start, p.end) for p in ranking], q.spans)
+        hits = metrics.span_hits(ranking, q.spans)
         result.first_hit_rank = metrics.first_hit_rank(hits)
         result.hit_at_1 = metrics.hit_at_k(hits, 1)
         result.hit_at_5 = metrics.hit_at_k(hits, 5)
@@ -267,12 +267,12 @@ def _score_citations(result: QuestionResult, answer: Answer, q: GoldQuestion,
     scores = metrics.citation_scores(claims, {c.n: c.quote for c in answer.citations}, supports)
     result.citation_recall, result.citation_precision = scores
     result.valid_offsets = metrics.valid_offsets(
-        [(Span(c.doc_id, c.start, c.end), c.quote) for c in answer.citations], texts
+        [(c, c.quote) for c in answer.citations], texts
     )
     result.citations = [
         {"n": c.n, "id": c.id, "supported": c.supported, "score": c.score,
-         "valid": metrics.valid_offsets([(Span(c.doc_id, c.start, c.end), c.quote)], texts) == 1.0,
-         "hits_evidence": any(metrics.overlaps(Span(c.doc_id, c.start, c.end), s) for s in q.spans)}
+         "valid": metrics.valid_offsets([(c, c.quote)], texts) == 1.0,
+         "hits_evidence": any(c.overlaps(s) for s in q.spans)}
         for c in answer.citations
     ]
     # Grounding, citations aside: does what the system retrieved support each claim? A claim
