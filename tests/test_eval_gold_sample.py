@@ -2,7 +2,7 @@
 
 eval/thresholds.json holds the scores measured on the sample corpus; a score that falls more than
 the margin below its measured level fails the build. After an improvement, re-measure with
-`python eval/update_thresholds.py` so that the floor rises with it.
+`python -m qa.eval.thresholds` so that the floor rises with it.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def test_the_runner_scores_each_question_through_the_app(assistant, embedder, su
     recording = Assistant(assistant.config, embedder=RecordingEmbedder(embedder), support=support_model)
     questions = locate(read_gold(small_gold), recording.reader.text)
     pipeline = AssistantPipeline(recording, mode="extractive")
-    results = evaluate(pipeline, questions, model_support(support_model), recording.abstain_below)
+    results = evaluate(pipeline, questions, model_support(support_model))
     killed, evening, capital = results
 
     assert killed.first_hit_rank is not None and killed.hit_at_5 == 1.0
@@ -127,7 +127,10 @@ def test_the_runner_scores_each_question_through_the_app(assistant, embedder, su
     assert "11" in killed.answer and killed.contains == 1.0 and killed.exact == 0.0
     assert killed.citations and all(c["valid"] for c in killed.citations) and killed.valid_offsets == 1.0
     assert killed.citation_recall == 1.0 and killed.supported_sentences == killed.sentences > 0
-    assert killed.probe_agrees is True and killed.support is not None
+    assert killed.support is not None and killed.support >= recording.abstain_below
+    assert killed.unabstained_answer == killed.answer
+    # The unanswerable question abstained; the curve still learns what it would have answered.
+    assert capital.abstained and capital.support < recording.abstain_below and capital.unabstained_answer
     # The follow-up was searched together with the question before it.
     assert evening.query != evening.question and "Nalchik" in evening.query
     assert capital.answerable is False and capital.hit_at_1 is None and capital.f1 is None
@@ -329,7 +332,6 @@ def test_report_with_baselines_and_the_threshold_curve(tmp_path):
         r.contains = contains if answerable else None
         r.hit_at_1 = r.hit_at_5 = r.rr_at_10 = 1.0 if answerable else None
         r.first_hit_rank = 1 if answerable else None
-        r.probe_agrees = True
         return r
 
     results = [result("right", True, False, 0.8, "Four died. [1]", 1.0),

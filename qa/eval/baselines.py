@@ -143,6 +143,3 @@ class LlamaIndexPipeline:
     def text(self, doc_id: str) -> str | None:
         doc = self.documents.get(doc_id)
         return doc.text if doc else None
-
-    def support_probe(self, answer: Answer) -> None:
-        return None

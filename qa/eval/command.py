@@ -41,7 +41,7 @@ def run(args, config: Config) -> int:
         questions = locate(questions, assistant.reader.text)
         pipeline = AssistantPipeline(assistant, args.top_k, args.mode)
         supports = model_support(assistant.support_model)
-        results = evaluate(pipeline, questions, supports, assistant.abstain_below, progress)
+        results = evaluate(pipeline, questions, supports, progress=progress)
         summary = summarize(results)
         answerable = sum(q.answerable for q in questions)
         title = f"{args.gold} ({answerable} answerable, {len(questions) - answerable} unanswerable)"

@@ -59,7 +59,7 @@ def _write_json(path: Path, data) -> Path:
 
 def threshold_curve(records: list[dict]) -> list[dict]:
     """The abstention trade-off over thresholds, from the records that carry a support score."""
-    probed = [r for r in records if r.get("support") is not None or r.get("probe_agrees") is not None]
+    probed = [r for r in records if r.get("support") is not None]
     if not probed:
         return []
     correct = [
@@ -216,10 +216,6 @@ def _markdown(summary: dict, records: list[dict], meta: dict, comparison, curve,
         out += ["", "## Beside the baselines", "", comparison_table(comparison)]
     if curve and abstain_below is not None:
         out += ["", "## Abstention threshold", "", _threshold_text(curve, abstain_below)]
-        disagree = [r["id"] for r in records if r.get("probe_agrees") is False]
-        if disagree:
-            out.append(f"\nThe recomputed support score disagrees with the pipeline's own abstention "
-                       f"on {len(disagree)} question(s) ({', '.join(disagree[:10])}): the curve may be off.")
     if plots:
         out += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     out += ["", "## Failures, by question", ""]

@@ -7,6 +7,7 @@ system is scored by the same code.
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,6 @@ import numpy as np
 
 from index.embedding import Embedder, load_embedder
 
-from qa import extractive
 from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
@@ -47,17 +47,12 @@ class Pipeline(Protocol):
         """A document's text as its offsets refer to it."""
         ...
 
-    def support_probe(self, answer: Answer) -> tuple[float | None, str] | None:
-        """The extractive support score of the best sentence and the answer it would give if it
-        did not abstain; None where the system has no such score."""
-        ...
-
 
 class RecordingEmbedder:
     """An embedder that remembers what it embedded while a question was being answered.
 
     While `answering`, every call computes (so latency is the app's own); afterwards the scoring
-    code (ranking, support probe, grounding checks) reuses those vectors instead of paying for
+    code (ranking, grounding checks) reuses those vectors instead of paying for
     them again, which would otherwise about double the time of a long run.
     """
 
@@ -105,6 +100,7 @@ class AssistantPipeline:
         self.top_k = top_k
         self.mode = mode
         self.name = name
+        self._answering_all: Assistant | None = None
 
     def warm_up(self) -> None:
         """Load the model and open the index, so the first question's latency is not theirs."""
@@ -124,19 +120,14 @@ class AssistantPipeline:
     def text(self, doc_id: str) -> str | None:
         return self.assistant.reader.text(doc_id)
 
-    def support_probe(self, answer: Answer) -> tuple[float | None, str] | None:
-        """The answer the extractive answerer would give if it did not abstain, beside the
-        support it compared with the threshold, for the abstention trade-off curve."""
-        if answer.mode != "extractive":
-            return None
-        query = answer.query or answer.question
-        texts = {p.doc_id: self.text(p.doc_id) for p in answer.passages}
-        scored = extractive.score_sentences(query, answer.passages, texts, self.assistant.support_model,
-                                            asked=answer.question)
-        chosen = extractive.pick(scored, 0.0)
-        if not chosen:
-            return None, ""
-        return extractive.best_support(scored), " ".join(s.text for s in chosen)
+    def unabstained(self, question: str, history: list[str]) -> str:
+        """What an extractive answer that abstained would have said, for the abstention trade-off curve."""
+        if self._answering_all is None:
+            # The same assistant, index and models, with abstention off: a shallow copy, so that a
+            # subclass's retriever is kept too.
+            self._answering_all = copy.copy(self.assistant)
+            self._answering_all.config = self.assistant.config.with_(abstain_below=0.0)
+        return self._answering_all.ask(question, history, top_k=self.top_k, mode="extractive").answer
 
 
 def model_support(model: SupportModel) -> Support:
@@ -181,9 +172,8 @@ class QuestionResult:
     valid_offsets: float | None = None
     sentences: int = 0
     supported_sentences: int = 0
-    support: float | None = None  # the extractive support score of the best sentence
+    support: float | None = None  # extractive: the answer's support, which abstains below a threshold
     unabstained_answer: str = ""  # what it would answer with abstention off
-    probe_agrees: bool | None = None  # the recomputed support leads to the same abstention
     latency_ms: float = 0.0
     error: str | None = None
 
@@ -195,7 +185,6 @@ def evaluate(
     pipeline: Pipeline,
     questions: list[GoldQuestion],
     supports: Support,
-    abstain_below: float | None = None,
     progress: bool = False,
 ) -> list[QuestionResult]:
     """Ask every question and score it; a question whose pipeline call fails is recorded, not fatal."""
@@ -204,14 +193,13 @@ def evaluate(
         warm_up()
     results = []
     for i, q in enumerate(questions, start=1):
-        results.append(score_question(pipeline, q, supports, abstain_below))
+        results.append(score_question(pipeline, q, supports))
         if progress and (i % 25 == 0 or i == len(questions)):
             print(f"  {pipeline.name}: {i}/{len(questions)} questions", file=sys.stderr, flush=True)
     return results
 
 
-def score_question(pipeline: Pipeline, q: GoldQuestion, supports: Support,
-                   abstain_below: float | None = None) -> QuestionResult:
+def score_question(pipeline: Pipeline, q: GoldQuestion, supports: Support) -> QuestionResult:
     result = QuestionResult(
         q.id, q.question, list(q.history), q.answerable, list(q.answers),
         [s.id for s in q.spans],
@@ -242,12 +230,13 @@ def score_question(pipeline: Pipeline, q: GoldQuestion, supports: Support,
     if not answer.abstained:
         _score_citations(result, answer, q, pipeline, supports)
 
-    probe = pipeline.support_probe(answer)
-    if probe is not None:
-        result.support, result.unabstained_answer = probe
-        if abstain_below is not None:
-            would_abstain = result.support is None or result.support < abstain_below
-            result.probe_agrees = would_abstain == answer.abstained
+    result.support = answer.support
+    if answer.support is not None:
+        unabstained = getattr(pipeline, "unabstained", None)
+        if not answer.abstained:
+            result.unabstained_answer = answer.answer
+        elif unabstained is not None:
+            result.unabstained_answer = unabstained(q.question, list(q.history))
     return result
 
 

@@ -1,7 +1,7 @@
 """Measure the sample gold set and write the levels that CI holds the pipeline to.
 
-    python eval/update_thresholds.py            # measure and rewrite eval/thresholds.json
-    python eval/update_thresholds.py --check    # measure and print, write nothing
+    python -m qa.eval.thresholds            # measure and rewrite eval/thresholds.json
+    python -m qa.eval.thresholds --check    # measure and print, write nothing
 
 It indexes docs_corpus/ into a temporary folder and runs `qa eval eval/gold_sample.jsonl --json`
 in this process, exactly as tests/test_eval_gold_sample.py does. Run it after a change that
@@ -15,16 +15,13 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.cli import main as qa
 
-from qa.cli import main as qa  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: docs_corpus/ and eval/
 
 GOLD = ROOT / "eval" / "gold_sample.jsonl"
 THRESHOLDS = ROOT / "eval" / "thresholds.json"
@@ -62,7 +59,7 @@ def main() -> int:
     }
     data = {
         "about": "Scores of eval/gold_sample.jsonl on docs_corpus/ (extractive mode), measured by "
-                 "eval/update_thresholds.py; tests/test_eval_gold_sample.py fails when a score falls "
+                 "python -m qa.eval.thresholds; tests/test_eval_gold_sample.py fails when a score falls "
                  "more than `margin` below its measured level (or at all, for `no_margin`).",
         "command": "qa --index-dir DIR ingest docs_corpus && "
                    "qa --index-dir DIR eval eval/gold_sample.jsonl --mode extractive --json",

@@ -1,6 +1,8 @@
 """Our pipeline beside three baselines on SQuAD v1.1 dev: retrieval and answer scores, one run.
 
-    python bench/eval_squad.py ../shared/bench/squad-v1.1-dev --sample 1000 --report reports/squad
+    python -m qa.eval.squad PATH/TO/squad-v1.1-dev --sample 1000 --report reports/squad
+
+(`pip install -e '.[bench]'` first: the LlamaIndex baseline is an extra.)
 
 Systems, all over the same 2,067 paragraphs and the same all-MiniLM-L6-v2 (see qa/eval/baselines.py):
 - ours: `Assistant.ask`, hybrid retrieval (BM25 + dense, fused) and the extractive answerer;
@@ -30,26 +32,17 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from index.embedding import load_embedder
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.config import Config
+from qa.eval.baselines import LlamaIndexPipeline, SingleRetrieverAssistant
+from qa.eval.beir import CANDIDATES, DEPTH, beir_config, load_beir, score_beir, summarize_beir
+from qa.eval.gold import GoldQuestion, locate, read_gold
+from qa.eval.report import comparison_table, write_report
+from qa.eval.runner import AssistantPipeline, RecordingEmbedder, evaluate, model_support, summarize
+from qa.service import Assistant
 
-from index.embedding import load_embedder  # noqa: E402
-from qa.config import Config  # noqa: E402
-from qa.eval.baselines import LlamaIndexPipeline, SingleRetrieverAssistant  # noqa: E402
-from qa.eval.beir import CANDIDATES, DEPTH, beir_config, load_beir, score_beir, summarize_beir  # noqa: E402
-from qa.eval.gold import GoldQuestion, locate, read_gold  # noqa: E402
-from qa.eval.report import comparison_table, write_report  # noqa: E402
-from qa.eval.runner import (  # noqa: E402
-    AssistantPipeline,
-    RecordingEmbedder,
-    evaluate,
-    model_support,
-    summarize,
-)
-from qa.service import Assistant  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, for the commit measured
 
 SYSTEMS = ("ours", "bm25", "dense", "llamaindex")
 NAMES = {"ours": "ours (hybrid + extractive)", "bm25": "BM25 alone", "dense": "dense alone",
@@ -83,7 +76,7 @@ def spread(items: list, n: int | None) -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bench", type=Path, help="the SQuAD folder: corpus.jsonl, gold.jsonl, queries.jsonl, qrels/")
-    parser.add_argument("--work", type=Path, default=Path(os.environ.get("QA_INDEX_DIR") or ROOT / ".qa_index"),
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("QA_INDEX_DIR") or ".qa_index"),
                         help="the main index dir; the indexes go under it (default QA_INDEX_DIR or .qa_index)")
     parser.add_argument("--exclude-titles-first", type=int, default=10, metavar="N",
                         help="leave out questions on the first N article titles, the tuning set (default 10)")
@@ -145,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             # paragraphs survive, as `qa eval --beir` does.
             deep = assistant_for(system, config.with_(candidates=CANDIDATES)).retriever()
             search = lambda query, k, r=deep: r.search(query, 2 * k)  # noqa: E731
-        results = evaluate(pipeline, questions, supports,
-                           ours.abstain_below if system == "ours" else None, progress=True)
+        results = evaluate(pipeline, questions, supports, progress=True)
         summaries[name] = summarize(results)
         records[system] = [r.to_dict() for r in results]
         print(f"{name}: {len(results)} questions in {time.perf_counter() - began:.0f}s", file=sys.stderr)
@@ -157,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if doc_level:
         print("\n" + doc_level_table(doc_level))
     if args.report:
-        command = "python bench/eval_squad.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        command = "python -m qa.eval.squad " + shlex.join(sys.argv[1:] if argv is None else argv)
         for system in systems:
             name = NAMES[system]
             meta = {"title": f"SQuAD v1.1 dev, {name}", "command": command, "code": code,
