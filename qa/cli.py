@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -85,17 +86,25 @@ def _filters(args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The process runs offline: no command may reach a model hub (a hub name in QA_EMBED_MODEL
+    # works for a user who sets HF_HUB_OFFLINE=0).
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # sentence-transformers warns before it fails on a model it cannot find; our error says it all.
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
     try:
         config = Config.from_env()
         config = config.with_(index_dir=args.index_dir, corpus_dir=args.corpus_dir)
         return COMMANDS[args.command](args, config)
     except CorpusError as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, even when a library's message has several
+        print(f"qa: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qa ask ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _assistant(config: Config):

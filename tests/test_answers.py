@@ -226,11 +226,13 @@ def test_qa_commands_fail_with_one_line_and_no_traceback(sample_index_dir, tmp_p
     assert not (tmp_path / "index").exists()  # a missing path indexes nothing, not even an empty index
 
 
-def test_a_bad_embedding_model_is_one_line(sample_index_dir, tmp_path):
+@pytest.mark.parametrize("model", ["{tmp}/no-model-here", "/nope", "no-such-org/no-such-model"])
+def test_a_bad_embedding_model_is_one_line(sample_index_dir, tmp_path, model):
     result = run_qa("--index-dir", str(tmp_path / "index"), "ingest", str(ROOT / "docs_corpus"),
-                    env_extra={"QA_EMBED_MODEL": str(tmp_path / "no-model-here")})
+                    env_extra={"QA_EMBED_MODEL": model.format(tmp=tmp_path)})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot load embedding model" in result.stderr and "QA_EMBED_MODEL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_qa_ask_reads_the_question_from_stdin(sample_index_dir):

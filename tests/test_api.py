@@ -1,4 +1,4 @@
-"""The HTTP API of SPEC.md, over a real server on 127.0.0.1 with the real index and model."""
+"""The HTTP API, over a real server on 127.0.0.1 with the real index and model."""
 
 from __future__ import annotations
 

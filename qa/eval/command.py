@@ -1,4 +1,4 @@
-"""`qa eval`: score a gold set (or a BEIR set) and print a table or SPEC.md's JSON."""
+"""`qa eval`: score a gold set (or a BEIR set) and print a table or the JSON summary."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def _check(args, config: Config) -> None:
 
 
 def _table(title: str, summary: dict) -> str:
-    """One line per group, the way SPEC.md orders them."""
+    """One line per group, in the order of the JSON summary."""
     lines = [f"qa eval: {title}"]
     groups: dict[str, list[str]] = {}
     for metric, value in summary_rows(summary)[1:]:

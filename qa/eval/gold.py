@@ -1,6 +1,6 @@
 """Gold question sets: read and check the JSONL, and find each evidence quote in its document.
 
-One question a line, as SPEC.md gives it:
+One question a line (qa/eval/README.md):
     {"id": "q1", "question": "...", "answers": ["..."],
      "evidence": [{"doc_id": "...", "quote": "exact text", "start": 10, "end": 20}],
      "history": ["an earlier question", ...]}

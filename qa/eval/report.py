@@ -177,7 +177,7 @@ def _fmt(value) -> str:
 
 
 def summary_rows(summary: dict) -> list[tuple[str, str]]:
-    """(metric, value) pairs in the order of SPEC.md."""
+    """(metric, value) pairs in the order of the `--json` summary."""
     rows = [("questions", str(summary["n"]))]
     for group in ("retrieval", "answer", "citations", "grounding", "abstention", "latency_ms"):
         for key, value in summary[group].items():

@@ -281,7 +281,7 @@ def _score_citations(result: QuestionResult, answer: Answer, q: GoldQuestion,
 
 
 def summarize(results: list[QuestionResult]) -> dict:
-    """The `qa eval --json` summary of SPEC.md; keys that do not apply are None."""
+    """The `qa eval --json` summary (qa/eval/README.md); keys that do not apply are None."""
     answerable = [r for r in results if r.answerable]
     answered = [r for r in results if not r.abstained]
     sentences = sum(r.sentences for r in answered)

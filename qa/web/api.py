@@ -1,4 +1,4 @@
-"""The HTTP API of SPEC.md: a thin JSON layer over `Assistant`, served beside the chat app.
+"""The HTTP API (its shapes in docs/openapi.json): a thin JSON layer over `Assistant`, served beside the chat app.
 
 Every error leaves as `{"error": "..."}` with a status that says whose fault it was: 4xx for the
 request, 502 for the LLM endpoint, 503 for a missing or unreadable index. A bad request never

@@ -14,9 +14,8 @@ from qa.service import Assistant
 
 
 def _offline_gradio() -> None:
-    """Gradio reads these when it builds and serves the app; nothing of it may phone home."""
+    """Gradio reads this when it builds and serves the app; nothing of it may phone home."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
