@@ -22,7 +22,7 @@ from index.ingest import IngestBusyError, IngestReport
 from index.loaders import SUPPORTED_SUFFIXES
 
 from qa.config import Config
-from qa.errors import BadInputError, IndexStoreError, QAError
+from qa.errors import BadInputError, IndexStoreError, QAError, ReadOnlyError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class UploadOutcome:
 def check_uploads(files: Sequence[Upload], config: Config) -> None:
     """Refuse the whole request, before anything is indexed, when it breaks a limit."""
     if config.read_only:
-        raise BadInputError("this server is read-only: adding files is turned off")
+        raise ReadOnlyError("this server is read-only: adding files is turned off")
     if not files:
         raise BadInputError("choose one or more files first")
     if len(files) > config.max_upload_files:

@@ -365,3 +365,38 @@ def test_the_documented_schema_is_the_served_one():
     documented = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
     assert documented == build_api(Assistant(Config())).openapi(), \
         "docs/openapi.json is out of date: write build_api(...).openapi() to it again"
+
+
+# --- adding files -------------------------------------------------------------------------------------
+def test_files_added_through_the_api_are_indexed_whole_or_not_at_all(tmp_path, embedder, support_model):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "office.txt").write_text("The Oslo office opened in 2004. It has forty staff.\n", encoding="utf-8")
+    config = Config(index_dir=tmp_path / "index", corpus_dir=corpus, max_upload_bytes=2000, max_upload_files=3)
+    assistant = Assistant(config, embedder=embedder, support=support_model)
+    assistant.ingest()
+    note = b"# Lighthouse\n\nThe lighthouse keepers of Zanzibar went on strike in 1931.\n"
+    with LiveServer(assistant) as server, httpx.Client(base_url=server.url + "/api", timeout=120) as api:
+        added = api.post("/documents", files=[("files", ("lighthouse.md", note, "text/markdown")),
+                                              ("files", ("empty.txt", b"", "text/plain"))])
+        assert added.status_code == 200, added.text
+        assert added.json() == {"files": [{"name": "lighthouse.md", "ok": True, "detail": "1 added"},
+                                          {"name": "empty.txt", "ok": False, "detail": added.json()["files"][1]["detail"]}]}
+        assert "nothing indexed" in added.json()["files"][1]["detail"]
+        ids = [d["doc_id"] for d in api.get("/documents").json()["documents"]]
+        assert ids == ["office.txt", "uploads/lighthouse.md"]
+        found = api.get("/search", params={"q": "Why did the lighthouse keepers strike?", "top_k": 1}).json()
+        assert found["results"][0]["doc_id"] == "uploads/lighthouse.md"
+        assert api.get(f"/citations/{found['results'][0]['id']}").json()["quote"] in note.decode()
+
+        # A request that breaks a limit or names a file badly is refused whole, before anything is indexed.
+        for files, words in ([("files", ("big.txt", b"x " * 1500, "text/plain"))], "limit"), \
+                            ([("files", ("a.txt", b"fine", "text/plain")), ("files", ("run.exe", b"MZ", "x/y"))],
+                             "unsupported file type"):
+            assert_error(api.post("/documents", files=files), 400, words)
+        assert_error(api.post("/documents", files=[("files", (f"{n}.txt", b"x", "text/plain")) for n in range(4)]),
+                     400, "4 files")
+        assert_error(api.post("/documents", content=b"x" * 1_100_000,
+                              headers={"content-type": "multipart/form-data; boundary=b"}), 413)
+        assert_error(api.post("/documents"), 422)
+        assert [d["doc_id"] for d in api.get("/documents").json()["documents"]] == ids

@@ -30,7 +30,7 @@ from tests.live_server import LiveServer, free_port
 
 from qa.web import ui
 from qa.config import Config, ConfigError
-from qa.errors import BadInputError
+from qa.errors import BadInputError, ReadOnlyError
 from qa.service import Assistant
 from qa.uploads import Upload
 
@@ -474,8 +474,10 @@ def test_a_read_only_server_takes_no_uploads(tmp_path_factory, sample_index_dir,
         event = http.post("/gradio_api/call/add_files",
                           json={"data": [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]]})
         assert event.status_code >= 400
+        through_the_api = http.post("/api/documents", files=[("files", ("a.md", secret.read_bytes()))])
+        assert through_the_api.status_code == 403 and "read-only" in through_the_api.json()["error"]
         assert corpus(http) == before
-        with pytest.raises(BadInputError, match="read-only"):
+        with pytest.raises(ReadOnlyError, match="read-only"):
             live.assistant.add_files([Upload("a.md", secret)])
 
 

@@ -8,15 +8,18 @@ produces a 500 or a traceback.
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.web import redact
 from qa.web.api_schema import (
+    AddedReply,
     AskReply,
     AskRequest,
     DocumentList,
@@ -34,6 +37,7 @@ from qa.web.api_schema import (
 from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, ReadOnlyError, SupportModelError
 from qa.web.limits import BodyLimit, BodyTooLarge, too_large_message
 from qa.service import Assistant
+from qa.uploads import Upload
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,20 @@ def router(assistant: Assistant) -> APIRouter:
     def document(doc_id: str):
         return assistant.document(doc_id)
 
+    @routes.post("/documents", response_model=AddedReply, responses=errors(400, 401, 403, 413, 422, 503))
+    def add_documents(files: Annotated[list[UploadFile], File()]):
+        """Index uploaded files (multipart, field `files`), each whole or not at all, under uploads/."""
+        with tempfile.TemporaryDirectory(prefix="qa-upload-") as folder:
+            uploads = []
+            for i, sent in enumerate(files):
+                path = Path(folder) / str(i)  # never a name the client chose
+                with open(path, "wb") as stored:
+                    while block := sent.file.read(1024 * 1024):
+                        stored.write(block)
+                uploads.append(Upload(sent.filename or "", path))
+            outcomes = list(assistant.add_files(uploads))
+        return {"files": [{"name": o.name, "ok": o.ok, "detail": o.detail} for o in outcomes]}
+
     @routes.delete("/documents/{doc_id:path}", response_model=RemovedReply,
                    responses=errors(401, 403, 404, 422, 503))
     def remove_document(doc_id: str):
@@ -109,7 +127,9 @@ def build_api(assistant: Assistant) -> FastAPI:
     # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may reach out.
     api = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     api.include_router(router(assistant))
-    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    config = assistant.config
+    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES,
+                       uploads=config.max_upload_files * config.max_upload_bytes + MAX_BODY_BYTES)
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": redact.text(message)}, status_code=status)
@@ -147,10 +167,11 @@ def build_api(assistant: Assistant) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps errors met while reading the body
-            return error(413, too_large_message(MAX_BODY_BYTES))
+            return error(413, too_large_message(exc.__cause__.args[0]))
         if exc.status_code == 404:
             message = f"no route {request.url.path}; the API has /api/health, /api/ask, /api/search, " \
-                      "/api/verify, /api/citations/{id}, /api/documents and /api/documents/{doc_id} (GET, DELETE)"
+                      "/api/verify, /api/citations/{id}, /api/documents (GET; POST adds files) and " \
+                      "/api/documents/{doc_id} (GET, DELETE)"
         return error(exc.status_code, message)
 
     @api.exception_handler(Exception)

@@ -171,6 +171,16 @@ class RemovedReply(BaseModel):
     removed: str  # the doc id taken out of the index
 
 
+class FileOutcome(BaseModel):
+    name: str  # the file's name as sent
+    ok: bool  # indexed; when false, nothing of the file is
+    detail: str  # "1 added", or why nothing was indexed
+
+
+class AddedReply(BaseModel):
+    files: list[FileOutcome]  # in the order sent; documents get ids under uploads/
+
+
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
 

@@ -16,7 +16,7 @@ import gradio as gr
 from qa.web import redact, ui_html
 from qa.citations import ResolvedCitation
 from qa.config import MODES
-from qa.errors import BadInputError, IndexStoreError, LLMError, QAError
+from qa.errors import BadInputError, IndexStoreError, LLMError, QAError, ReadOnlyError
 from qa.service import MAX_TOP_K, Assistant
 from qa.uploads import Upload
 
@@ -337,7 +337,7 @@ def _add_files(assistant: Assistant, paths: list[str] | None, progress: gr.Progr
         uploads = _uploaded(paths or [])
         outcomes = assistant.add_files(uploads, on_progress=lambda name, done, total: progress(
             (done, total), desc=f"Indexing {name}", unit="chunks"))
-    except BadInputError as exc:  # a limit, a name, a path that did not come through the upload
+    except (BadInputError, ReadOnlyError) as exc:  # a limit, a name, a path not from the upload
         yield ui_html.ingest_log_html([("", "error", str(exc))]), gr.update(), gr.update()
         return
     lines = [(upload.name, "waiting", "waiting") for upload in uploads]
