@@ -19,8 +19,15 @@ fi
 
 echo "Installing dependencies into .venv (the first time takes a few minutes)"
 .venv/bin/pip install --quiet --upgrade pip
-# The CPU build of torch first: left to the resolver, torch brings several GB of CUDA packages.
-.venv/bin/pip install --quiet "torch==2.13.0"
+# torch first, so that the resolver does not pick it: PyPI's torch for Linux brings several GB of
+# CUDA packages. The CPU build comes from PyTorch's own index; TORCH_INDEX_URL names another (a CUDA
+# build's), and TORCH_INDEX_URL="" leaves the choice to pip's own configuration. A torch 2.13.0
+# already in .venv is kept, whichever build it is.
+torch_version='import importlib.metadata as m; print(m.version("torch").split("+")[0])'
+if [ "$(.venv/bin/python -c "$torch_version" 2>/dev/null)" != "2.13.0" ]; then
+  torch_index="${TORCH_INDEX_URL-https://download.pytorch.org/whl/cpu}"
+  .venv/bin/pip install --quiet "torch==2.13.0" ${torch_index:+--extra-index-url "$torch_index"}
+fi
 if [ "$extra" = "test" ]; then
   .venv/bin/pip install --quiet -e ".[test]"
 else
