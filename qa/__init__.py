@@ -11,6 +11,9 @@ The module-level functions use one Assistant built from the QA_* environment on 
 
 from __future__ import annotations
 
+from index.documents import Span
+from index.errors import CorpusError
+
 from qa.config import Config
 from qa.errors import BadInputError, NotFoundError, QAError
 from qa.response import Response
@@ -40,6 +43,6 @@ def cite(citation_id: str):
 
 
 __all__ = [
-    "Answer", "Assistant", "BadInputError", "Citation", "Config", "NotFoundError", "Passage",
+    "Answer", "Assistant", "BadInputError", "Citation", "Config", "CorpusError", "NotFoundError", "Passage", "Span",
     "QAError", "Response", "ask", "cite", "default_assistant", "search",
 ]

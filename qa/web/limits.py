@@ -25,7 +25,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limit
-        if self.uploads is not None and scope.get("method") == "POST" and scope["path"].rstrip("/").endswith("/documents"):
+        adding_files = scope.get("method") == "POST" and scope["path"].rstrip("/").endswith("/documents")
+        if self.uploads is not None and adding_files:
             limit = self.uploads
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
