@@ -4,7 +4,8 @@
 
 Each `--base` commit (checked out into a temporary git worktree) and this tree ("after") runs
 in its own process over the same index and the same questions (see
-`support_worker.py`). Measured:
+`support_worker.py`); `--after int8/int8 fp32/fp32` runs this tree once per pair of precisions
+(the embedder's and the support model's; older trees run fp32). Measured:
 
 - answers, on the 18 SQuAD 1.1 articles that `train_articles.txt` does not list (never trained or
   tuned on): share of answerable questions whose answer contains a gold answer, and share wrongly
@@ -142,11 +143,14 @@ def _answer_scores(rows: list[dict]) -> dict:
             "false_abstention": sum(r["abstained"] for r in rows) / len(rows) if rows else None}
 
 
-def run_worker(code: Path, job: Path, out: Path, model_dir: Path | None) -> dict:
+def run_worker(code: Path, job: Path, out: Path, model_dir: Path | None, precisions: str) -> dict:
+    """One side, in its own process; `precisions` is "EMBED/SUPPORT" (a tree older than int8 runs fp32)."""
     command = [sys.executable, str(WORKER), str(code), str(job), str(out)]
     if model_dir:
         command.append(str(model_dir))
-    subprocess.run(command, check=True)
+    embed, support = precisions.split("/")
+    subprocess.run(command, check=True, env={**os.environ, "QA_EMBED_PRECISION": embed,
+                                             "QA_SUPPORT_PRECISION": support})
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -160,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims-trained-on", default="summary", choices=("summary", "data2txt"))
     parser.add_argument("--claim-sources", type=int, default=60, help="sources of the other RAGTruth task")
     parser.add_argument("--model-dir", type=Path, help="the support model to test (default: the shipped one)")
+    parser.add_argument("--after", nargs="+", default=["int8/int8"], metavar="EMBED/SUPPORT",
+                        help="this tree's runs, each with the embedder's and the support model's precision "
+                             "(int8 or fp32; default: int8/int8, as the product runs)")
     parser.add_argument("--only-after", action="store_true", help="skip the 'before' run")
     parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
     parser.add_argument("--out", type=Path, help="write the Markdown table here (and .json beside it)")
@@ -189,11 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             for _, code in sides:
                 subprocess.run(["git", "worktree", "add", "--detach", str(code), code.name], cwd=ROOT,
                                check=True, capture_output=True)
-            for name, code in [*sides, ("after", ROOT)]:
+            afters = [(f"after {p}" if len(args.after) > 1 else "after", ROOT, p) for p in args.after]
+            for name, code, precisions in [*((n, c, "fp32/fp32") for n, c in sides), *afters]:
                 print(f"--- {name}", file=sys.stderr)
-                model = args.model_dir.resolve() if args.model_dir and name == "after" else None
-                results[name] = score(run_worker(code, tmp / "job.json", tmp / f"{name}.json", model),
-                                      questions, claims, sample)
+                model = args.model_dir.resolve() if args.model_dir and code == ROOT else None
+                raw = run_worker(code, tmp / "job.json", tmp / f"{name.replace('/', '-')}.json", model, precisions)
+                results[name] = score(raw, questions, claims, sample)
         finally:
             for _, code in sides:
                 subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT)

@@ -8,6 +8,7 @@ only calls that both the old and the new code have are used, except where the ne
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -32,13 +33,22 @@ def main() -> int:
     from qa.service import Assistant
 
     job = json.loads(job_file.read_text(encoding="utf-8"))
-    embedder = SentenceTransformerEmbedder()
+    embed_precision = os.environ.get("QA_EMBED_PRECISION", "fp32")
+    support_precision = os.environ.get("QA_SUPPORT_PRECISION", "fp32")
+    try:
+        from index.embedding import load_embedder  # trees with the int8 embedder
+
+        embedder = load_embedder(precision=embed_precision)
+    except ImportError:
+        embedder = SentenceTransformerEmbedder()
     new = hasattr(grounding, "judge")
     extra = {}
     if new:
         from qa.support import MODEL_DIR, SupportModel
 
-        extra["support"] = SupportModel.load(model_dir or MODEL_DIR)
+        takes_precision = "precision" in inspect.signature(SupportModel.load).parameters  # trees before int8 do not
+        extra["support"] = (SupportModel.load(model_dir or MODEL_DIR, support_precision) if takes_precision
+                            else SupportModel.load(model_dir or MODEL_DIR))
 
     def assistant(index_dir: str) -> Assistant:
         return Assistant(Config(index_dir=Path(index_dir), mode="extractive"), embedder=embedder, **extra)

@@ -5,8 +5,10 @@ normalisation are done here, as its modules.json says) to ONNX, fuses its attent
 norms with ONNX Runtime's transformer optimiser, and quantises the weights of its matrix products
 to int8 (per output channel) with dynamic quantisation, which runs on the CPU's integer
 dot-product instructions (AVX-512 VNNI where present). The word embeddings stay fp32: quantising
-them too was a little faster and further from the fp32 vectors (bench/RESULTS-embedding.md). The result is cached under `cache_dir` in a folder named by a digest
-of the weights and the recipe, so a change of either makes a new one; nothing is downloaded.
+them too was a little faster and further from the fp32 vectors (bench/RESULTS-embedding.md).
+
+The result is cached under `cache_dir` in a folder named by a digest of the weights and the
+recipe, so a change of either makes a new one; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +40,9 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "qa-corpus" / "models"
 
 
-def _weights_digest(model_dir: Path) -> str:
-    """A digest of the files the model is made from; cheap: sizes and the config, not 90 MB of weights."""
+def _weights_digest(model_dir: Path, depends_on: Sequence[Path] = ()) -> str:
+    """A digest of the files the model is made from; cheap: sizes and the config, not 90 MB of
+    weights. `depends_on` are small files read whole (a fine-tuned model's own weights)."""
     digest = hashlib.sha256(RECIPE.encode())
     for name in ("config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json"):
         path = model_dir / name
@@ -47,13 +51,20 @@ def _weights_digest(model_dir: Path) -> str:
     for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         stat = weights.stat()
         digest.update(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for path in depends_on:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def quantised_model(model_dir: Path, cache_dir: Path, name: str) -> Path:
-    """The int8 ONNX file for the model in `model_dir`, made on first use and kept in `cache_dir`."""
+def quantised_model(model_dir: Path, cache_dir: Path, name: str, encoder: Callable[[], object] | None = None,
+                    depends_on: Sequence[Path] = ()) -> Path:
+    """The int8 ONNX file for a BERT encoder, made on first use and kept in `cache_dir`.
+
+    The encoder is the one in `model_dir`, or the torch module that `encoder()` builds (eager
+    attention, returning the last hidden state) from it and the files `depends_on` names.
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1]) or "model"
-    target = cache_dir / f"{safe}-{_weights_digest(model_dir)}"
+    target = cache_dir / f"{safe}-{_weights_digest(model_dir, depends_on)}"
     model = target / "model-int8.onnx"
     if model.is_file():
         return model
@@ -63,32 +74,35 @@ def quantised_model(model_dir: Path, cache_dir: Path, name: str) -> Path:
     staging.mkdir(exist_ok=True)
     try:
         fp32 = staging / "model.onnx"
-        _export(model_dir, fp32)
+        _export(encoder() if encoder else _sentence_encoder(model_dir), fp32)
         fused = staging / "model-fused.onnx"
         _fuse(fp32, fused, json.loads((model_dir / "config.json").read_text()))
         int8 = staging / "model-int8.onnx"
         _quantise(fused, int8)
-        (staging / "recipe.json").write_text(json.dumps({"recipe": RECIPE, "source": str(model_dir)}))
         int8.replace(model)  # atomic: a concurrent first use finds a whole file or none
     finally:
-        for leftover in staging.iterdir():
-            leftover.unlink()
-        staging.rmdir()
+        shutil.rmtree(staging, ignore_errors=True)
     return model
 
 
-def _export(model_dir: Path, target: Path) -> None:
-    import torch
+def _sentence_encoder(model_dir: Path):
+    """The transformer of a sentence-transformers model, as `_export` takes it."""
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    # Eager attention: the fused kernel's path depends on the mask's values, which a trace would
+    # freeze to those of the example.
+    return AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+
+
+def _export(bert, target: Path) -> None:
+    import torch
+
     class Encoder(torch.nn.Module):  # keyword arguments: the model's positional order varies by version
         def __init__(self):
             super().__init__()
-            # Eager attention: the fused kernel's path depends on the mask's values, which a trace
-            # would freeze to those of the example.
-            self.bert = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+            self.bert = bert.eval()
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             return self.bert(input_ids=input_ids, attention_mask=attention_mask,
@@ -165,18 +179,11 @@ class OnnxEmbedder:
     def _load(self):
         with self._loading:
             if self._sessions is None:
-                import onnxruntime
                 from tokenizers import Tokenizer
 
                 try:
-                    path = str(quantised_model(self._dir, self._cache_dir, self.name))
-                    sessions = []
-                    for threads in (1, max(1, os.cpu_count() or 1)):
-                        options = onnxruntime.SessionOptions()
-                        options.intra_op_num_threads = threads
-                        options.inter_op_num_threads = 1
-                        sessions.append(onnxruntime.InferenceSession(path, options,
-                                                                     providers=["CPUExecutionProvider"]))
+                    path = quantised_model(self._dir, self._cache_dir, self.name)
+                    sessions = [inference_session(path, threads) for threads in (1, os.cpu_count() or 1)]
                 except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
                     raise EmbeddingModelError(f"cannot make the int8 model of {self.name!r} in {self._cache_dir}: "
                                               f"{exc}; set QA_EMBED_PRECISION=fp32 to run the fp32 one") from None
@@ -199,17 +206,30 @@ class OnnxEmbedder:
         with lock:
             for i in range(0, len(order), self.batch_size):
                 part = order[i : i + self.batch_size]
-                out[part] = self._run(one if small else every, [encodings[j] for j in part])
-        return out
+                out[part] = mean_pooled(one if small else every, [encodings[j] for j in part])
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
-    def _run(self, session, encodings) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
-        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-        summed = (hidden * mask[:, :, None]).sum(axis=1)
-        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+def inference_session(path: Path, threads: int):
+    """An ONNX Runtime session on the CPU that runs one call on `threads` threads."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def mean_pooled(session, encodings) -> np.ndarray:
+    """The mean of the last hidden state over each tokenised text's (or pair's) own tokens."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = 1
+        types[row, : len(e.ids)] = e.type_ids
+    hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+    summed = (hidden * mask[:, :, None]).sum(axis=1)
+    return summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)

@@ -35,6 +35,7 @@ class Config:
     corpus_dir: Path = Path("docs_corpus")
     embed_model: str = ""  # empty: the bundled all-MiniLM-L6-v2
     embed_precision: str = "int8"  # or "fp32"; int8 runs on ONNX Runtime (index.embedding.load_embedder)
+    support_precision: str = "int8"  # or "fp32": the support model's, likewise (qa.support)
     chroma_host: str | None = None
     chroma_port: int = 8000
     collection: str = "qa_chunks"
@@ -110,6 +111,8 @@ class Config:
             embed_model=get("EMBED_MODEL") or "",
             embed_precision=_choice(get("EMBED_PRECISION") or defaults.embed_precision, ("int8", "fp32"),
                                     "QA_EMBED_PRECISION"),
+            support_precision=_choice(get("SUPPORT_PRECISION") or defaults.support_precision, ("int8", "fp32"),
+                                      "QA_SUPPORT_PRECISION"),
             chroma_host=get("CHROMA_HOST"),
             chroma_port=_number(get("CHROMA_PORT") or "8000", "QA_CHROMA_PORT"),
             collection=get("CHROMA_COLLECTION") or defaults.collection,

@@ -80,7 +80,7 @@ class Assistant:
     def support_model(self) -> SupportModel:
         with self._lock:
             if self._support is None:
-                self._support = SupportModel.shipped()
+                self._support = SupportModel.shipped(self.config.support_precision)
             return self._support
 
     @property

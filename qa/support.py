@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from qa.errors import SupportModelError
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
+PRECISIONS = ("int8", "fp32")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class SupportSettings:
         )
 
 
-def build_network(base_path: str):
+def build_network(base_path: str, attention: str | None = None):
     """The bundled encoder with a one-logit head on its mean-pooled output (untrained head)."""
     import torch
     from transformers import AutoModel
@@ -87,7 +88,8 @@ def build_network(base_path: str):
         def __init__(self):
             super().__init__()
             with _quiet_transformers():  # it reports the unused pooler weights on every load
-                self.encoder = AutoModel.from_pretrained(base_path, local_files_only=True, add_pooling_layer=False)
+                self.encoder = AutoModel.from_pretrained(base_path, local_files_only=True, add_pooling_layer=False,
+                                                         attn_implementation=attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
 
         def forward(self, input_ids, attention_mask, token_type_ids):
@@ -120,81 +122,141 @@ def target_layers(network, targets: Sequence[str]) -> dict[str, object]:
             if isinstance(module, torch.nn.Linear) and name.endswith(tuple(targets))}
 
 
-class SupportModel:
-    """Probabilities that the second text answers or supports the first, one per pair."""
+def merged_network(model_dir: Path, settings: SupportSettings, attention: str | None = None):
+    """The bundled encoder with the shipped updates merged into its weights, and the trained head."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers.utils import logging as transformers_logging
 
-    def __init__(self, network, tokenizer, settings: SupportSettings):
-        self._network = network
+    from index.embedding import bundled_model_path
+
+    transformers_logging.disable_progress_bar()
+    state = load_file(str(model_dir / WEIGHTS))
+    network = build_network(bundled_model_path(), attention)
+    layers = target_layers(network, settings.targets)
+    if not layers or settings.rank < 1:
+        raise ValueError("its settings name no layer of the bundled model")
+    scale = settings.alpha / settings.rank
+    with torch.no_grad():
+        for name, layer in layers.items():
+            layer.weight += scale * (state[f"{name}.lora_up"].float() @ state[f"{name}.lora_down"].float())
+        network.head.weight.copy_(state["head.weight"])
+        network.head.bias.copy_(state["head.bias"])
+    return network.eval()
+
+
+class SupportModel:
+    """Probabilities that the second text answers or supports the first, one per pair.
+
+    In int8 (the default) the merged encoder runs on ONNX Runtime, quantised as the embedder is
+    (`index.onnx_embedding`): made once from the bundled weights and the shipped updates, and
+    cached; the mean pooling and the head run in numpy. In fp32 the torch network runs.
+    """
+
+    def __init__(self, logits, tokenizer, settings: SupportSettings, precision: str):
+        self._logits = logits  # (list of tokenised pairs) -> one logit per pair
         self._tokenizer = tokenizer
         self.settings = settings
-        self._tokenizing = threading.Lock()  # a fast tokenizer changes its own settings per call
+        self.precision = precision
 
     @classmethod
     @functools.cache
-    def shipped(cls) -> SupportModel:
+    def shipped(cls, precision: str = "int8") -> SupportModel:
         """The model in the package, loaded once per process and shared: it only reads."""
-        return cls.load(MODEL_DIR)
+        return cls.load(MODEL_DIR, precision)
 
     @classmethod
-    def load(cls, model_dir: Path = MODEL_DIR) -> SupportModel:
+    def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None) -> SupportModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
         from safetensors import SafetensorError
-        from safetensors.torch import load_file
-        from transformers import AutoTokenizer
-        from transformers.utils import logging as transformers_logging
+        from tokenizers import Tokenizer
 
         from index.embedding import bundled_model_path
 
-        transformers_logging.disable_progress_bar()
+        if precision not in PRECISIONS:
+            raise SupportModelError(f"unknown support model precision {precision!r}; use one of: "
+                                    f"{', '.join(PRECISIONS)}")
         weights, settings_file = model_dir / WEIGHTS, model_dir / SETTINGS
         if not weights.is_file() or not settings_file.is_file():
             raise SupportModelError(f"the support model is missing: no {WEIGHTS} and {SETTINGS} in {model_dir.name}/")
         try:
             settings = SupportSettings.read(settings_file)
-            state = load_file(str(weights))
-            base = bundled_model_path()
-            network = build_network(base)
-            layers = target_layers(network, settings.targets)
-            if not layers or settings.rank < 1:
-                raise ValueError("its settings name no layer of the bundled model")
-            scale = settings.alpha / settings.rank
-            with torch.no_grad():
-                for name, layer in layers.items():
-                    layer.weight += scale * (state[f"{name}.lora_up"].float() @ state[f"{name}.lora_down"].float())
-                network.head.weight.copy_(state["head.weight"])
-                network.head.bias.copy_(state["head.bias"])
-            network.eval()
-            tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+            tokenizer = Tokenizer.from_file(str(Path(bundled_model_path()) / "tokenizer.json"))
+            tokenizer.enable_truncation(settings.max_tokens, strategy="longest_first")
+            tokenizer.no_padding()
+            if precision == "int8":
+                logits = _int8_logits(model_dir, settings, cache_dir)
+            else:
+                logits = _torch_logits(merged_network(model_dir, settings))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
             # The reason without file-system paths: this message may reach a web page.
             reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__
             raise SupportModelError(f"the support model in {model_dir.name}/ is unreadable ({reason}); "
                                     "reinstall the package or train it again") from None
-        return cls(network, tokenizer, settings)
+        return cls(logits, tokenizer, settings, precision)
 
-    def probabilities(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
+    def probabilities(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         if not pairs:
             return np.zeros(0, dtype=np.float32)
+        encodings = self._tokenizer.encode_batch([(first, second) for first, second in pairs])
+        logits = np.asarray(self._logits(encodings), dtype=np.float64)
+        return (1 / (1 + np.exp(-logits))).astype(np.float32)
+
+
+def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | None):
+    """Logits from the int8 model, one pair per call: dynamic quantisation scales a call's
+    activations together, so a pair scored alone gets the same probability whatever else is
+    scored beside it. Many pairs are spread over every core, one question's at a time across the
+    process (`index.embedding.cpu_threads`' policy); that was also faster than batches here."""
+    from safetensors.numpy import load_file
+
+    from index.embedding import _ALL_CORES, SMALL_BATCH, bundled_model_path
+    from index.onnx_embedding import default_cache_dir, inference_session, mean_pooled, quantised_model
+
+    path = quantised_model(Path(bundled_model_path()), cache_dir or default_cache_dir(), "support",
+                           encoder=lambda: merged_network(model_dir, settings, attention="eager").encoder,
+                           depends_on=(model_dir / WEIGHTS, model_dir / SETTINGS))
+    session = inference_session(path, threads=1)  # sessions may run concurrently
+    state = load_file(str(model_dir / WEIGHTS))
+    weight, bias = state["head.weight"].astype(np.float32).reshape(-1), float(state["head.bias"].reshape(-1)[0])
+    cores = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="support-model")
+
+    def one(encoding) -> float:
+        return float(mean_pooled(session, [encoding])[0] @ weight + bias)
+
+    def logits(encodings) -> list[float]:
+        if len(encodings) <= SMALL_BATCH:
+            return [one(e) for e in encodings]
+        with _ALL_CORES:
+            return list(cores.map(one, encodings))
+
+    return logits
+
+
+def _torch_logits(network):
+    def logits(encodings, batch_size: int = 32) -> np.ndarray:
         import torch
 
         from index.embedding import cpu_threads
 
         # Sorted by length, so that each batch pads little.
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        scores = np.zeros(len(pairs), dtype=np.float32)
-        with cpu_threads(len(pairs)), torch.inference_mode():
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros(len(encodings), dtype=np.float32)
+        with cpu_threads(len(encodings)), torch.inference_mode():
             for begin in range(0, len(order), batch_size):
                 chunk = order[begin:begin + batch_size]
-                with self._tokenizing:
-                    batch = self._tokenizer(
-                        [pairs[i][0] for i in chunk], [pairs[i][1] for i in chunk],
-                        truncation="longest_first", max_length=self.settings.max_tokens,
-                        padding=True, return_tensors="pt",
-                    )
-                logits = self._network(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-                scores[chunk] = torch.sigmoid(logits).numpy()
-        return scores
+                width = max(len(encodings[i].ids) for i in chunk)
+                ids, types = (torch.zeros((len(chunk), width), dtype=torch.long) for _ in range(2))
+                mask = torch.zeros_like(ids)
+                for row, i in enumerate(chunk):
+                    n = len(encodings[i].ids)
+                    ids[row, :n] = torch.tensor(encodings[i].ids)
+                    types[row, :n] = torch.tensor(encodings[i].type_ids)
+                    mask[row, :n] = 1
+                out[chunk] = network(ids, mask, types).numpy()
+        return out
+
+    return logits
 
 
 def claim_evidence(scores: np.ndarray, spans: Sequence[tuple[int, int]], count: int) -> list[int]:

@@ -86,15 +86,41 @@ def test_support_is_the_models_probability_and_the_rule_orders_the_shortlist(fac
     assert answer.support == pytest.approx(max(s.support for s in scored), abs=1e-4)
 
 
-def test_the_model_loads_with_no_network(monkeypatch):
+def test_the_model_loads_with_no_network(monkeypatch, tmp_path):
     def refuse(*args, **kwargs):
         raise OSError("no network in this test")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    model = SupportModel.load()
+    model = SupportModel.load(cache_dir=tmp_path)  # the int8 model made here, from local files alone
     [p] = model.probabilities([("When did the Oslo office open?", "The Oslo office opened in 2004.")])
     assert 0.0 <= p <= 1.0
+    assert [f.name for f in tmp_path.glob("support-*/*")] == ["model-int8.onnx"]
+
+
+def test_int8_and_fp32_make_the_same_calls(support_model):
+    """The int8 model (the default) stands in for the fp32 network it is made from."""
+    fp32 = SupportModel.load(precision="fp32")
+    pairs = [(q, FACTS[doc]) for q, doc in [
+        ("When did the Oslo office open?", "offices.txt"), ("When did the Zurich office open?", "offices.txt"),
+        ("How long is the Harbour Bridge?", "bridge.txt"), ("How long is the Tower Bridge?", "bridge.txt"),
+        ("Who was appointed chief executive of Nordwind?", "people.txt"),
+        ("Where does the Danube flow into?", "river.txt")]]
+    assert support_model.precision == "int8" and fp32.precision == "fp32"
+    exact, quantised = fp32.probabilities(pairs), support_model.probabilities(pairs)
+    assert np.abs(exact - quantised).max() < 0.12 and np.abs(exact - quantised).mean() < 0.04
+    threshold = support_model.settings.answer_threshold
+    assert list(exact >= threshold) == list(quantised >= threshold) == [True, False, True, False, True, False]
+
+
+def test_an_unknown_precision_is_one_clear_error(monkeypatch):
+    from qa.config import ConfigError
+
+    with pytest.raises(SupportModelError, match="unknown support model precision 'bf16'"):
+        SupportModel.load(precision="bf16")
+    monkeypatch.setenv("QA_SUPPORT_PRECISION", "bf16")
+    with pytest.raises(ConfigError, match="QA_SUPPORT_PRECISION"):
+        Config.from_env()
 
 
 def test_the_shipped_files_are_small_and_say_how_they_were_made():
