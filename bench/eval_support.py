@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run(["git", "worktree", "add", "--detach", str(code), code.name], cwd=ROOT,
                                check=True, capture_output=True)
             afters = [(f"after {p}" if len(args.after) > 1 else "after", ROOT, p) for p in args.after]
-            for name, code, precisions in [*((n, c, "fp32/fp32") for n, c in sides), *afters]:
+            # An older tree runs what it has: fp32 where it has no int8 (support_worker.py).
+            for name, code, precisions in [*((n, c, args.after[0]) for n, c in sides), *afters]:
                 print(f"--- {name}", file=sys.stderr)
                 model = args.model_dir.resolve() if args.model_dir and code == ROOT else None
                 raw = run_worker(code, tmp / "job.json", tmp / f"{name.replace('/', '-')}.json", model, precisions)

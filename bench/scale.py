@@ -12,7 +12,9 @@ estimated chunk count is reached. Then, in one run:
 - a serving process (a fresh interpreter that opens the index as the server does): its resident
   memory after warm `search` and `ask` calls, and their p50/p95 over SQuAD questions;
 - an incremental ingest after 1% of the documents changed;
-- with --chroma-server, the same ingest and searches against `chroma run` on 127.0.0.1.
+- with --chroma-server, the same ingest and searches against `chroma run` on 127.0.0.1; its
+  ingest reuses the vectors the first one made (the model's share is the same either way), so
+  its time is the rest of an ingest: chunking, the catalog, Chroma's writes over HTTP, BM25.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -91,6 +95,24 @@ def change_one_percent(corpus: Path, seed: int = 11) -> int:
         lines[i] = json.dumps(record)
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(chosen)
+
+
+class Remembering:
+    """The embedder, remembering each text's vector, so that a second index of the same corpus
+    (the Chroma server's) pays for everything but the model; its figures say so."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self.name, self.dimension = embedder.name, embedder.dimension
+        self._seen: dict[str, np.ndarray] = {}
+        self.reused = 0
+
+    def embed(self, texts):
+        missing = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        if missing:
+            self._seen.update(zip(missing, self._embedder.embed(missing)))
+        self.reused += len(texts) - len(missing)
+        return np.stack([self._seen[t] for t in texts]) if texts else self._embedder.embed(texts)
 
 
 def size_mb(path: Path) -> float:
@@ -171,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = queries.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(lines[i * len(lines) // args.questions])["text"] for i in range(args.questions)]
 
-    embedder = load_embedder()
+    model = load_embedder()
+    embedder = Remembering(model)  # the update below uses the model itself, remembering nothing
     settings = IndexSettings(index_dir=work / "index")
     report = ingest([corpus], settings, embedder=embedder, rebuild=True, progress=True)
     figures["ingest"] = {"chunks": report.chunks, "seconds": report.seconds,
@@ -187,16 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     figures["serving"] = serve(settings.index_dir, questions, {})
 
     changed = change_one_percent(corpus)
-    report = ingest([corpus], settings, embedder=embedder)
+    report = ingest([corpus], settings, embedder=model)
     figures["update_1pct"] = {"documents_changed": changed, "updated": report.updated, "seconds": report.seconds}
 
     if args.chroma_server:
         server, port = chroma_server(work / "chroma-server")
         try:
             remote = IndexSettings(index_dir=work / "index-remote", chroma_host="127.0.0.1", chroma_port=port)
+            reused = embedder.reused
             report = ingest([corpus], remote, embedder=embedder, rebuild=True, progress=True)
             figures["chroma_server"] = {
-                "ingest_seconds": report.seconds, "chunks_per_s": round(report.chunks / report.seconds, 1),
+                "ingest_seconds_without_the_model": report.seconds,
+                "vectors_reused": embedder.reused - reused,
                 "serving": serve(remote.index_dir, questions,
                                  {"QA_CHROMA_HOST": "127.0.0.1", "QA_CHROMA_PORT": str(port)}, ask=False)}
         finally:

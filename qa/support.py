@@ -206,8 +206,8 @@ class SupportModel:
 def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | None):
     """Logits from the int8 model, one pair per call: dynamic quantisation scales a call's
     activations together, so a pair scored alone gets the same probability whatever else is
-    scored beside it. Many pairs are spread over every core, one question's at a time across the
-    process (`index.embedding.cpu_threads`' policy); that was also faster than batches here."""
+    scored beside it. Many pairs are spread over every core while no other batch holds them (that
+    was also faster than batches here), else scored on the calling thread."""
     from safetensors.numpy import load_file
 
     from index.embedding import _ALL_CORES, SMALL_BATCH, bundled_model_path
@@ -225,10 +225,14 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
         return float(mean_pooled(session, [encoding])[0] @ weight + bias)
 
     def logits(encodings) -> list[float]:
-        if len(encodings) <= SMALL_BATCH:
+        # Every core when they are free; when another batch has them (a busy server), this
+        # thread alone rather than a wait, so that two questions are scored side by side.
+        if len(encodings) <= SMALL_BATCH or not _ALL_CORES.acquire(blocking=False):
             return [one(e) for e in encodings]
-        with _ALL_CORES:
+        try:
             return list(cores.map(one, encodings))
+        finally:
+            _ALL_CORES.release()
 
     return logits
 

@@ -55,6 +55,32 @@ def test_an_ingest_in_another_process_is_seen_without_a_restart(tmp_path, corpus
     assert all(before.chunk_text(c) == old_text[c.start:c.end] for c in before.chunks_of(changed.name))
 
 
+def test_a_running_server_serves_an_ingest_made_by_the_cli(tmp_path, corpus_copy, embedder):
+    """`qa ingest` in one process; the server already running in another sees it, unrestarted."""
+    import httpx
+
+    from tests.live_server import LiveServer
+
+    index_dir = tmp_path / "index"
+    assistant = Assistant(Config(index_dir=index_dir, corpus_dir=corpus_copy, mode="extractive"), embedder=embedder)
+    assistant.ingest()
+    with LiveServer(assistant) as server, httpx.Client(base_url=server.url + "/api", timeout=120) as api:
+        listed = {d["doc_id"] for d in api.get("/documents").json()["documents"]}
+        assert "harbour.txt" not in listed
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        (extra / "harbour.txt").write_text(ARTICLE, encoding="utf-8")
+        result = qa_command(index_dir, "ingest", str(extra))
+        assert result.returncode == 0, result.stderr
+
+        assert "harbour.txt" in {d["doc_id"] for d in api.get("/documents").json()["documents"]}
+        answer = api.post("/ask", json={"question": "How much would the repairs of the Tarnwick ferry pier cost?"})
+        assert answer.status_code == 200
+        [citation, *_] = answer.json()["citations"]
+        assert citation["doc_id"] == "harbour.txt" and "4.2 million pounds" in citation["quote"]
+        assert api.get(f"/citations/{citation['id']}").json()["quote"] == citation["quote"]
+
+
 def test_a_removal_in_another_process_is_seen(tmp_path, corpus_copy, embedder):
     settings = IndexSettings(index_dir=tmp_path / "index")
     ingest([corpus_copy], settings, embedder=embedder)

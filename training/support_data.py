@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,8 +90,14 @@ def _sentences(text: str) -> list[tuple[int, int, str]]:
     return [(s, e, text[s:e]) for s, e in sentence_spans(text) if len(text[s:e].split()) >= 3]
 
 
-def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2) -> list[Pair]:
-    """A positive per answerable question, and hard negatives for every question."""
+def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2,
+                hardness: Callable[[str, list[str]], Sequence[float]] | None = None) -> list[Pair]:
+    """A positive per answerable question, and hard negatives for every question.
+
+    The paragraph's negatives are those that share most words with the question, or, given
+    `hardness` (question, sentences) -> scores, those it scores highest: the training script
+    passes the model it goes on from, so that the negatives are the sentences that model wrongly
+    believes answer (hard-negative mining)."""
     rng = random.Random(seed)
     by_article: dict[str, list[str]] = {}
     for q in questions:
@@ -116,7 +123,11 @@ def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: 
         elif q.answers:
             continue  # the answer crosses a sentence boundary the splitter drew: no clean positive
         negatives = [t for s, e, t in sentences if not holds(s, e, t)]
-        negatives.sort(key=lambda t: -_overlap(terms, t))
+        if hardness and negatives:
+            hard = dict(zip(negatives, hardness(q.question, negatives)))
+            negatives.sort(key=lambda t: -hard[t])
+        else:
+            negatives.sort(key=lambda t: -_overlap(terms, t))
         chosen = negatives[:same_paragraph]
         others = [c for c in by_article[q.article] if c != q.context]
         elsewhere = [t for c in rng.sample(others, min(6, len(others))) for _, _, t in _sentences(c)

@@ -224,13 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--altered", type=int, default=2000, help="altered SQuAD sentences as claims")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
+    parser.add_argument("--mine", action="store_true",
+                        help="with --init: the paragraph's negatives are the sentences that model scores highest")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     began = time.time()
 
     questions = squad_questions(args.bench)
     held = set(ABSTAIN_REPORT) | set(THRESHOLD_TUNE)
-    fit_q = squad_pairs([q for q in questions if q.article not in held], seed=args.seed)
+    hardness = None
+    if args.mine:
+        if not args.init:
+            parser.error("--mine needs --init: the model whose mistakes are mined")
+        miner = SupportModel.load(args.init)
+        hardness = lambda question, sentences: miner.probabilities([(question, t) for t in sentences])  # noqa: E731
+    fit_q = squad_pairs([q for q in questions if q.article not in held], seed=args.seed, hardness=hardness)
     tune_q = squad_pairs([q for q in questions if q.article in THRESHOLD_TUNE], seed=args.seed)
 
     embedder = SentenceTransformerEmbedder()
