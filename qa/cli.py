@@ -178,9 +178,12 @@ def cmd_verify(args, config: Config) -> int:
         raise BadInputError(f"cannot read {args.request}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise BadInputError(f"the request is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    if not isinstance(request, dict) or set(request) - {"answer", "question", "passages"}:
+    if not isinstance(request, dict):
         raise BadInputError('the request must be a JSON object with "answer" and optionally "question" '
                             'and "passages"')
+    if unknown := sorted(set(request) - {"answer", "question", "passages"}):
+        raise BadInputError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: the "
+                            'request takes "answer" and optionally "question" and "passages"')
     result = _assistant(config).verify(request.get("answer"), request.get("question"), request.get("passages"))
     lines = []
     for s in result.sentences:

@@ -119,7 +119,7 @@ class Config:
             chunk_tokens=_number(get("CHUNK_TOKENS") or str(defaults.chunk_tokens), "QA_CHUNK_TOKENS"),
             top_k=_number(get("TOP_K") or str(defaults.top_k), "QA_TOP_K"),
             mode=mode,
-            abstain_below=_number(get("ABSTAIN_BELOW"), "QA_ABSTAIN_BELOW", float) if get("ABSTAIN_BELOW") else None,
+            abstain_below=_probability(get("ABSTAIN_BELOW"), "QA_ABSTAIN_BELOW") if get("ABSTAIN_BELOW") else None,
             llm=llm,
             host=get("HOST") or defaults.host,
             port=_number(get("PORT") or str(defaults.port), "QA_PORT"),
@@ -189,6 +189,13 @@ def _number(text: str, name: str, kind=int):
         return kind(text)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {text!r}") from None
+
+
+def _probability(text: str, name: str) -> float:
+    value = _number(text, name, float)
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} is a probability, from 0 to 1, not {text!r}")
+    return value
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:

@@ -185,7 +185,13 @@ class SupportModel:
             tokenizer.enable_truncation(settings.max_tokens, strategy="longest_first")
             tokenizer.no_padding()
             if precision == "int8":
-                logits = _int8_logits(model_dir, settings, cache_dir)
+                try:
+                    logits = _int8_logits(model_dir, settings, cache_dir)
+                except (OSError, ValueError, KeyError, TypeError, SafetensorError):
+                    raise
+                except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
+                    raise SupportModelError(f"cannot make the int8 support model ({type(exc).__name__}); "
+                                            "set QA_SUPPORT_PRECISION=fp32 to run the fp32 one") from None
             else:
                 logits = _torch_logits(merged_network(model_dir, settings))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
@@ -215,7 +221,7 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
 
     path = quantised_model(Path(bundled_model_path()), cache_dir or default_cache_dir(), "support",
                            encoder=lambda: merged_network(model_dir, settings, attention="eager").encoder,
-                           depends_on=(model_dir / WEIGHTS, model_dir / SETTINGS))
+                           depends_on=(model_dir / WEIGHTS,))  # not the settings: refitted rules change no weight
     session = inference_session(path, threads=1)  # sessions may run concurrently
     state = load_file(str(model_dir / WEIGHTS))
     weight, bias = state["head.weight"].astype(np.float32).reshape(-1), float(state["head.bias"].reshape(-1)[0])

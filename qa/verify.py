@@ -47,6 +47,8 @@ class Verification:
 
 def check_request(answer, question=None, passages=None) -> None:
     """Raise BadInputError, with the reason, for anything `verify` cannot take."""
+    if answer is None:
+        raise BadInputError("answer is missing")
     if not isinstance(answer, str):
         raise BadInputError("answer must be text")
     if not answer.strip():

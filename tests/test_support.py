@@ -123,6 +123,15 @@ def test_an_unknown_precision_is_one_clear_error(monkeypatch):
         Config.from_env()
 
 
+@pytest.mark.parametrize("value", ["2", "-0.1", "abc"])
+def test_a_threshold_that_is_no_probability_is_refused(monkeypatch, value):
+    from qa.config import ConfigError
+
+    monkeypatch.setenv("QA_ABSTAIN_BELOW", value)
+    with pytest.raises(ConfigError, match="QA_ABSTAIN_BELOW"):
+        Config.from_env()
+
+
 def test_the_shipped_files_are_small_and_say_how_they_were_made():
     size = sum(f.stat().st_size for f in MODEL_DIR.iterdir())
     assert size < 8_000_000
@@ -133,11 +142,11 @@ def test_the_shipped_files_are_small_and_say_how_they_were_made():
 
 def test_missing_model_files_are_one_clear_error(tmp_path):
     with pytest.raises(SupportModelError, match="missing"):
-        SupportModel.load(tmp_path)
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
     shutil.copy(MODEL_DIR / "settings.json", tmp_path / "settings.json")
     (tmp_path / "adapter.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(SupportModelError, match="unreadable") as raised:
-        SupportModel.load(tmp_path)
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
     assert str(tmp_path) not in str(raised.value)  # the message may reach a web page
 
     from safetensors.torch import load_file, save_file
@@ -146,11 +155,11 @@ def test_missing_model_files_are_one_clear_error(tmp_path):
     del state["head.weight"]
     save_file(state, str(tmp_path / "adapter.safetensors"))
     with pytest.raises(SupportModelError, match="no weights for 'head.weight'"):
-        SupportModel.load(tmp_path)
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
     settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
     (tmp_path / "settings.json").write_text(json.dumps(settings | {"targets": ["no_such_layer"]}), encoding="utf-8")
     with pytest.raises(SupportModelError, match="unreadable"):
-        SupportModel.load(tmp_path)
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
 
 
 def test_concurrent_scoring_gives_the_same_probabilities(support_model):
@@ -247,7 +256,8 @@ def test_qa_verify_reads_json_on_stdin(sample_index_dir):
 @pytest.mark.parametrize("stdin, message", [
     ("not json", "not valid JSON"),
     ('["a list"]', "must be a JSON object"),
-    ('{"answer": "x", "passage": []}', "must be a JSON object"),
+    ('{"answer": "x", "passage": []}', "unknown field 'passage'"),
+    ('{}', "answer is missing"),
     ('{"answer": ""}', "answer is empty"),
 ])
 def test_qa_verify_bad_requests_are_one_line(sample_index_dir, stdin, message):
