@@ -20,6 +20,7 @@ estimated chunk count is reached. Then, in one run:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import random
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.work is None:  # hundreds of MB at 100k chunks: kept only where --work asks for it
+        atexit.register(shutil.rmtree, work, True)
     load_before = os.getloadavg()
     figures: dict = {"command": "python bench/scale.py " + shlex.join(sys.argv[1:] if argv is None else argv)}
 

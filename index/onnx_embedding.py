@@ -8,7 +8,9 @@ dot-product instructions (AVX-512 VNNI where present). The word embeddings stay 
 them too was a little faster and further from the fp32 vectors (bench/RESULTS-embedding.md).
 
 The result is cached under `cache_dir` in a folder named by a digest of the weights and the
-recipe, so a change of either makes a new one; nothing is downloaded.
+recipe, so a change of either makes a new one; nothing is downloaded. The support model
+(`qa.support`), the same encoder with trained updates merged in, is made the same way through
+`quantised_model(..., encoder=...)` and runs on `inference_session` and `mean_pooled` too.
 """
 
 from __future__ import annotations
