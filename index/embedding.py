@@ -19,6 +19,20 @@ _ALL_CORES = threading.Lock()  # one batch at a time takes every core, whichever
 
 
 @contextmanager
+def every_core_if_free(items: int):
+    """True, holding every core, when a batch of `items` may spread over them now; False for a
+    query-sized call, or when another batch holds them (the caller then works on its own thread
+    rather than wait, so that a busy server runs two calls side by side)."""
+    if items <= SMALL_BATCH or not _ALL_CORES.acquire(blocking=False):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        _ALL_CORES.release()
+
+
+@contextmanager
 def cpu_threads(items: int):
     """Run a model call on the right number of threads for `items` inputs.
 

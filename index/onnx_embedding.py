@@ -222,8 +222,8 @@ def inference_session(path: Path, threads: int):
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def mean_pooled(session, encodings) -> np.ndarray:
-    """The mean of the last hidden state over each tokenised text's (or pair's) own tokens."""
+def padded(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token ids, attention mask and token types of tokenised texts (or pairs), padded to the longest."""
     width = max(len(e.ids) for e in encodings)
     ids = np.zeros((len(encodings), width), dtype=np.int64)
     mask = np.zeros_like(ids)
@@ -232,6 +232,12 @@ def mean_pooled(session, encodings) -> np.ndarray:
         ids[row, : len(e.ids)] = e.ids
         mask[row, : len(e.ids)] = 1
         types[row, : len(e.ids)] = e.type_ids
+    return ids, mask, types
+
+
+def mean_pooled(session, encodings) -> np.ndarray:
+    """The mean of the last hidden state over each tokenised text's (or pair's) own tokens."""
+    ids, mask, types = padded(encodings)
     hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
     summed = (hidden * mask[:, :, None]).sum(axis=1)
     return summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedding import PRECISIONS
 from qa.errors import SupportModelError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
-PRECISIONS = ("int8", "fp32")
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class SupportModel:
     def probabilities(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         if not pairs:
             return np.zeros(0, dtype=np.float32)
-        encodings = self._tokenizer.encode_batch([(first, second) for first, second in pairs])
+        encodings = self._tokenizer.encode_batch(list(pairs))
         logits = np.asarray(self._logits(encodings), dtype=np.float64)
         return (1 / (1 + np.exp(-logits))).astype(np.float32)
 
@@ -216,7 +216,7 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
     was also faster than batches here), else scored on the calling thread."""
     from safetensors.numpy import load_file
 
-    from index.embedding import _ALL_CORES, SMALL_BATCH, bundled_model_path
+    from index.embedding import bundled_model_path, every_core_if_free
     from index.onnx_embedding import default_cache_dir, inference_session, mean_pooled, quantised_model
 
     path = quantised_model(Path(bundled_model_path()), cache_dir or default_cache_dir(), "support",
@@ -231,14 +231,8 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
         return float(mean_pooled(session, [encoding])[0] @ weight + bias)
 
     def logits(encodings) -> list[float]:
-        # Every core when they are free; when another batch has them (a busy server), this
-        # thread alone rather than a wait, so that two questions are scored side by side.
-        if len(encodings) <= SMALL_BATCH or not _ALL_CORES.acquire(blocking=False):
-            return [one(e) for e in encodings]
-        try:
-            return list(cores.map(one, encodings))
-        finally:
-            _ALL_CORES.release()
+        with every_core_if_free(len(encodings)) as spread:
+            return list(cores.map(one, encodings)) if spread else [one(e) for e in encodings]
 
     return logits
 
@@ -248,6 +242,7 @@ def _torch_logits(network):
         import torch
 
         from index.embedding import cpu_threads
+        from index.onnx_embedding import padded
 
         # Sorted by length, so that each batch pads little.
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
@@ -255,14 +250,7 @@ def _torch_logits(network):
         with cpu_threads(len(encodings)), torch.inference_mode():
             for begin in range(0, len(order), batch_size):
                 chunk = order[begin:begin + batch_size]
-                width = max(len(encodings[i].ids) for i in chunk)
-                ids, types = (torch.zeros((len(chunk), width), dtype=torch.long) for _ in range(2))
-                mask = torch.zeros_like(ids)
-                for row, i in enumerate(chunk):
-                    n = len(encodings[i].ids)
-                    ids[row, :n] = torch.tensor(encodings[i].ids)
-                    types[row, :n] = torch.tensor(encodings[i].type_ids)
-                    mask[row, :n] = 1
+                ids, mask, types = (torch.from_numpy(a) for a in padded([encodings[i] for i in chunk]))
                 out[chunk] = network(ids, mask, types).numpy()
         return out
 
