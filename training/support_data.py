@@ -239,3 +239,79 @@ def altered_claims(questions: list[SquadQuestion], count: int, seed: int = 13) -
             clause = clauses[0].rstrip(".!?")
             made.append((f"{sentence.rstrip('.!?')}, and {clause[0].lower()}{clause[1:]}.", context, False))
     return made
+
+
+# Words whose opposite turns a question the sentence answers into one it does not.
+_OPPOSITE_PAIRS = """
+first last, largest smallest, most least, highest lowest, before after, earliest latest,
+north south, east west, increase decrease, increased decreased, increases decreases, rise fall,
+rose fell, higher lower, high low, more less, larger smaller, large small, greater lesser,
+longest shortest, long short, oldest newest, best worst, better worse, maximum minimum,
+won lost, win lose, start end, began ended, major minor, upper lower, positively negatively,
+positive negative, strongly weakly, strong weak, rich poor, richest poorest, above below,
+inside outside, include exclude, included excluded, public private, legal illegal, early late,
+true false, success failure, accepted rejected, allowed banned, always never, same different,
+fast slow, heavy light, hot cold, internal external, western eastern, northern southern,
+cheaper dearer, primary secondary, common rare, modern ancient, open closed, male female
+"""
+_OPPOSITES = {a: b for pair in _OPPOSITE_PAIRS.replace("\n", " ").split(",") for a, b in [pair.split()]}
+_OPPOSITES.update({b: a for a, b in list(_OPPOSITES.items())})
+_AUXILIARY = re.compile(r"\b(is|are|was|were|did|does|do|can|could|has|have|had|will|would)\b")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def altered_questions(questions: list[SquadQuestion], seed: int = 13) -> list[tuple[str, str]]:
+    """(question, sentence) pairs in which the sentence no longer answers the question.
+
+    Made from answerable questions and the sentence that answers them, the way SQuAD 2.0's
+    unanswerable questions were written: a word swapped for its opposite ("weakly" for
+    "strongly"), a name or number that the sentence holds swapped for one it does not (the Oslo
+    office asked about Zurich), or a negation added. The untouched question
+    stays a positive (`squad_pairs`), so the model sees both sides of each contrast.
+    """
+    rng = random.Random(seed)
+    paragraphs: dict[str, list[str]] = {}
+    for q in questions:
+        if q.context not in paragraphs.setdefault(q.article, []):
+            paragraphs[q.article].append(q.context)
+    made = []
+    for q in questions:
+        if not q.answers:
+            continue
+        sentence = next((t for s, e, t in _sentences(q.context) if s <= q.answer_starts[0] < e), None)
+        if sentence is None:
+            continue
+        altered = _opposite(q.question)
+        if altered is None or rng.random() < 0.3:
+            altered = _swap_name_or_number(q, sentence, paragraphs[q.article], rng) or altered or _negated(q.question)
+        if altered and altered != q.question:
+            made.append((altered, sentence))
+    return made
+
+
+def _swap_name_or_number(q: SquadQuestion, sentence: str, article: list[str], rng: random.Random) -> str | None:
+    """A name or number that the sentence holds, swapped for one it does not: half the time from
+    elsewhere in the same paragraph (the harder case: the paragraph speaks of both)."""
+    pattern = _NUMBER if _NUMBER.search(q.question) else _NAME
+    mine = [t for t in pattern.findall(q.question) if t in sentence]
+    nearby = rng.random() < 0.5
+    texts = [q.context] if nearby else [c for c in article if c != q.context]
+    theirs = sorted({t for c in texts for t in pattern.findall(c) if t not in sentence and t not in q.question})
+    if not mine or not theirs:
+        return None
+    return q.question.replace(rng.choice(mine), rng.choice(theirs), 1)
+
+
+def _opposite(question: str) -> str | None:
+    for match in _WORD.finditer(question):
+        opposite = _OPPOSITES.get(match.group().lower())
+        if opposite:
+            return question[:match.start()] + opposite + question[match.end():]
+    return None
+
+
+def _negated(question: str) -> str | None:
+    match = _AUXILIARY.search(question)
+    if not match or re.search(r"\bnot\b|n't\b|\bnever\b", question):
+        return None
+    return question[:match.end()] + " not" + question[match.end():]

@@ -44,8 +44,8 @@ from qa.grounding import similarity  # noqa: E402
 from qa.text import content_terms  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
-from training.support_data import ABSTAIN_REPORT, THRESHOLD_TUNE, Claim, Pair, altered_claims, ragtruth_claims, \
-    split_sources, squad_pairs, squad_questions  # noqa: E402
+from training.support_data import ABSTAIN_REPORT, THRESHOLD_TUNE, Claim, Pair, altered_claims, altered_questions, \
+    ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
 
 RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
 MAX_TOKENS = 256
@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="train on this many pairs only (a quick check)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--altered", type=int, default=2000, help="altered SQuAD sentences as claims")
+    parser.add_argument("--contrasts", type=int, default=0,
+                        help="answerable questions altered so that their sentence no longer answers them")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     parser.add_argument("--mine", action="store_true",
                         help="with --init: the paragraph's negatives are the sentences that model scores highest")
@@ -248,11 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     tune_c = claim_pairs([c for c in claims if c.source_id in tune_sources], sources, embedder, "tune")
     fit_a = altered_pairs(altered_claims([q for q in questions if q.article not in held], args.altered, args.seed))
     del embedder
+    contrasts = altered_questions([q for q in questions if q.article not in held], args.seed)
+    fit_x = [Pair(question, sentence, 0, "question", "contrast", f"x{i}")
+             for i, (question, sentence) in enumerate(random.Random(args.seed).sample(
+                 contrasts, min(args.contrasts, len(contrasts))))]
 
     fit = fit_q + fit_c + fit_a
-    if args.limit:
-        fit = random.Random(args.seed).sample(fit, min(args.limit, len(fit)))
-    print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim + {len(fit_a)} altered for training ({len(fit)} used), "
+    if args.limit:  # the contrasts are all kept; the rest is sampled
+        fit = random.Random(args.seed).sample(fit, max(0, min(args.limit - len(fit_x), len(fit))))
+    fit += fit_x
+    print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim + {len(fit_a)} altered + {len(fit_x)} contrast "
+          f"for training ({len(fit)} used), "
           f"{len(tune_q)} + {len(tune_c)} to choose thresholds", file=sys.stderr)
 
     from transformers import AutoTokenizer
