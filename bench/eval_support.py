@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="this tree's runs, each with the embedder's and the support model's precision "
                              "(int8 or fp32; default: int8/int8, as the product runs)")
     parser.add_argument("--only-after", action="store_true", help="skip the 'before' run")
+    parser.add_argument("--frontier", action="store_true",
+                        help="also answer every held-out question once and tabulate every threshold (for reading: "
+                             "the shipped threshold is chosen on the tune articles, never on these)")
     parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
     parser.add_argument("--out", type=Path, help="write the Markdown table here (and .json beside it)")
     args = parser.parse_args(argv)
@@ -203,17 +206,53 @@ def main(argv: list[str] | None = None) -> int:
                 model = args.model_dir.resolve() if args.model_dir and code == ROOT else None
                 raw = run_worker(code, tmp / "job.json", tmp / f"{name.replace('/', '-')}.json", model, precisions)
                 results[name] = score(raw, questions, claims, sample)
+            frontier = None
+            if args.frontier:
+                print("--- frontier", file=sys.stderr)
+                (tmp / "frontier.json").write_text(json.dumps(job | {"abstain_below": 0.0}), encoding="utf-8")
+                raw = run_worker(ROOT, tmp / "frontier.json", tmp / "frontier-out.json",
+                                 args.model_dir.resolve() if args.model_dir else None, args.after[0])
+                frontier = thresholds_table(raw["answers"], questions)
         finally:
             for _, code in sides:
                 subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT)
 
     command = "python bench/eval_support.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = markdown(results, command)
+    table = markdown(results, command) + (f"\n{frontier}" if frontier else "")
     print(table)
     if args.out:
         args.out.write_text(table, encoding="utf-8")
         args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def at_threshold(answer: dict, threshold: float) -> tuple[bool, str]:
+    """What an answer given at threshold 0 would have been at `threshold`: declined, or the
+    sentences `extractive.pick` keeps (the first, and a second only where it reaches the threshold)."""
+    if answer["support"] < threshold or not answer["cited"]:
+        return True, ""
+    first, *rest = answer["cited"]
+    return False, " ".join([first["quote"], *(c["quote"] for c in rest if c["score"] >= threshold)])
+
+
+def thresholds_table(answers: list[dict], questions: list[dict]) -> str:
+    by_id = {a["id"]: a for a in answers}
+    lines = ["Every threshold, from one run that answered everything (`--frontier`; for reading only):",
+             "", "| threshold | held-out contains | held-out wrongly declined | abstention precision | "
+             "recall | F1 | abstention set, answerable: wrongly declined |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for threshold in [round(0.05 * i, 2) for i in range(0, 19)]:
+        held, abst = [], []
+        for q in questions:
+            declined, text = at_threshold(by_id[q["id"]], threshold)
+            row = {"abstained": declined, "answer": text, "answers": q["answers"]}
+            (held if q["set"] == "held-out answers" else abst).append(row)
+        scores = _answer_scores(held)
+        declines = prf([r["abstained"] for r in abst], [not r["answers"] for r in abst])
+        answerable = _answer_scores([r for r in abst if r["answers"]])
+        cells = [scores["contains"], scores["false_abstention"], declines["precision"], declines["recall"],
+                 declines["f1"], answerable["false_abstention"]]
+        lines.append(f"| {threshold:.2f} | " + " | ".join("–" if c is None else f"{c:.3f}" for c in cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(results: dict, command: str) -> str:

@@ -50,15 +50,22 @@ def main() -> int:
         extra["support"] = (SupportModel.load(model_dir or MODEL_DIR, support_precision) if takes_precision
                             else SupportModel.load(model_dir or MODEL_DIR))
 
+    # A frontier job answers everything (threshold 0) and records what each threshold would keep.
+    settings = {"abstain_below": job["abstain_below"]} if "abstain_below" in job else {}
+
     def assistant(index_dir: str) -> Assistant:
-        return Assistant(Config(index_dir=Path(index_dir), mode="extractive"), embedder=embedder, **extra)
+        return Assistant(Config(index_dir=Path(index_dir), mode="extractive", **settings), embedder=embedder, **extra)
 
     squad = assistant(job["squad_index"])
     answers = []
     for q in tqdm(job["questions"], desc="questions", mininterval=10):
         answer = squad.ask(q["question"])
         answers.append({"id": q["id"], "abstained": answer.abstained, "answer": answer.answer,
-                        "support": answer.support})
+                        "support": answer.support,
+                        "cited": [{"quote": c.quote, "score": c.score} for c in answer.citations]})
+    if settings:
+        out_file.write_text(json.dumps({"answers": answers}), encoding="utf-8")
+        return 0
 
     sample = assistant(job["sample_index"])
     sample.ask(job["sample"][0]["question"])  # load everything first: warm latency only

@@ -21,6 +21,7 @@ leave-one-article-out figures show how much of that survives a new article.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -37,17 +38,17 @@ from qa import extractive  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.eval import metrics  # noqa: E402
 from qa.service import Assistant  # noqa: E402
-from qa.support import MODEL_DIR, SETTINGS, Rule, SupportModel  # noqa: E402
+from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, Rule, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, squad_questions  # noqa: E402
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
 L2 = 1.0  # ridge on the weights (not the bias): hundreds of examples, five weights
 
 
-def collect(bench: Path, work: Path, shortlist: int) -> list[dict]:
+def collect(bench: Path, work: Path, shortlist: int, model: SupportModel) -> list[dict]:
     """Per tune question: its article, whether it is answerable, and its shortlist's features and labels."""
     index_dir = work / "squad-v1.1"
-    assistant = Assistant(Config(index_dir=index_dir, mode="extractive"))
+    assistant = Assistant(Config(index_dir=index_dir, mode="extractive"), support=model)
     report = assistant.ingest([(bench / "squad-v1.1-dev" / "corpus.jsonl").resolve()], progress=True)
     print(f"{index_dir.name}: {report.documents} documents, {report.chunks} chunks", file=sys.stderr)
     from tqdm import tqdm
@@ -130,6 +131,27 @@ def scores(rows: list[dict], decided: list[tuple[float, bool]], threshold: float
             "abstention_precision": precision, "abstention_recall": recall, "abstention_f1": f1}
 
 
+def choose_threshold(rows: list[dict], decided: list[tuple[float, bool]]) -> tuple[float, dict]:
+    """The threshold, in 0.01 steps, that best tells answerable from unanswerable tune questions
+    through the product's own path: the highest balanced accuracy (the share of unanswerable
+    questions declined and of answerable ones answered, averaged), so that neither mistake counts
+    more than the other whatever the mix."""
+    def balanced(t: float) -> float:
+        figures = scores(rows, decided, t)
+        return 0.5 * (figures["abstention_recall"] + 1 - figures["false_abstention"])
+
+    best = max((balanced(t), -t) for t in np.arange(0.05, 0.96, 0.01))
+    threshold = round(-float(best[1]), 2)
+    return threshold, scores(rows, decided, threshold) | {"balanced": best[0]}
+
+
+def auc(scores_: np.ndarray, positive: np.ndarray) -> float:
+    """The chance that a positive scores above a negative (ties count half)."""
+    pos, neg = scores_[positive], scores_[~positive]
+    return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
+                 / (len(pos) * len(neg)))
+
+
 def report(name: str, figures: dict) -> None:
     print(f"{name:<52}" + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
 
@@ -138,46 +160,63 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path)
     parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
-    parser.add_argument("--cache", type=Path, default=Path(".qa_index") / "answer-rule-features.json")
+    parser.add_argument("--cache", type=Path, help="where the model's answers to the tune questions are kept "
+                        "(default: .qa_index/answer-rule-<the model's digest>.json)")
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the support model to fit for")
     parser.add_argument("--shortlist", type=int, default=extractive.SHORTLIST)
+    parser.add_argument("--keep-threshold", action="store_true", help="write the rule, leave the threshold as it is")
     parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
     args = parser.parse_args(argv)
 
+    digest = hashlib.sha256((args.model_dir / WEIGHTS).read_bytes()).hexdigest()[:12]
+    cache = args.cache or Path(".qa_index") / f"answer-rule-{digest}.json"
     collected = 16  # more than the run-time shortlist, to compare lengths without collecting again
-    if args.cache.is_file():
-        rows = json.loads(args.cache.read_text(encoding="utf-8"))
+    if cache.is_file():
+        rows = json.loads(cache.read_text(encoding="utf-8"))
     else:
-        rows = collect(args.bench, args.work.resolve(), max(collected, args.shortlist))
-        args.cache.parent.mkdir(parents=True, exist_ok=True)
-        args.cache.write_text(json.dumps(rows), encoding="utf-8")
+        model = SupportModel.load(args.model_dir)
+        rows = collect(args.bench, args.work.resolve(), max(collected, args.shortlist), model)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(rows), encoding="utf-8")
 
     k = args.shortlist
-    threshold = SupportModel.shipped().settings.answer_threshold
+    path = args.model_dir / SETTINGS
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    threshold = settings["answer_threshold"]
     answerable = sum(r["answerable"] for r in rows)
     oracle = sum(any(c["holds"] for c in r["candidates"][:k]) for r in rows if r["answerable"])
     print(f"{len(rows)} questions of {', '.join(THRESHOLD_TUNE)}; {answerable} answerable; "
-          f"a gold answer in the shortlist of {k}: {oracle / answerable:.3f}; threshold {threshold}")
+          f"a gold answer in the shortlist of {k}: {oracle / answerable:.3f}; threshold now {threshold}")
+    rule = fit(rows, k)
+    chosen, at_chosen = choose_threshold(rows, decide(rows, rule, k))
+    best = np.array([s for s, _ in decide(rows, model_only(), k)])
+    print(f"AUC of the best probability, answerable against unanswerable: "
+          f"{auc(best, np.array([r['answerable'] for r in rows])):.3f}")
     print("Fitted and measured on the same questions (not general):")
-    for name, rule in (("model alone", model_only()), ("answer rule", fit(rows, k))):
-        decided = decide(rows, rule, k)
-        for t in sorted({0.2, threshold, 0.5}):
+    for name, candidate in (("model alone", model_only()), ("answer rule", rule)):
+        decided = decide(rows, candidate, k)
+        for t in sorted({0.2, threshold, chosen, 0.5}):
             report(f"  {name}, threshold {t:.2f}", scores(rows, decided, t))
+    if not args.keep_threshold:
+        threshold = chosen
+    print(f"threshold {threshold:.2f} (best balanced accuracy: {chosen:.2f}, "
+          f"{at_chosen['balanced']:.3f} on the questions it was chosen on)")
     print("Leave one article out (fitted on the other, measured on this one):")
     for held in THRESHOLD_TUNE:
         rest = [r for r in rows if r["article"] != held]
         test = [r for r in rows if r["article"] == held]
-        for name, rule in (("model alone", model_only()), ("answer rule", fit(rest, k))):
-            report(f"  {held}: {name}, threshold {threshold:.2f}", scores(test, decide(test, rule, k), threshold))
+        for name, candidate in (("model alone", model_only()), ("answer rule", fit(rest, k))):
+            decided_rest = decide(rest, candidate, k)
+            other_t = choose_threshold(rest, decided_rest)[0] if name == "answer rule" else threshold
+            report(f"  {held}: {name}, threshold {other_t:.2f}", scores(test, decide(test, candidate, k), other_t))
 
-    rule = fit(rows, k)
     print(f"answer rule: {rule.weights}, bias {rule.bias}")
     if not args.dry_run:
-        path = MODEL_DIR / SETTINGS
-        settings = json.loads(path.read_text(encoding="utf-8"))
-        settings["answer_rule"] = {"weights": rule.weights, "bias": rule.bias,
-                                   "fitted": "python training/fit_answer_rule.py ../shared/bench"}
+        command = "python training/fit_answer_rule.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        settings["answer_rule"] = {"weights": rule.weights, "bias": rule.bias, "fitted": command}
+        settings["answer_threshold"] = threshold
         path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote the rule into {path.relative_to(ROOT)}")
+        print(f"wrote the rule and the threshold into {path}")
     return 0
 
 

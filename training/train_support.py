@@ -140,8 +140,48 @@ def batches(pairs: list[Pair], size: int, rng: random.Random):
     return out
 
 
+def question_batches(pairs: list[Pair], size: int, rng: random.Random):
+    """As `batches`, but the pairs of one question stay in one batch (for the listwise loss)
+    unless they outnumber it."""
+    groups: dict[str, list[int]] = {}
+    for i, pair in enumerate(pairs):
+        groups.setdefault(pair.qid or f"#{i}", []).append(i)
+    order = list(groups.values())
+    rng.shuffle(order)
+    length = lambda group: sum(len(pairs[i].first) + len(pairs[i].second) for i in group) / len(group)  # noqa: E731
+    out: list[list[int]] = []
+    for start in range(0, len(order), size * 20):
+        run = sorted(order[start:start + size * 20], key=length)
+        batch: list[int] = []
+        for group in run:
+            if batch and len(batch) + len(group) > size:
+                out.append(batch)
+                batch = []
+            batch.extend(group)
+        if batch:
+            out.append(batch)
+    rng.shuffle(out)
+    return out
+
+
+def listwise_loss(logits, chosen: list[Pair]):
+    """Cross-entropy of each question's one answering sentence against the other sentences shown
+    with it: what the extractive answer needs is the right sentence first."""
+    rows: dict[str, list[int]] = {}
+    for i, pair in enumerate(chosen):
+        if pair.kind == "question" and pair.qid:
+            rows.setdefault(pair.qid, []).append(i)
+    losses = []
+    for members in rows.values():
+        labels = [chosen[i].label for i in members]
+        if len(members) > 1 and sum(labels) == 1:
+            group = logits[members]
+            losses.append(torch.logsumexp(group, 0) - group[labels.index(1)])
+    return torch.stack(losses).mean() if losses else None
+
+
 def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_size: int = 16,
-          start: dict | None = None) -> dict:
+          start: dict | None = None, listwise: float = 0.0) -> dict:
     rng = random.Random(seed)
     torch.manual_seed(seed)
     wrapped = add_low_rank(network, start)
@@ -159,12 +199,15 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
     bar = tqdm(total=steps, desc="training", unit="batch")
     running = None
     for _ in range(epochs):
-        for batch in batches(pairs, batch_size, rng):
+        for batch in (question_batches if listwise else batches)(pairs, batch_size, rng):
             chosen = [pairs[i] for i in batch]
             encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
                                 max_length=MAX_TOKENS, padding=True, return_tensors="pt")
             logits = network(encoded["input_ids"], encoded["attention_mask"], encoded["token_type_ids"])
             loss = loss_fn(logits, torch.tensor([float(p.label) for p in chosen]))
+            ranking = listwise_loss(logits, chosen) if listwise else None
+            if ranking is not None:
+                loss = loss + listwise * ranking
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -214,6 +257,21 @@ def per_group(pairs: list[Pair], probabilities: np.ndarray, worst: bool = False)
             np.array([agree(label for _, label in groups[k]) for k in keys]))
 
 
+def sample_questions(pairs: list[Pair], count: int, rng: random.Random) -> list[Pair]:
+    """About `count` pairs, taken with all the other pairs of their question (or claim)."""
+    groups: dict[str, list[Pair]] = {}
+    for i, pair in enumerate(pairs):
+        groups.setdefault(pair.qid or f"#{i}", []).append(pair)
+    order = list(groups.values())
+    rng.shuffle(order)
+    kept: list[Pair] = []
+    for group in order:
+        if len(kept) >= count:
+            break
+        kept.extend(group)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path, help="the shared bench folder")
@@ -225,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--altered", type=int, default=2000, help="altered SQuAD sentences as claims")
     parser.add_argument("--contrasts", type=int, default=0,
                         help="answerable questions altered so that their sentence no longer answers them")
+    parser.add_argument("--listwise", type=float, default=0.0,
+                        help="weight of a listwise loss: each question's answering sentence against its others")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     parser.add_argument("--mine", action="store_true",
                         help="with --init: the paragraph's negatives are the sentences that model scores highest")
@@ -256,8 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                  contrasts, min(args.contrasts, len(contrasts))))]
 
     fit = fit_q + fit_c + fit_a
-    if args.limit:  # the contrasts are all kept; the rest is sampled
-        fit = random.Random(args.seed).sample(fit, max(0, min(args.limit - len(fit_x), len(fit))))
+    if args.limit:  # the contrasts are all kept; the rest is sampled a whole question at a time
+        fit = sample_questions(fit, args.limit - len(fit_x), random.Random(args.seed))
     fit += fit_x
     print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim + {len(fit_a)} altered + {len(fit_x)} contrast "
           f"for training ({len(fit)} used), "
@@ -274,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
 
         start = load_file(str(args.init / WEIGHTS))
         previous = json.loads((args.init / SETTINGS).read_text("utf-8")).get("trained")
-    state = train(fit, network, tokenizer, args.epochs, args.seed, start=start)
+    state = train(fit, network, tokenizer, args.epochs, args.seed, start=start, listwise=args.listwise)
 
     args.out.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file

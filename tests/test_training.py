@@ -1,0 +1,94 @@
+"""The pieces of support-model training that decide what it learns: contrast questions, and the
+batches and loss that rank a question's answering sentence first."""
+
+import random
+
+import pytest
+import torch
+
+from training.support_data import Pair, SquadQuestion, altered_questions
+from training.train_support import listwise_loss, question_batches, sample_questions
+
+OSLO = "The Oslo office opened in 2004. It was the first office outside Sweden."
+BERGEN = "The Bergen office opened in 2011, after the Zurich office closed."
+
+
+def question(qid: str, text: str, context: str, answer: str) -> SquadQuestion:
+    return SquadQuestion(qid, "Offices", text, context, (answer,), (context.index(answer),))
+
+
+@pytest.fixture
+def questions():
+    return [
+        question("q1", "When did the Oslo office open?", OSLO, "2004"),
+        question("q2", "Which was the first office outside Sweden?", OSLO, "It"),
+        question("q3", "When did the Bergen office open?", BERGEN, "2011"),
+        SquadQuestion("q4", "Offices", "When did the Paris office open?", OSLO, (), ()),
+    ]
+
+
+def test_a_contrast_question_is_no_longer_answered_by_its_sentence(questions):
+    made = dict(altered_questions(questions, seed=1))
+    assert made, "some question must be altered"
+    for altered, sentence in altered_questions(questions, seed=1):
+        assert altered not in {q.question for q in questions}
+        assert any(sentence in q.context for q in questions if q.answers)
+    # "first" becomes "last"; a name or number the sentence holds becomes one it does not
+    for altered, sentence in made.items():
+        changed = set(altered.split()) - set(sentence.split())
+        assert changed, altered
+
+
+def test_an_opposite_or_a_missing_name_is_what_changes():
+    q = question("q", "Which was the first office outside Sweden?", OSLO, "It")
+    [(altered, _)] = altered_questions([q], seed=3)
+    assert altered == "Which was the last office outside Sweden?"
+    zurich = [question("z", "When did the Oslo office open?", OSLO, "2004"),
+              question("y", "When did the Bergen office open?", BERGEN, "2011")]
+    swapped = [a for a, _ in altered_questions(zurich, seed=0)]
+    assert any("Bergen" in a or "Zurich" in a for a in swapped if "Oslo" not in a)
+
+
+def test_unanswerable_questions_make_no_contrast(questions):
+    assert all(a != "When did the Paris office open?" for a, _ in altered_questions(questions))
+
+
+def pairs_of(questions: int, per: int) -> list[Pair]:
+    return [Pair(f"q{i}", "s" * (j + 1), int(j == 0), "question", "a", f"q{i}")
+            for i in range(questions) for j in range(per)]
+
+
+def test_a_questions_pairs_share_a_batch():
+    pairs = pairs_of(10, 4) + [Pair("claim", "evidence", 1, "claim", "s", "c1")]
+    batches = question_batches(pairs, 16, random.Random(5))
+    assert sorted(i for b in batches for i in b) == list(range(len(pairs)))
+    for batch in batches:
+        assert len(batch) <= 16
+        for i in batch:
+            assert all(j in batch for j, p in enumerate(pairs) if p.qid == pairs[i].qid)
+
+
+def test_the_listwise_loss_falls_as_the_answer_rises_above_the_others():
+    chosen = pairs_of(2, 4)
+    flat = listwise_loss(torch.zeros(8), chosen)
+    assert flat.item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
+    ranked = torch.tensor([3.0, 0, 0, 0] * 2)
+    assert listwise_loss(ranked, chosen).item() < flat.item()
+    wrong = torch.tensor([0, 3.0, 0, 0] * 2)
+    assert listwise_loss(wrong, chosen).item() > flat.item()
+
+
+def test_questions_without_one_answer_and_claims_add_no_listwise_loss():
+    unanswerable = [Pair("q", "s", 0, "question", "a", "q"), Pair("q", "t", 0, "question", "a", "q")]
+    claims = [Pair("c", "e", 1, "claim", "s", "c"), Pair("c", "f", 0, "claim", "s", "c")]
+    assert listwise_loss(torch.zeros(4), unanswerable + claims) is None
+
+
+def test_a_limited_sample_keeps_whole_questions():
+    pairs = pairs_of(30, 4)
+    kept = sample_questions(pairs, 40, random.Random(2))
+    assert 40 <= len(kept) < 44
+    counts = {}
+    for pair in kept:
+        counts[pair.qid] = counts.get(pair.qid, 0) + 1
+    assert set(counts.values()) == {4}
