@@ -68,6 +68,13 @@ def collect(bench: Path, work: Path, shortlist: int, model: SupportModel) -> lis
     return rows
 
 
+def cache_file(model_dir: Path, name: str) -> Path:
+    """Where what one model says of the tune data is kept: named by a digest of its weights, so
+    that another model never reads it."""
+    digest = hashlib.sha256((model_dir / WEIGHTS).read_bytes()).hexdigest()[:12]
+    return Path(".qa_index") / f"{name}-{digest}.json"
+
+
 def design(candidates: list[dict]) -> np.ndarray:
     x = []
     for c in candidates:
@@ -168,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
     args = parser.parse_args(argv)
 
-    digest = hashlib.sha256((args.model_dir / WEIGHTS).read_bytes()).hexdigest()[:12]
-    cache = args.cache or Path(".qa_index") / f"answer-rule-{digest}.json"
+    cache = args.cache or cache_file(args.model_dir, "answer-rule")
     collected = 16  # more than the run-time shortlist, to compare lengths without collecting again
     if cache.is_file():
         rows = json.loads(cache.read_text(encoding="utf-8"))

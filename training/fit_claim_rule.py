@@ -35,14 +35,14 @@ sys.path.insert(0, str(ROOT))
 from index.sentences import sentence_spans  # noqa: E402
 from qa import grounding  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, Rule, SupportModel  # noqa: E402
-from training.fit_answer_rule import logistic  # noqa: E402
+from training.fit_answer_rule import cache_file, logistic  # noqa: E402
 from training.support_data import ragtruth_claims, split_sources  # noqa: E402
 
 FEATURES = ("probability", "best", "covered", "numbers", "novel")
 TASK_FILES = {"summary": "ragtruth_summary.jsonl", "data2txt": "ragtruth_data2txt.jsonl"}
 
 
-def collect(bench: Path, task: str) -> list[dict]:
+def collect(bench: Path, task: str, model: SupportModel) -> list[dict]:
     """Per claim of the kept-out sources: its answer, its label, its features, and whether an
     evidence sentence all but quotes it (which backs it whatever the rule says)."""
     from tqdm import tqdm
@@ -50,7 +50,6 @@ def collect(bench: Path, task: str) -> list[dict]:
     from index.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
-    model = SupportModel.shipped()
     sources, claims = ragtruth_claims(bench / "ragtruth-summary-data2txt" / TASK_FILES[task])
     kept_out = split_sources([c.source_id for c in claims])
     by_source: dict[str, list] = {}
@@ -122,16 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bench", type=Path)
     parser.add_argument("--task", default="summary", choices=sorted(TASK_FILES),
                         help="the RAGTruth task the model trained on (its kept-out sources are fitted on)")
-    parser.add_argument("--cache", type=Path, default=Path(".qa_index"), help="where the features are kept, per task")
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the support model to fit for")
     parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
     args = parser.parse_args(argv)
 
     by_task = {}
     for task in TASK_FILES:
-        cache = args.cache / f"claim-rule-{task}.json"
+        cache = cache_file(args.model_dir, f"claim-rule-{task}")
         if not cache.is_file():
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(collect(args.bench, task)), encoding="utf-8")
+            model = SupportModel.load(args.model_dir)
+            cache.write_text(json.dumps(collect(args.bench, task, model)), encoding="utf-8")
         by_task[task] = json.loads(cache.read_text(encoding="utf-8"))
     rows = by_task[args.task]
     [other] = [t for t in TASK_FILES if t != args.task]
@@ -162,13 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     threshold = best_threshold(rows, rule)
     print(f"claim rule: {rule.weights}, bias {rule.bias}; threshold {threshold:.2f}")
     if not args.dry_run:
-        path = MODEL_DIR / SETTINGS
+        path = args.model_dir / SETTINGS
         settings = json.loads(path.read_text(encoding="utf-8"))
         settings["claim_rule"] = {"weights": rule.weights, "bias": rule.bias,
                                   "fitted": f"python training/fit_claim_rule.py ../shared/bench --task {args.task}"}
         settings["claim_threshold"] = threshold
         path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote the rule and the threshold into {path.relative_to(ROOT)}")
+        print(f"wrote the rule and the threshold into {path}")
     return 0
 
 

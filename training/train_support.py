@@ -190,7 +190,10 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
         {"params": low_rank, "lr": 5e-4},
         {"params": network.head.parameters(), "lr": 1e-3},
     ], weight_decay=0.01)
-    steps = epochs * math.ceil(len(pairs) / batch_size)
+    make_batches = question_batches if listwise else batches
+    # A question's pairs are kept together, so its batches are not all full: count them.
+    steps = epochs * (len(question_batches(pairs, batch_size, random.Random(seed))) if listwise
+                      else math.ceil(len(pairs) / batch_size))
     warmup = max(1, steps // 16)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
@@ -199,7 +202,7 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
     bar = tqdm(total=steps, desc="training", unit="batch")
     running = None
     for _ in range(epochs):
-        for batch in (question_batches if listwise else batches)(pairs, batch_size, rng):
+        for batch in make_batches(pairs, batch_size, rng):
             chosen = [pairs[i] for i in batch]
             encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
                                 max_length=MAX_TOKENS, padding=True, return_tensors="pt")
