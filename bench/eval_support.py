@@ -17,6 +17,11 @@ in its own process over the same index and the same questions (see
   sources of its own task kept out to choose the threshold);
 - warm `ask` latency on the sample corpus (eval/gold_sample.jsonl, three passes), and `verify`
   time for a ten-sentence answer against three passages.
+
+With `--frontier`, this tree also answers every question once at threshold 0, recording each
+quoted sentence's probability, and tabulates what every threshold would give. That is for
+reading the trade-off between answering and declining; the threshold that ships is chosen on
+the tune articles.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ kind of answer, phrases, passage rank) are others. This fits a logistic regressi
 them to the label "this sentence holds a gold answer", on the SQuAD 2.0 questions of the
 THRESHOLD_TUNE articles (training articles that the model never trained on; 42% of their
 questions are unanswerable). The rule only chooses the sentence; whether to answer at all is
-still the model's best probability against its threshold (chosen by `train_support.py`), which
-the report shows beside other thresholds.
+still the model's best probability against its threshold. `train_support.py` chose a first one
+on each question's own paragraph; with `--choose-threshold` this script chooses it again on
+what the product really shows the model (the best balanced accuracy of answering the answerable
+questions and declining the others) and writes it beside the rule.
 
 The questions run through the product's own path (hybrid retrieval over all 2,067 SQuAD 1.1 dev
 paragraphs, then `extractive.score_sentences`), and what the model says of each is cached, so
@@ -171,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: .qa_index/answer-rule-<the model's digest>.json)")
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the support model to fit for")
     parser.add_argument("--shortlist", type=int, default=extractive.SHORTLIST)
-    parser.add_argument("--keep-threshold", action="store_true", help="write the rule, leave the threshold as it is")
+    parser.add_argument("--choose-threshold", action="store_true",
+                        help="also write the threshold chosen here (by default it stays the one training chose)")
     parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
     args = parser.parse_args(argv)
 
@@ -203,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         decided = decide(rows, candidate, k)
         for t in sorted({0.2, threshold, chosen, 0.5}):
             report(f"  {name}, threshold {t:.2f}", scores(rows, decided, t))
-    if not args.keep_threshold:
+    if args.choose_threshold:
         threshold = chosen
     print(f"threshold {threshold:.2f} (best balanced accuracy: {chosen:.2f}, "
           f"{at_chosen['balanced']:.3f} on the questions it was chosen on)")
