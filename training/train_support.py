@@ -7,8 +7,11 @@ Trains low-rank updates (rank 16) of every linear layer of the bundled all-MiniL
 and a linear head, for one epoch, on the pairs of `support_data`: SQuAD questions of the training
 articles (less the threshold and abstention-report folds), the claims of one RAGTruth task (less
 a fifth of its sources) and altered SQuAD sentences as claims. `--init DIR` goes on from a model
-trained before (the shipped one is two such epochs: see its settings.json). Then, on what it did
-not train on:
+trained before (the shipped one is two such epochs: see its settings.json). Two options were
+tried and not shipped (the model card says why): `--contrasts N` adds answerable questions
+altered so that their sentence no longer answers them, and `--listwise W` adds a loss that ranks
+each question's answering sentence above the others shown with it. Then, on what it did not
+train on:
 - the answer threshold is the one that decides "answer or decline" best for the questions of the
   THRESHOLD_TUNE articles, half of them unanswerable, scoring each question's own candidates;
 - the claim threshold is the one with the best answer-level F1 of "this answer has an unsupported
