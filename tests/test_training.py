@@ -92,3 +92,26 @@ def test_a_limited_sample_keeps_whole_questions():
     for pair in kept:
         counts[pair.qid] = counts.get(pair.qid, 0) + 1
     assert set(counts.values()) == {4}
+
+
+def test_the_threshold_table_gives_what_the_product_would_have_answered():
+    """`bench/eval_support.py --frontier` rebuilds, from one answer at threshold 0, the answer at
+    any threshold; it must agree with `extractive.pick` itself."""
+    import importlib.util
+    from pathlib import Path
+
+    from qa.extractive import ScoredSentence, best_support, pick
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "eval_support.py"
+    spec = importlib.util.spec_from_file_location("eval_support", path)
+    eval_support = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(eval_support)
+    rng = random.Random(7)
+    for _ in range(300):
+        scored = [ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.random(), 0.0, {})
+                  for i in range(rng.randint(1, 4))]
+        given = pick(scored, 0.0)
+        answer = {"support": best_support(scored), "cited": [{"quote": s.text, "score": s.support} for s in given]}
+        for threshold in (0.1, 0.3, 0.5, 0.7, 0.9):
+            expected = pick(scored, threshold)
+            assert eval_support.at_threshold(answer, threshold) == (not expected, " ".join(s.text for s in expected))
