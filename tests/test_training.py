@@ -49,6 +49,12 @@ def test_an_opposite_or_a_missing_name_is_what_changes():
     assert any("Bergen" in a or "Zurich" in a for a in swapped if "Oslo" not in a)
 
 
+def test_the_kinds_of_alteration_can_be_chosen(questions):
+    names_only = altered_questions(questions, seed=3, kinds=("name",))
+    assert names_only and all(" last " not in a and " not " not in a for a, _ in names_only)
+    assert not altered_questions(questions, seed=3, kinds=())
+
+
 def test_unanswerable_questions_make_no_contrast(questions):
     assert all(a != "When did the Paris office open?" for a, _ in altered_questions(questions))
 

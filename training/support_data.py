@@ -260,14 +260,19 @@ _AUXILIARY = re.compile(r"\b(is|are|was|were|did|does|do|can|could|has|have|had|
 _WORD = re.compile(r"[A-Za-z]+")
 
 
-def altered_questions(questions: list[SquadQuestion], seed: int = 13) -> list[tuple[str, str]]:
+CONTRAST_KINDS = ("opposite", "name", "negation")
+
+
+def altered_questions(questions: list[SquadQuestion], seed: int = 13,
+                      kinds: tuple[str, ...] = CONTRAST_KINDS) -> list[tuple[str, str]]:
     """(question, sentence) pairs in which the sentence no longer answers the question.
 
     Made from answerable questions and the sentence that answers them, the way SQuAD 2.0's
     unanswerable questions were written: a word swapped for its opposite ("weakly" for
     "strongly"), a name or number that the sentence holds swapped for one it does not (the Oslo
     office asked about Zurich), or a negation added. The untouched question
-    stays a positive (`squad_pairs`), so the model sees both sides of each contrast.
+    stays a positive (`squad_pairs`), so the model sees both sides of each contrast. `kinds`
+    says which alterations to make.
     """
     rng = random.Random(seed)
     paragraphs: dict[str, list[str]] = {}
@@ -281,9 +286,12 @@ def altered_questions(questions: list[SquadQuestion], seed: int = 13) -> list[tu
         sentence = next((t for s, e, t in _sentences(q.context) if s <= q.answer_starts[0] < e), None)
         if sentence is None:
             continue
-        altered = _opposite(q.question)
-        if altered is None or rng.random() < 0.3:
-            altered = _swap_name_or_number(q, sentence, paragraphs[q.article], rng) or altered or _negated(q.question)
+        opposite = _opposite(q.question) if "opposite" in kinds else None
+        altered = opposite
+        if "name" in kinds and (opposite is None or rng.random() < 0.3):
+            altered = _swap_name_or_number(q, sentence, paragraphs[q.article], rng) or opposite
+        if altered is None and "negation" in kinds:
+            altered = _negated(q.question)
         if altered and altered != q.question:
             made.append((altered, sentence))
     return made

@@ -47,8 +47,8 @@ from qa.grounding import similarity  # noqa: E402
 from qa.text import content_terms  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
-from training.support_data import ABSTAIN_REPORT, THRESHOLD_TUNE, Claim, Pair, altered_claims, altered_questions, \
-    ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
+from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, THRESHOLD_TUNE, Claim, Pair, altered_claims, \
+    altered_questions, ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
 
 RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
 MAX_TOKENS = 256
@@ -289,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--altered", type=int, default=2000, help="altered SQuAD sentences as claims")
     parser.add_argument("--contrasts", type=int, default=0,
                         help="answerable questions altered so that their sentence no longer answers them")
+    parser.add_argument("--contrast-kinds", default=",".join(CONTRAST_KINDS),
+                        help="which alterations make the contrasts: any of " + ", ".join(CONTRAST_KINDS))
     parser.add_argument("--listwise", type=float, default=0.0,
                         help="weight of a listwise loss: each question's answering sentence against its others")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
@@ -316,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     tune_c = claim_pairs([c for c in claims if c.source_id in tune_sources], sources, embedder, "tune")
     fit_a = altered_pairs(altered_claims([q for q in questions if q.article not in held], args.altered, args.seed))
     del embedder
-    contrasts = altered_questions([q for q in questions if q.article not in held], args.seed)
+    contrasts = altered_questions([q for q in questions if q.article not in held], args.seed,
+                                  tuple(args.contrast_kinds.split(",")))
     fit_x = [Pair(question, sentence, 0, "question", "contrast", f"x{i}")
              for i, (question, sentence) in enumerate(random.Random(args.seed).sample(
                  contrasts, min(args.contrasts, len(contrasts))))]
