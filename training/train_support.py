@@ -297,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mine", action="store_true",
                         help="with --init: the paragraph's negatives are the sentences that model scores highest")
     args = parser.parse_args(argv)
+    kinds = tuple(args.contrast_kinds.split(","))
+    if set(kinds) - set(CONTRAST_KINDS):
+        parser.error(f"--contrast-kinds: unknown {', '.join(sorted(set(kinds) - set(CONTRAST_KINDS)))}; "
+                     f"use any of {', '.join(CONTRAST_KINDS)}")
     torch.set_num_threads(os.cpu_count() or 1)
     began = time.time()
 
@@ -318,8 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_c = claim_pairs([c for c in claims if c.source_id in tune_sources], sources, embedder, "tune")
     fit_a = altered_pairs(altered_claims([q for q in questions if q.article not in held], args.altered, args.seed))
     del embedder
-    contrasts = altered_questions([q for q in questions if q.article not in held], args.seed,
-                                  tuple(args.contrast_kinds.split(",")))
+    contrasts = altered_questions([q for q in questions if q.article not in held], args.seed, kinds)
     fit_x = [Pair(question, sentence, 0, "question", "contrast", f"x{i}")
              for i, (question, sentence) in enumerate(random.Random(args.seed).sample(
                  contrasts, min(args.contrasts, len(contrasts))))]
