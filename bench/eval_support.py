@@ -242,9 +242,10 @@ def at_threshold(answer: dict, threshold: float) -> tuple[bool, str]:
 
 def thresholds_table(answers: list[dict], questions: list[dict]) -> str:
     by_id = {a["id"]: a for a in answers}
-    lines = ["Every threshold, from one run that answered everything (`--frontier`; for reading only):",
-             "", "| threshold | held-out contains | held-out wrongly declined | abstention precision | "
-             "recall | F1 | abstention set, answerable: wrongly declined |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    columns = ["threshold", "held-out contains", "held-out wrongly declined", "abstention precision", "recall",
+               "F1", "abstention set, answerable: wrongly declined"]
+    lines = ["Every threshold, from one run that answered everything (`--frontier`; for reading only):", "",
+             "| " + " | ".join(columns) + " |", "|" + " ---: |" * len(columns)]
     for threshold in [round(0.05 * i, 2) for i in range(0, 19)]:
         held, abst = [], []
         for q in questions:

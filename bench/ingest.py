@@ -22,6 +22,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from index.settings import PRECISIONS  # noqa: E402
+
 
 class PeakRSS:
     """Samples this process's resident memory; reports the peak above the level at start."""
@@ -110,7 +112,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path, help="a BEIR-style corpus.jsonl")
     parser.add_argument("--limit", type=int, help="only the first N documents")
-    parser.add_argument("--precision", choices=("int8", "fp32"), default="int8",
+    parser.add_argument("--precision", choices=PRECISIONS, default="int8",
                         help="this project's embedder (default: int8, as the product runs; the baseline is fp32)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

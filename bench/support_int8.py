@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from qa.support import SupportModel  # noqa: E402
+from training.measures import auc  # noqa: E402
 from training.support_data import ABSTAIN_REPORT, squad_pairs, squad_questions  # noqa: E402
 
 
@@ -67,10 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     def summary(times: list[float]) -> dict:
         return {"p50": round(float(np.percentile(times, 50)), 1), "p95": round(float(np.percentile(times, 95)), 1)}
 
-    def auc(scores: np.ndarray) -> float:
-        positive, negative = scores[labels], scores[~labels]
-        return float((positive[:, None] > negative[None, :]).mean() + 0.5 * (positive[:, None] == negative[None, :]).mean())
-
     figures = {
         "command": "python bench/support_int8.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "pairs": len(pairs),
@@ -78,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "p99_abs_difference": round(float(np.percentile(np.abs(exact - quantised), 99)), 4),
         "max_abs_difference": round(float(np.abs(exact - quantised).max()), 4),
         "same_side_of_answer_threshold": round(float(((exact >= threshold) == (quantised >= threshold)).mean()), 4),
-        "pair_auc": {"fp32": round(auc(exact), 4), "int8": round(auc(quantised), 4)},
+        "pair_auc": {"fp32": round(auc(exact, labels), 4), "int8": round(auc(quantised, labels), 4)},
         "ms": {name: {kind: summary(times) for kind, times in kinds.items()} for name, kinds in speed.items()},
         "load": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
     }

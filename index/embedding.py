@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.settings import EmbeddingModelError
+from index.settings import PRECISIONS, EmbeddingModelError
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SMALL_BATCH = 4  # up to this many texts (a query) are embedded on one thread
@@ -131,8 +131,6 @@ class SentenceTransformerEmbedder:
         """How many word pieces the model sees in `text` (it reads at most `max_tokens`)."""
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
-
-PRECISIONS = ("int8", "fp32")
 
 
 def load_embedder(model: str = "", precision: str = "int8", batch_size: int = 64,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from index.errors import CorpusError
 
+PRECISIONS = ("int8", "fp32")  # how the models run: int8 on ONNX Runtime, or fp32 in torch
+
 
 class IndexStoreError(CorpusError):
     """Base of the index's own errors; the message is meant for the user (tree: index.errors)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from index import IndexSettings
 from index.errors import CorpusError
+from index.settings import PRECISIONS
 
 MODES = ("auto", "extractive", "llm")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -109,9 +110,9 @@ class Config:
             index_dir=Path(get("INDEX_DIR") or defaults.index_dir),
             corpus_dir=Path(get("CORPUS_DIR") or _default_corpus()),
             embed_model=get("EMBED_MODEL") or "",
-            embed_precision=_choice(get("EMBED_PRECISION") or defaults.embed_precision, ("int8", "fp32"),
+            embed_precision=_choice(get("EMBED_PRECISION") or defaults.embed_precision, PRECISIONS,
                                     "QA_EMBED_PRECISION"),
-            support_precision=_choice(get("SUPPORT_PRECISION") or defaults.support_precision, ("int8", "fp32"),
+            support_precision=_choice(get("SUPPORT_PRECISION") or defaults.support_precision, PRECISIONS,
                                       "QA_SUPPORT_PRECISION"),
             chroma_host=get("CHROMA_HOST"),
             chroma_port=_number(get("CHROMA_PORT") or "8000", "QA_CHROMA_PORT"),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import PRECISIONS
+from index.settings import PRECISIONS
 from qa.errors import SupportModelError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"

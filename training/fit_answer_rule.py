@@ -41,6 +41,7 @@ from qa.config import Config  # noqa: E402
 from qa.eval import metrics  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, Rule, SupportModel  # noqa: E402
+from training.measures import auc, balanced_accuracy, best_threshold  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, squad_questions  # noqa: E402
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
@@ -141,24 +142,14 @@ def scores(rows: list[dict], decided: list[tuple[float, bool]], threshold: float
 
 
 def choose_threshold(rows: list[dict], decided: list[tuple[float, bool]]) -> tuple[float, dict]:
-    """The threshold, in 0.01 steps, that best tells answerable from unanswerable tune questions
-    through the product's own path: the highest balanced accuracy (the share of unanswerable
-    questions declined and of answerable ones answered, averaged), so that neither mistake counts
-    more than the other whatever the mix."""
-    def balanced(t: float) -> float:
-        figures = scores(rows, decided, t)
-        return 0.5 * (figures["abstention_recall"] + 1 - figures["false_abstention"])
-
-    best = max((balanced(t), -t) for t in np.arange(0.05, 0.96, 0.01))
-    threshold = round(-float(best[1]), 2)
-    return threshold, scores(rows, decided, threshold) | {"balanced": best[0]}
-
-
-def auc(scores_: np.ndarray, positive: np.ndarray) -> float:
-    """The chance that a positive scores above a negative (ties count half)."""
-    pos, neg = scores_[positive], scores_[~positive]
-    return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
-                 / (len(pos) * len(neg)))
+    """The threshold that best tells answerable from unanswerable tune questions through the
+    product's own path: the highest balanced accuracy (the share of unanswerable questions
+    declined and of answerable ones answered, averaged), so that neither mistake counts more
+    than the other whatever the mix."""
+    best = np.array([s for s, _ in decided])
+    answerable = np.array([r["answerable"] for r in rows])
+    threshold, balanced = best_threshold(best, answerable, balanced_accuracy)
+    return threshold, scores(rows, decided, threshold) | {"balanced": balanced}
 
 
 def report(name: str, figures: dict) -> None:

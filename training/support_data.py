@@ -90,6 +90,22 @@ def _sentences(text: str) -> list[tuple[int, int, str]]:
     return [(s, e, text[s:e]) for s, e in sentence_spans(text) if len(text[s:e].split()) >= 3]
 
 
+def _paragraphs(questions: list[SquadQuestion]) -> dict[str, list[str]]:
+    """Each article's paragraphs, once each, in the order the questions give them."""
+    paragraphs: dict[str, list[str]] = {}
+    for q in questions:
+        if q.context not in paragraphs.setdefault(q.article, []):
+            paragraphs[q.article].append(q.context)
+    return paragraphs
+
+
+def _answering(q: SquadQuestion, sentences: list[tuple[int, int, str]]) -> tuple[int, int, str] | None:
+    """The sentence that holds the start of the question's first gold answer, if it has one."""
+    if not q.answer_starts:
+        return None
+    return next(((s, e, t) for s, e, t in sentences if s <= q.answer_starts[0] < e), None)
+
+
 def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2,
                 hardness: Callable[[str, list[str]], Sequence[float]] | None = None) -> list[Pair]:
     """A positive per answerable question, and hard negatives for every question.
@@ -99,11 +115,7 @@ def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: 
     passes the model it goes on from, so that the negatives are the sentences that model wrongly
     believes answer (hard-negative mining)."""
     rng = random.Random(seed)
-    by_article: dict[str, list[str]] = {}
-    for q in questions:
-        by_article.setdefault(q.article, [])
-        if q.context not in by_article[q.article]:
-            by_article[q.article].append(q.context)
+    by_article = _paragraphs(questions)
     kept: list[SquadQuestion] = []
     for article in by_article:
         of_article = [q for q in questions if q.article == article]
@@ -117,7 +129,7 @@ def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: 
         sentences = _sentences(q.context)
         answer_at = [(start, start + len(text)) for text, start in zip(q.answers, q.answer_starts)]
         holds = lambda s, e, text: any(s <= a < e for a, _ in answer_at) or any(t in text for t in q.answers)  # noqa: E731
-        positive = next(((s, e, t) for s, e, t in sentences if answer_at and s <= answer_at[0][0] < e), None)
+        positive = _answering(q, sentences)
         if positive:
             pairs.append(Pair(q.question, positive[2], 1, "question", q.article, q.qid))
         elif q.answers:
@@ -204,10 +216,7 @@ def altered_claims(questions: list[SquadQuestion], count: int, seed: int = 13) -
     the two kinds of error (a conflict, baseless information) that LLM answers make most.
     """
     rng = random.Random(seed)
-    paragraphs: dict[str, list[str]] = {}
-    for q in questions:
-        if q.context not in paragraphs.setdefault(q.article, []):
-            paragraphs[q.article].append(q.context)
+    paragraphs = _paragraphs(questions)
     made: list[tuple[str, str, bool]] = []
     articles = sorted(paragraphs)
     while len(made) < count:
@@ -275,17 +284,15 @@ def altered_questions(questions: list[SquadQuestion], seed: int = 13,
     says which alterations to make.
     """
     rng = random.Random(seed)
-    paragraphs: dict[str, list[str]] = {}
-    for q in questions:
-        if q.context not in paragraphs.setdefault(q.article, []):
-            paragraphs[q.article].append(q.context)
+    paragraphs = _paragraphs(questions)
     made = []
     for q in questions:
         if not q.answers:
             continue
-        sentence = next((t for s, e, t in _sentences(q.context) if s <= q.answer_starts[0] < e), None)
-        if sentence is None:
+        answering = _answering(q, _sentences(q.context))
+        if answering is None:
             continue
+        sentence = answering[2]
         opposite = _opposite(q.question) if "opposite" in kinds else None
         altered = opposite
         if "name" in kinds and (opposite is None or rng.random() < 0.3):

@@ -47,6 +47,7 @@ from qa.grounding import similarity  # noqa: E402
 from qa.text import content_terms  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
+from training.measures import balanced_accuracy, best_threshold, f1  # noqa: E402
 from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, THRESHOLD_TUNE, Claim, Pair, altered_claims, \
     altered_questions, ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
 
@@ -143,13 +144,18 @@ def batches(pairs: list[Pair], size: int, rng: random.Random):
     return out
 
 
-def question_batches(pairs: list[Pair], size: int, rng: random.Random):
-    """As `batches`, but the pairs of one question stay in one batch (for the listwise loss)
-    unless they outnumber it."""
+def question_groups(pairs: list[Pair]) -> list[list[int]]:
+    """The indices of each question's (or claim's) pairs, in order; a pair without one is alone."""
     groups: dict[str, list[int]] = {}
     for i, pair in enumerate(pairs):
         groups.setdefault(pair.qid or f"#{i}", []).append(i)
-    order = list(groups.values())
+    return list(groups.values())
+
+
+def question_batches(pairs: list[Pair], size: int, rng: random.Random):
+    """As `batches`, but the pairs of one question stay in one batch (for the listwise loss)
+    unless they outnumber it."""
+    order = question_groups(pairs)
     rng.shuffle(order)
     length = lambda group: sum(len(pairs[i].first) + len(pairs[i].second) for i in group) / len(group)  # noqa: E731
     out: list[list[int]] = []
@@ -170,14 +176,10 @@ def question_batches(pairs: list[Pair], size: int, rng: random.Random):
 def listwise_loss(logits, chosen: list[Pair]):
     """Cross-entropy of each question's one answering sentence against the other sentences shown
     with it: what the extractive answer needs is the right sentence first."""
-    rows: dict[str, list[int]] = {}
-    for i, pair in enumerate(chosen):
-        if pair.kind == "question" and pair.qid:
-            rows.setdefault(pair.qid, []).append(i)
     losses = []
-    for members in rows.values():
+    for members in question_groups(chosen):
         labels = [chosen[i].label for i in members]
-        if len(members) > 1 and sum(labels) == 1:
+        if chosen[members[0]].kind == "question" and len(members) > 1 and sum(labels) == 1:
             group = logits[members]
             losses.append(torch.logsumexp(group, 0) - group[labels.index(1)])
     return torch.stack(losses).mean() if losses else None
@@ -194,9 +196,8 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
         {"params": network.head.parameters(), "lr": 1e-3},
     ], weight_decay=0.01)
     make_batches = question_batches if listwise else batches
-    # A question's pairs are kept together, so its batches are not all full: count them.
-    steps = epochs * (len(question_batches(pairs, batch_size, random.Random(seed))) if listwise
-                      else math.ceil(len(pairs) / batch_size))
+    planned = [make_batches(pairs, batch_size, rng) for _ in range(epochs)]  # a question's batches may not be full
+    steps = sum(map(len, planned))
     warmup = max(1, steps // 16)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
@@ -204,8 +205,8 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
     network.train()
     bar = tqdm(total=steps, desc="training", unit="batch")
     running = None
-    for _ in range(epochs):
-        for batch in make_batches(pairs, batch_size, rng):
+    for epoch in planned:
+        for batch in epoch:
             chosen = [pairs[i] for i in batch]
             encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
                                 max_length=MAX_TOKENS, padding=True, return_tensors="pt")
@@ -231,25 +232,6 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
     return state
 
 
-def best_threshold(scores: np.ndarray, positive: np.ndarray, objective) -> tuple[float, float]:
-    """The threshold in 0.01 steps that maximises `objective(predicted, positive)`."""
-    best = (0.5, -1.0)
-    for threshold in np.arange(0.01, 1.0, 0.01):
-        value = objective(scores >= threshold, positive)
-        if value > best[1]:
-            best = (round(float(threshold), 2), float(value))
-    return best
-
-
-def balanced_accuracy(predicted: np.ndarray, positive: np.ndarray) -> float:
-    return 0.5 * (predicted[positive].mean() + (~predicted[~positive]).mean())
-
-
-def f1(predicted: np.ndarray, positive: np.ndarray) -> float:
-    tp = float((predicted & positive).sum())
-    return 2 * tp / (predicted.sum() + positive.sum()) if tp else 0.0
-
-
 def per_group(pairs: list[Pair], probabilities: np.ndarray, worst: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per question: its best candidate's probability, and whether it is answerable (a pair is
     positive). With `worst`, per LLM answer: its least supported claim's probability, and
@@ -265,16 +247,13 @@ def per_group(pairs: list[Pair], probabilities: np.ndarray, worst: bool = False)
 
 def sample_questions(pairs: list[Pair], count: int, rng: random.Random) -> list[Pair]:
     """About `count` pairs, taken with all the other pairs of their question (or claim)."""
-    groups: dict[str, list[Pair]] = {}
-    for i, pair in enumerate(pairs):
-        groups.setdefault(pair.qid or f"#{i}", []).append(pair)
-    order = list(groups.values())
+    order = question_groups(pairs)
     rng.shuffle(order)
     kept: list[Pair] = []
     for group in order:
         if len(kept) >= count:
             break
-        kept.extend(group)
+        kept.extend(pairs[i] for i in group)
     return kept
 
 
