@@ -107,20 +107,22 @@ def _answering(q: SquadQuestion, sentences: list[tuple[int, int, str]]) -> tuple
 
 
 def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2,
-                hardness: Callable[[str, list[str]], Sequence[float]] | None = None) -> list[Pair]:
+                hardness: Callable[[str, list[str]], Sequence[float]] | None = None,
+                per_article: int = QUESTIONS_PER_ARTICLE) -> list[Pair]:
     """A positive per answerable question, and hard negatives for every question.
 
     The paragraph's negatives are those that share most words with the question, or, given
     `hardness` (question, sentences) -> scores, those it scores highest: the training script
     passes the model it goes on from, so that the negatives are the sentences that model wrongly
-    believes answer (hard-negative mining)."""
+    believes answer (hard-negative mining). A SQuAD 1.1 article gives at most `per_article`
+    questions (0: all of them)."""
     rng = random.Random(seed)
     by_article = _paragraphs(questions)
     kept: list[SquadQuestion] = []
     for article in by_article:
         of_article = [q for q in questions if q.article == article]
-        if len(of_article) > QUESTIONS_PER_ARTICLE and not any(not q.answers for q in of_article):
-            of_article = rng.sample(of_article, QUESTIONS_PER_ARTICLE)
+        if per_article and len(of_article) > per_article and not any(not q.answers for q in of_article):
+            of_article = rng.sample(of_article, per_article)
         kept.extend(of_article)
 
     pairs = []

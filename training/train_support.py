@@ -48,8 +48,8 @@ from qa.text import content_terms  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
 from training.measures import balanced_accuracy, best_threshold, f1  # noqa: E402
-from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, THRESHOLD_TUNE, Claim, Pair, altered_claims, \
-    altered_questions, ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
+from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, QUESTIONS_PER_ARTICLE, THRESHOLD_TUNE, Claim, Pair, \
+    altered_claims, altered_questions, ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
 
 RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
 MAX_TOKENS = 256
@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="which alterations make the contrasts: any of " + ", ".join(CONTRAST_KINDS))
     parser.add_argument("--listwise", type=float, default=0.0,
                         help="weight of a listwise loss: each question's answering sentence against its others")
+    parser.add_argument("--per-article", type=int, default=QUESTIONS_PER_ARTICLE,
+                        help="questions of each SQuAD 1.1 article at most (0: all)")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     parser.add_argument("--mine", action="store_true",
                         help="with --init: the paragraph's negatives are the sentences that model scores highest")
@@ -291,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--mine needs --init: the model whose mistakes are mined")
         miner = SupportModel.load(args.init)
         hardness = lambda question, sentences: miner.probabilities([(question, t) for t in sentences])  # noqa: E731
-    fit_q = squad_pairs([q for q in questions if q.article not in held], seed=args.seed, hardness=hardness)
+    fit_q = squad_pairs([q for q in questions if q.article not in held], seed=args.seed, hardness=hardness,
+                        per_article=args.per_article)
     tune_q = squad_pairs([q for q in questions if q.article in THRESHOLD_TUNE], seed=args.seed)
 
     embedder = SentenceTransformerEmbedder()
