@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from training.support_data import Pair, SquadQuestion, altered_questions
+from training.support_data import Pair, SquadQuestion, altered_questions, squad_pairs
 from training.train_support import listwise_loss, question_batches, sample_questions
 
 OSLO = "The Oslo office opened in 2004. It was the first office outside Sweden."
@@ -121,3 +121,13 @@ def test_the_threshold_table_gives_what_the_product_would_have_answered():
         for threshold in (0.1, 0.3, 0.5, 0.7, 0.9):
             expected = pick(scored, threshold)
             assert eval_support.at_threshold(answer, threshold) == (not expected, " ".join(s.text for s in expected))
+
+
+def test_per_article_caps_a_squad_1_article_and_zero_keeps_every_question():
+    many = [question(f"q{i}", f"When did office {i} open?", OSLO, "2004") for i in range(5)]
+    asked = lambda pairs: {p.qid for p in pairs}  # noqa: E731
+    assert len(asked(squad_pairs(many, per_article=2))) == 2
+    assert len(asked(squad_pairs(many, per_article=0))) == 5
+    # an article with unanswerable questions (SQuAD 2.0) is never capped
+    with_unanswerable = many + [SquadQuestion("u", "Offices", "When did the Paris office open?", OSLO, (), ())]
+    assert asked(squad_pairs(with_unanswerable, per_article=2)) == {f"q{i}" for i in range(5)} | {"u"}
