@@ -3,10 +3,15 @@
 Hand-written rather than llama-index's splitter: that one rebuilds chunk text from its pieces and
 finds offsets afterwards, which drifts where whitespace is folded; here every span indexes the
 original text, so a citation is always `text[start:end]`.
+
+A line break ends a sentence, except in hard-wrapped plain text (e-mail, RFCs, text kept at 72
+columns), where a line was broken because its next word would not fit: there a single line break
+inside a paragraph is a space, and a sentence may run over several lines.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Words whose trailing period does not end a sentence.
@@ -17,6 +22,47 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
+WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•+]|\d+[.)]|[A-Za-z][.)])\s")
+
+
+def _forced(line: str, following: str, width: int) -> bool:
+    """Whether `line` was broken only because the next word would not fit in `width`."""
+    word = following.split(maxsplit=1)[0] if following.strip() else ""
+    return bool(word) and len(line.rstrip()) + 1 + len(word) > width and not _LIST_ITEM.match(following)
+
+
+@functools.lru_cache(maxsize=8)
+def wrap_width(text: str) -> int | None:
+    """The width that hard-wrapped text was wrapped at, or None when its lines are not wrapped.
+
+    In wrapped text nearly every line inside a paragraph ends where the next word would not have
+    fit. One paragraph per line is wider than any wrapping, and a record of short fields
+    ("city: Oslo") has room left on its lines.
+    """
+    lines = text.split("\n")
+    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
+    if len(lengths) < 4:
+        return None
+    width = lengths[9 * (len(lengths) - 1) // 10]
+    if width not in WRAP_WIDTHS:
+        return None
+    inside = [(a, b) for a, b in zip(lines, lines[1:]) if a.strip() and b.strip()]
+    if not inside or sum(_forced(a, b, width) for a, b in inside) < 0.6 * len(inside):
+        return None
+    return width
+
+
+def _breaks_sentence(text: str, newline: int, width: int | None) -> bool:
+    """Whether the line break at `newline` ends a sentence: always, except where wrapping broke a
+    line because the next word would not fit (so not before a blank line or a list item, nor
+    after a heading)."""
+    if width is None:
+        return True
+    line_start = text.rfind("\n", 0, newline) + 1
+    following_end = text.find("\n", newline + 1)
+    following = text[newline + 1 : len(text) if following_end < 0 else following_end]
+    return not _forced(text[line_start:newline], following, width)
 
 
 def _ends_sentence(text: str, dot_end: int) -> bool:
@@ -38,10 +84,16 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     cursor = start
+    width = wrap_width(text) if "\n" in text[start:end] else None
     for match in _END.finditer(text, start, end):
-        stop = match.end() if match.group() != "\n" else match.start()
-        if match.group() != "\n" and not _ends_sentence(text, stop):
-            continue
+        if match.group() == "\n":
+            if not _breaks_sentence(text, match.start(), width):
+                continue
+            stop = match.start()
+        else:
+            stop = match.end()
+            if not _ends_sentence(text, stop):
+                continue
         _append_trimmed(text, cursor, stop, spans)
         cursor = match.end()
     _append_trimmed(text, cursor, end, spans)

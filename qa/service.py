@@ -326,8 +326,9 @@ class Assistant:
                      score=round(s.support, 4), page=self._page(s.doc_id, s.start))
             for n, s in enumerate(chosen, start=1)
         ]
-        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-        sentences = [AnswerSentence(c.quote, (c.n,), True) for c in citations]
+        # A quote of hard-wrapped text holds its line breaks; the answer reads it as one line.
+        sentences = [AnswerSentence(" ".join(c.quote.split()), (c.n,), True) for c in citations]
+        text = " ".join(f"{s.text} [{c.n}]" for s, c in zip(sentences, citations))
         return Answer(question, text, False, "extractive", citations, passages, sentences, support=support)
 
     def _generate(self, question: str, passages: list[Passage], stream: bool) -> Generator[str, None, Answer]:

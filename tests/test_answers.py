@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 
 import pytest
@@ -259,3 +260,20 @@ def test_listing_and_citing_load_no_model(sample_index_dir):
                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
     assert "405 people" in result.stdout and result.stdout.strip().endswith("loaded: []")
+
+
+def test_hard_wrapped_text_is_quoted_a_whole_sentence_at_a_time(tmp_path, embedder, support_model):
+    corpus = tmp_path / "wrapped"
+    corpus.mkdir()
+    for path in SAMPLE_CORPUS.glob("*.txt"):
+        paragraphs = path.read_text(encoding="utf-8").split("\n")
+        (corpus / path.name).write_text("\n".join(textwrap.fill(p, 72) for p in paragraphs), encoding="utf-8")
+    wrapped = Assistant(Config(index_dir=tmp_path / "index", corpus_dir=corpus), embedder=embedder,
+                        support=support_model)
+    wrapped.ingest()
+    answer = wrapped.ask("On what date did gunmen knock down a traffic policeman in Grozny?")
+    quote = answer.citations[0].quote
+    assert quote.startswith("On December 17, when police") and quote.endswith("in an attempt to\nescape.")
+    assert (corpus / answer.citations[0].doc_id).read_text(encoding="utf-8")[
+        answer.citations[0].start : answer.citations[0].end] == quote
+    assert "\n" not in answer.answer and answer.answer.startswith("On December 17, when police attempted")
