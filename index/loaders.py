@@ -124,13 +124,31 @@ def _html_title(html: str) -> str:
     return title.get_text(" ", strip=True) if title else ""
 
 
+# Elements that start a line of their own; every other element (a link, bold, a subscript) is
+# part of the sentence around it.
+_HTML_BLOCKS = (
+    "address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+    "nav", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul",
+)
+
+
 def _html_text(html: str) -> str:
-    from bs4 import BeautifulSoup
+    """The page's text: a paragraph for each block element, inline elements kept in their sentence."""
+    from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "head"]):
         tag.decompose()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text("\n").splitlines())
+    for node in soup.find_all(string=True):
+        if type(node) is NavigableString and not node.find_parent("pre"):
+            node.replace_with(re.sub(r"\s+", " ", node))  # the source's own line breaks are spaces
+    for tag in soup.find_all(_HTML_BLOCKS):
+        tag.insert_before("\n")
+        tag.append("\n")
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text().splitlines())
     return "\n\n".join(line for line in lines if line)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from index import IndexMismatchError, IndexSettings, ingest, open_index
+from index.sentences import sentence_spans
 from index.catalog import Catalog
 from index.chunking import cl100k_counter
 from index.embedding import SentenceTransformerEmbedder, bundled_model_path
@@ -177,9 +178,27 @@ def test_html_and_markdown_and_pdf_text(tmp_path, embedder):
     reader = open_index(settings, embedder)
     assert reader.documents["page.html"].title == "Raid report"
     assert "alert" not in reader.text("page.html")
-    assert "Troops found" in reader.text("page.html")
+    assert reader.text("page.html") == "Raid\n\nTroops found two devices."
     assert reader.documents["notes.md"].title == "Field notes"
     assert reader.text("notes.md") == (corpus / "notes.md").read_text()
+
+
+def test_html_inline_elements_stay_in_their_sentence_and_blocks_are_paragraphs(tmp_path, embedder):
+    corpus = tmp_path / "pages"
+    corpus.mkdir()
+    (corpus / "oxygen.html").write_text(
+        "<html><body><h2>Space suits</h2><p>Breathing pure O<sub>2</sub> in space suits causes\n"
+        "no damage, <a href='/why'>because of</a> the <em>low total pressures</em> used.<br>"
+        "Apollo used it.</p><ul><li>first item</li><li>second item</li></ul>"
+        "<!-- an editor's comment --></body></html>"
+    )
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus], settings, embedder=embedder)
+    text = open_index(settings, embedder).text("oxygen.html")
+    assert text == ("Space suits\n\nBreathing pure O2 in space suits causes no damage, because of the low total "
+                    "pressures used.\n\nApollo used it.\n\nfirst item\n\nsecond item")
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    assert "Breathing pure O2 in space suits causes no damage, because of the low total pressures used." in sentences
 
 
 def test_an_index_built_with_another_model_is_refused(tmp_path, corpus_copy, embedder):
