@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import textwrap
 
 import httpx
 import pytest
@@ -14,6 +15,8 @@ from tests.live_server import LiveServer
 from tests.pdf_files import write_pdf
 
 from index.catalog import Catalog
+from index.loaders import load_file
+from index.sentences import sentence_spans
 from qa.config import Config
 from qa.service import Assistant
 from qa.web.ui_html import source_card
@@ -89,3 +92,19 @@ def test_a_catalog_from_before_pages_opens_and_learns_them_on_the_next_ingest(tm
     old.close()
     report = assistant.ingest()
     assert report.updated == 1 and assistant.ask(QUESTION).citations[0].page == 3
+
+
+def test_a_sentence_wrapped_over_lines_of_a_pdf_is_one_sentence(tmp_path):
+    paragraph = ("The harbour office ordered forty brass lamps in 1931 from a foundry in the south, and the "
+                 "lamps arrived by ship in the spring of the next year. The keeper lit them every night until "
+                 "the harbour closed in the winter of 1950, when the piers were given to the navy.")
+    lines = textwrap.wrap(paragraph, 70) + [""] + textwrap.wrap(paragraph, 70)
+    write_pdf(tmp_path / "wrapped.pdf", [lines])
+    [document] = load_file(tmp_path / "wrapped.pdf", tmp_path, "wrapped.pdf", {})
+    sentences = [" ".join(document.text[s:e].split()) for s, e in sentence_spans(document.text)]
+    assert sentences[:2] == [
+        "The harbour office ordered forty brass lamps in 1931 from a foundry in the south, and the lamps "
+        "arrived by ship in the spring of the next year.",
+        "The keeper lit them every night until the harbour closed in the winter of 1950, when the piers were "
+        "given to the navy.",
+    ]
