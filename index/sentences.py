@@ -23,26 +23,31 @@ _ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
+SLACK = 0.9  # wrapping that counts bytes or tabs breaks a little early: a word that nearly fit did not
+FULL = 0.75  # and a wrapped line is at least this full (a record's short fields are not)
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•+]|\d+[.)]|[A-Za-z][.)])\s")
+_FIELD = re.compile(r"[ \t]*\w[\w .'-]{0,40}:\s")  # "city: Oslo", a line of a record
 
 
 def _forced(line: str, following: str, width: int) -> bool:
-    """Whether `line` was broken only because the next word would not fit in `width`."""
+    """Whether `line` was broken only because the next word would not (quite) fit in `width`."""
     word = following.split(maxsplit=1)[0] if following.strip() else ""
-    return bool(word) and len(line.rstrip()) + 1 + len(word) > width and not _LIST_ITEM.match(following)
+    length = len(line.rstrip())
+    return (bool(word) and length >= FULL * width and length + 1 + len(word) > SLACK * width
+            and not _LIST_ITEM.match(following))
 
 
 @functools.lru_cache(maxsize=8)
 def wrap_width(text: str) -> int | None:
     """The width that hard-wrapped text was wrapped at, or None when its lines are not wrapped.
 
-    In wrapped text nearly every line inside a paragraph ends where the next word would not have
-    fit. One paragraph per line is wider than any wrapping, and a record of short fields
-    ("city: Oslo") has room left on its lines.
+    In wrapped text nearly every line inside a paragraph is nearly full and ends where the next
+    word would not have fit. One paragraph per line is wider than any wrapping, and a record of
+    fields ("city: Oslo", a line each) is not prose.
     """
     lines = text.split("\n")
     lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
-    if len(lengths) < 4:
+    if len(lengths) < 4 or sum(bool(_FIELD.match(line)) for line in lines) >= 0.5 * len(lengths):
         return None
     width = lengths[9 * (len(lengths) - 1) // 10]
     if width not in WRAP_WIDTHS:

@@ -48,7 +48,12 @@ def test_a_short_line_a_blank_line_or_a_list_item_still_ends_a_sentence():
     assert found[-1] == SECOND
 
 
-def test_a_record_of_short_fields_is_not_wrapped_text():
+def test_a_record_of_fields_is_not_wrapped_text():
     record = "name: Bistro Lyon\ncity: Oslo\nrating: 4.5\nopening hours: 11 to 23 every day but Monday\nprice: $$"
     assert wrap_width(record) is None
     assert len(texts(record)) == 5
+    # fields of much the same length, each line nearly as long as the longest
+    attributes = "\n".join(f"attributes BusinessParking {kind}: {value}" for kind, value in [
+        ("garage", False), ("street", True), ("validated", False), ("lot", False), ("valet", False)] * 3)
+    assert wrap_width(attributes) is None
+    assert len(texts(attributes)) == 15
