@@ -7,6 +7,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from index.sentences import wrap_width
+
 _SPAN_ID = re.compile(r"(?P<doc>.+):(?P<start>\d{1,12})-(?P<end>\d{1,12})", re.S)
 
 
@@ -28,6 +30,8 @@ class Document:
         digest.update(b"\0" + self.title.encode("utf-8") + b"\0" + (self.date or "").encode("utf-8"))
         if self.pages:  # a PDF indexed before pages were kept is indexed again, to learn them
             digest.update(b"\0" + ",".join(map(str, self.pages)).encode("ascii"))
+        if wrap_width(self.text):  # hard-wrapped text indexed a line at a time is chunked again
+            digest.update(b"\0wrapped")
         return digest.hexdigest()
 
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from index import IndexMismatchError, IndexSettings, ingest, open_index
-from index.sentences import sentence_spans
-from index.catalog import Catalog
+from index.catalog import FILENAME, Catalog
 from index.chunking import cl100k_counter
 from index.embedding import SentenceTransformerEmbedder, bundled_model_path
 from index.ingest import IngestBusyError, _exclusive
 from index.lexical import LexicalIndex
+from index.sentences import sentence_spans
 from index.settings import CorruptIndexError
 from index.vectors import ChromaVectors
 
@@ -199,6 +202,25 @@ def test_html_inline_elements_stay_in_their_sentence_and_blocks_are_paragraphs(t
                     "pressures used.\n\nApollo used it.\n\nfirst item\n\nsecond item")
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     assert "Breathing pure O2 in space suits causes no damage, because of the low total pressures used." in sentences
+
+
+def test_hard_wrapped_text_chunked_a_line_at_a_time_is_chunked_again(tmp_path, embedder):
+    corpus = tmp_path / "wrapped"
+    corpus.mkdir()
+    text = "\n\n".join(textwrap.fill(p, 72) for p in (SAMPLE_CORPUS / "000_3cdf5aa040d08496.txt")
+                       .read_text(encoding="utf-8").split("\n") if p.strip())
+    (corpus / "grozny.txt").write_text(text, encoding="utf-8")
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus], settings, embedder=embedder)
+    # What an index written before wrapped text was recognised holds: the hash of the text alone.
+    with sqlite3.connect(settings.index_dir / FILENAME) as db:
+        [(title,)] = db.execute("SELECT title FROM documents").fetchall()
+        old = hashlib.sha256(text.encode("utf-8") + b"\0" + title.encode("utf-8") + b"\0").hexdigest()
+        db.execute("UPDATE documents SET hash = ?", (old,))
+    report = ingest([corpus], settings, embedder=embedder)
+    assert (report.updated, report.unchanged) == (1, 0)
+    assert ingest([corpus], settings, embedder=embedder).unchanged == 1
+    assert_consistent(settings.index_dir)
 
 
 def test_an_index_built_with_another_model_is_refused(tmp_path, corpus_copy, embedder):
