@@ -126,29 +126,38 @@ def _html_title(html: str) -> str:
 
 # Elements that start a line of their own; every other element (a link, bold, a subscript) is
 # part of the sentence around it.
-_HTML_BLOCKS = (
-    "address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
-    "nav", "ol", "p", "pre", "section", "table", "td", "th", "title", "tr", "ul",
+_HTML_BLOCKS = frozenset(
+    "address article aside blockquote caption center dd details dialog div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr legend li main menu nav ol option p pre "
+    "section summary table tbody td tfoot th thead title tr ul".split()
 )
 
 
 def _html_text(html: str) -> str:
     """The page's text: a paragraph for each block element, inline elements kept in their sentence."""
-    from bs4 import BeautifulSoup, NavigableString
+    from bs4 import BeautifulSoup, NavigableString, Tag
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "head"]):
         tag.decompose()
-    for node in soup.find_all(string=True):
-        if type(node) is NavigableString and not node.find_parent("pre"):
-            node.replace_with(re.sub(r"\s+", " ", node))  # the source's own line breaks are spaces
-    for tag in soup.find_all(_HTML_BLOCKS):
-        tag.insert_before("\n")
-        tag.append("\n")
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n")
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text().splitlines())
+    parts: list[str] = []
+    stack: list[tuple[object, bool]] = [(child, False) for child in reversed(soup.contents)]
+    while stack:  # depth first, without recursion: pages can nest deeply
+        node, in_pre = stack.pop()
+        if node is None:  # the end of a block
+            parts.append("\n")
+        elif isinstance(node, Tag):
+            if node.name == "br":
+                parts.append("\n")
+                continue
+            if node.name in _HTML_BLOCKS:
+                parts.append("\n")
+                stack.append((None, in_pre))
+            inner = in_pre or node.name == "pre"
+            stack.extend((child, inner) for child in reversed(node.contents))
+        elif type(node) is NavigableString:  # not a comment, a doctype or a processing instruction
+            parts.append(str(node) if in_pre else re.sub(r"\s+", " ", node))  # the source's line breaks are spaces
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parts).splitlines())
     return "\n\n".join(line for line in lines if line)
 
 

@@ -23,37 +23,61 @@ _ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
+WRAP_SAMPLE = 20_000  # the characters, from the start of a document, that show whether it is wrapped
 SLACK = 0.9  # wrapping that counts bytes or tabs breaks a little early: a word that nearly fit did not
 FULL = 0.75  # and a wrapped line is at least this full (a record's short fields are not)
-_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•+]|\d+[.)]|[A-Za-z][.)])\s")
+PROSE_WORDS = 6  # prose has at least this many words to a full line (a list of URLs or figures has not)
+CONTINUED = 0.3  # and at least this share of its wrapped lines go on in lower case (verse and logs do not)
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)]|[a-z][.)])\s")
+_STRUCTURE = re.compile(r"[ \t]*(?:#|\||```|~~~|>)")  # a Markdown heading, table row or code fence; a quote
 _FIELD = re.compile(r"[ \t]*\w[\w .'-]{0,40}:\s")  # "city: Oslo", a line of a record
+_HEADER = re.compile(r"[ \t]*[A-Za-z][\w-]{0,30}:\s")  # "Subject: ", a field inside wrapped text
+
+
+def _continues(line: str, following: str) -> bool:
+    """Whether the next line may go on with the same paragraph: it starts no list item, heading,
+    table row, code fence, quote or header field, and neither line is blank."""
+    return bool(line.strip() and following.strip()) and not (
+        _LIST_ITEM.match(following) or _STRUCTURE.match(following) or _STRUCTURE.match(line)
+        or _HEADER.match(following))
 
 
 def _forced(line: str, following: str, width: int) -> bool:
     """Whether `line` was broken only because the next word would not (quite) fit in `width`."""
-    word = following.split(maxsplit=1)[0] if following.strip() else ""
     length = len(line.rstrip())
-    return (bool(word) and length >= FULL * width and length + 1 + len(word) > SLACK * width
-            and not _LIST_ITEM.match(following))
+    return (_continues(line, following) and length >= FULL * width
+            and length + 1 + len(following.split(maxsplit=1)[0]) > SLACK * width)
 
 
-@functools.lru_cache(maxsize=8)
 def wrap_width(text: str) -> int | None:
-    """The width that hard-wrapped text was wrapped at, or None when its lines are not wrapped.
+    """The width that hard-wrapped prose was wrapped at, or None when its lines are not wrapped.
 
-    In wrapped text nearly every line inside a paragraph is nearly full and ends where the next
-    word would not have fit. One paragraph per line is wider than any wrapping, and a record of
-    fields ("city: Oslo", a line each) is not prose.
+    In wrapped prose nearly every line inside a paragraph is nearly full, ends where the next word
+    would not have fit, and the next line often goes on in lower case. One paragraph per line is
+    wider than any wrapping; a record of fields ("city: Oslo", a line each), a list of URLs or
+    figures, a log and verse are not prose. The start of the document decides, so that every part
+    of it is split the same way at a bounded cost.
     """
-    lines = text.split("\n")
-    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
-    if len(lengths) < 4 or sum(bool(_FIELD.match(line)) for line in lines) >= 0.5 * len(lengths):
+    return _wrap_width(text[:WRAP_SAMPLE])
+
+
+@functools.lru_cache(maxsize=64)
+def _wrap_width(sample: str) -> int | None:
+    lines = sample.split("\n")
+    full = [line for line in lines if line.strip()]
+    if len(full) < 4 or sum(bool(_FIELD.match(line)) for line in full) >= 0.5 * len(full):
         return None
+    lengths = sorted(len(line.rstrip()) for line in full)
     width = lengths[9 * (len(lengths) - 1) // 10]
     if width not in WRAP_WIDTHS:
         return None
-    inside = [(a, b) for a, b in zip(lines, lines[1:]) if a.strip() and b.strip()]
-    if not inside or sum(_forced(a, b, width) for a, b in inside) < 0.6 * len(inside):
+    inside = [(a, b) for a, b in zip(lines, lines[1:]) if _continues(a, b)]
+    forced = [(a, b) for a, b in inside if _forced(a, b, width)]
+    if not inside or len(forced) < 0.6 * len(inside):
+        return None
+    if sum(len(a.split()) for a, _ in forced) < PROSE_WORDS * len(forced):
+        return None
+    if sum(b.lstrip()[:1].islower() for _, b in forced) < CONTINUED * len(forced):
         return None
     return width
 

@@ -193,13 +193,15 @@ def test_html_inline_elements_stay_in_their_sentence_and_blocks_are_paragraphs(t
         "<html><body><h2>Space suits</h2><p>Breathing pure O<sub>2</sub> in space suits causes\n"
         "no damage, <a href='/why'>because of</a> the <em>low total pressures</em> used.<br>"
         "Apollo used it.</p><ul><li>first item</li><li>second item</li></ul>"
+        "<details><summary>More</summary>Kept in <i>a</i> box.</details><center>Centred</center>"
         "<!-- an editor's comment --></body></html>"
     )
     settings = IndexSettings(index_dir=tmp_path / "index")
     ingest([corpus], settings, embedder=embedder)
     text = open_index(settings, embedder).text("oxygen.html")
     assert text == ("Space suits\n\nBreathing pure O2 in space suits causes no damage, because of the low total "
-                    "pressures used.\n\nApollo used it.\n\nfirst item\n\nsecond item")
+                    "pressures used.\n\nApollo used it.\n\nfirst item\n\nsecond item\n\nMore\n\nKept in a box."
+                    "\n\nCentred")
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     assert "Breathing pure O2 in space suits causes no damage, because of the low total pressures used." in sentences
 

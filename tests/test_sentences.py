@@ -37,15 +37,49 @@ def test_hard_wrapped_text_keeps_its_sentences_whole_and_its_offsets_exact():
     assert [wrapped[s:e] for s, e in sentence_spans(wrapped, start)] == texts(wrapped)[1:]
 
 
-def test_a_short_line_a_blank_line_or_a_list_item_still_ends_a_sentence():
+def test_a_heading_a_blank_line_a_list_item_or_a_table_still_ends_a_sentence():
     body = textwrap.fill(PARAGRAPH, 72)
-    items = "- the first item of a list\n- the second item of the list"
-    text = "Grozny attack\n" + body + "\n" + items + "\n\n" + body + "\n\n" + textwrap.fill(SECOND, 72)
+    # full lines (the next word would not fit) before each of them, so only what they are breaks
+    items = ("The lamps that the harbour office ordered came in three kinds and sizes\n"
+             "- brass lamps for the two stone piers of the northern harbour and its quay\n"
+             "- iron lamps for the lighthouse on the island beyond the northern harbour\n"
+             "1. a third kind for the office itself, which the keeper lit every evening")
+    table = "The lamps and their numbers are in the table that the keeper kept below\n| brass | 40 |"
+    link = "See the report\nhttps://example.com/reports/harbour/1931/lamps-ordered-from-the-south"
+    headers = "Subject: the lamps ordered for the harbour office in the spring of 1931\nFrom: keeper@example.com"
+    text = "\n\n".join([headers, "Grozny attack\n" + body, items, table, link, "## Lamps\n" + body,
+                        textwrap.fill(SECOND, 72)])
     assert wrap_width(text)
     found = folded(text)
-    assert found[0] == "Grozny attack"
-    assert "- the first item of a list" in found and "- the second item of the list" in found
+    assert found[:2] == headers.split("\n")
+    assert found[2] == "Grozny attack" and found[3:5] == texts(PARAGRAPH)
+    assert found[5] == "The lamps that the harbour office ordered came in three kinds and sizes"
+    assert "- iron lamps for the lighthouse on the island beyond the northern harbour" in found
+    assert "1. a third kind for the office itself, which the keeper lit every evening" in found
+    assert "| brass | 40 |" in found and "## Lamps" in found and "See the report" in found
     assert found[-1] == SECOND
+
+
+def test_a_word_that_nearly_fit_still_counts_as_wrapped():
+    # wrapping that counts bytes breaks before curly quotes a little early
+    lines = textwrap.wrap(PARAGRAPH + " " + SECOND, 72)
+    early = lines[1].rsplit(" ", 1)
+    lines[1:3] = [early[0], early[1] + " " + lines[2]]
+    text = "\n".join(lines) + "\n\n" + textwrap.fill(SECOND, 72)
+    assert folded(text) == texts(PARAGRAPH) + [SECOND, SECOND]
+
+
+def test_logs_figures_urls_and_verse_are_not_wrapped_prose():
+    log = "\n".join(f"2024-01-02 12:{m:02d}:07 INFO worker-{m % 4} processed batch {m * 17} in 9{m:02d} ms"
+                    for m in range(40))
+    rows = "\n".join(f"2024-01-{d:02d},Oslo,{d / 7:.1f},{d},north-west wind,cloudy with rain" for d in range(1, 29))
+    urls = "\n".join(f"https://example.com/articles/2024/{1000 + 37 * i}/harbour-lamps-{i}" for i in range(10))
+    verse = ("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
+             "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date;\n"
+             "Sometime too hot the eye of heaven shines,\nAnd often is his gold complexion dimm'd;")
+    for text in (log, rows, urls, verse):
+        assert wrap_width(text) is None
+        assert len(texts(text)) == text.count("\n") + 1
 
 
 def test_a_record_of_fields_is_not_wrapped_text():
@@ -57,3 +91,9 @@ def test_a_record_of_fields_is_not_wrapped_text():
         ("garage", False), ("street", True), ("validated", False), ("lot", False), ("valet", False)] * 3)
     assert wrap_width(attributes) is None
     assert len(texts(attributes)) == 15
+    # fields that hold prose, as long as each other
+    reviews = ["my husband and I came here for the first time and we loved the tacos a lot",
+               "the service was slow but the staff were friendly and the food was great",
+               "we waited for half an hour for a table on a friday night with the kids"]
+    listing = "\n".join(["name: Bistro Lyon", "city: Santa Barbara"] + [f"review text: {r}" for r in reviews] * 3)
+    assert wrap_width(listing) is None

@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="which alterations make the contrasts: any of " + ", ".join(CONTRAST_KINDS))
     parser.add_argument("--listwise", type=float, default=0.0,
                         help="weight of a listwise loss: each question's answering sentence against its others")
-    parser.add_argument("--per-article", type=int, default=QUESTIONS_PER_ARTICLE,
+    parser.add_argument("--per-article", type=_at_least_zero, default=QUESTIONS_PER_ARTICLE,
                         help="questions of each SQuAD 1.1 article at most (0: all)")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     parser.add_argument("--mine", action="store_true",
@@ -363,6 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     SupportSettings.read(args.out / SETTINGS)
     print(json.dumps(settings, indent=2))
     return 0
+
+
+def _at_least_zero(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number of 0 or more, not {value!r}")
+    return int(value)
 
 
 def _commit() -> str:

@@ -266,13 +266,15 @@ def _score_citations(result: QuestionResult, answer: Answer, q: GoldQuestion,
     ]
     # Grounding, citations aside: does what the system retrieved support each claim? A claim
     # quoted verbatim from a passage does by definition (that saves the extractive answers an
-    # embedding pass); the others are checked against the passages' sentences together.
+    # embedding pass; white space aside, as an answer shows a wrapped quote on one line); the
+    # others are checked against the passages' sentences together.
     passage_texts = {p.doc_id: pipeline.text(p.doc_id) for p in answer.passages}
     readable = [p for p in answer.passages if passage_texts[p.doc_id] is not None]
     spans: list[str] | None = None
     result.sentences = len(claims)
+    folded = [" ".join(p.text.split()) for p in readable]
     for claim, _ in claims:
-        if any(claim in p.text for p in readable):
+        if any(" ".join(claim.split()) in text for text in folded):
             result.supported_sentences += 1
             continue
         if spans is None:
