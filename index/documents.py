@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ class Document:
     root: str  # the path that was scanned to find it; deletions are scoped to it
     pages: tuple[int, ...] = ()  # a PDF's: where each page starts in `text` (page n at pages[n - 1])
 
-    @property
+    @functools.cached_property  # asked for once per chunk when the document is written
     def content_hash(self) -> str:
         digest = hashlib.sha256(self.text.encode("utf-8"))
         digest.update(b"\0" + self.title.encode("utf-8") + b"\0" + (self.date or "").encode("utf-8"))

@@ -167,16 +167,22 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(tmp_path, corpus_copy, 
     assert reader.text("000_3cdf5aa040d08496.txt").startswith(" date 2016-12-28")
 
 
-def test_html_and_markdown_and_pdf_text(tmp_path, embedder):
-    corpus = tmp_path / "mixed"
+def ingest_files(tmp_path: Path, embedder, files: dict[str, str]):
+    """A folder of these files, indexed: its settings, the folder and the ingest's report."""
+    corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "page.html").write_text(
-        "<html><head><title>Raid report</title><script>alert(1)</script></head>"
-        "<body><h1>Raid</h1><p>Troops found <b>two</b> devices.</p></body></html>"
-    )
-    (corpus / "notes.md").write_text("# Field notes\n\nThe bunker had supplies.\n")
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
     settings = IndexSettings(index_dir=tmp_path / "index")
-    report = ingest([corpus], settings, embedder=embedder)
+    return settings, corpus, ingest([corpus], settings, embedder=embedder)
+
+
+def test_html_and_markdown_and_pdf_text(tmp_path, embedder):
+    settings, corpus, report = ingest_files(tmp_path, embedder, {
+        "page.html": "<html><head><title>Raid report</title><script>alert(1)</script></head>"
+                     "<body><h1>Raid</h1><p>Troops found <b>two</b> devices.</p></body></html>",
+        "notes.md": "# Field notes\n\nThe bunker had supplies.\n",
+    })
     assert report.errors == [] and report.documents == 2
     reader = open_index(settings, embedder)
     assert reader.documents["page.html"].title == "Raid report"
@@ -187,17 +193,12 @@ def test_html_and_markdown_and_pdf_text(tmp_path, embedder):
 
 
 def test_html_inline_elements_stay_in_their_sentence_and_blocks_are_paragraphs(tmp_path, embedder):
-    corpus = tmp_path / "pages"
-    corpus.mkdir()
-    (corpus / "oxygen.html").write_text(
+    settings, _, _ = ingest_files(tmp_path, embedder, {"oxygen.html": (
         "<html><body><h2>Space suits</h2><p>Breathing pure O<sub>2</sub> in space suits causes\n"
         "no damage, <a href='/why'>because of</a> the <em>low total pressures</em> used.<br>"
         "Apollo used it.</p><ul><li>first item</li><li>second item</li></ul>"
         "<details><summary>More</summary>Kept in <i>a</i> box.</details><center>Centred</center>"
-        "<!-- an editor's comment --></body></html>"
-    )
-    settings = IndexSettings(index_dir=tmp_path / "index")
-    ingest([corpus], settings, embedder=embedder)
+        "<!-- an editor's comment --></body></html>")})
     text = open_index(settings, embedder).text("oxygen.html")
     assert text == ("Space suits\n\nBreathing pure O2 in space suits causes no damage, because of the low total "
                     "pressures used.\n\nApollo used it.\n\nfirst item\n\nsecond item\n\nMore\n\nKept in a box."
@@ -207,13 +208,9 @@ def test_html_inline_elements_stay_in_their_sentence_and_blocks_are_paragraphs(t
 
 
 def test_hard_wrapped_text_chunked_a_line_at_a_time_is_chunked_again(tmp_path, embedder):
-    corpus = tmp_path / "wrapped"
-    corpus.mkdir()
     text = "\n\n".join(textwrap.fill(p, 72) for p in (SAMPLE_CORPUS / "000_3cdf5aa040d08496.txt")
                        .read_text(encoding="utf-8").split("\n") if p.strip())
-    (corpus / "grozny.txt").write_text(text, encoding="utf-8")
-    settings = IndexSettings(index_dir=tmp_path / "index")
-    ingest([corpus], settings, embedder=embedder)
+    settings, corpus, _ = ingest_files(tmp_path, embedder, {"grozny.txt": text})
     # What an index written before wrapped text was recognised holds: the hash of the text alone.
     with sqlite3.connect(settings.index_dir / FILENAME) as db:
         [(title,)] = db.execute("SELECT title FROM documents").fetchall()

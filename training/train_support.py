@@ -133,13 +133,25 @@ def claim_pairs(claims: list[Claim], sources: dict[str, str], embedder, kind_gro
 
 def batches(pairs: list[Pair], size: int, rng: random.Random):
     """Shuffled batches of pairs of similar length, so that little of each batch is padding."""
-    order = list(range(len(pairs)))
+    return _similar_length([[i] for i in range(len(pairs))], pairs, size, rng, run=50)
+
+
+def _similar_length(groups: list[list[int]], pairs: list[Pair], size: int, rng: random.Random, run: int):
+    """Batches of whole groups of pairs: the groups shuffled, sorted by length within runs of
+    `run` batches' worth, packed in order, and the batches shuffled."""
+    order = list(groups)
     rng.shuffle(order)
-    groups = [order[i:i + size * 50] for i in range(0, len(order), size * 50)]
-    out = []
-    for group in groups:
-        group.sort(key=lambda i: len(pairs[i].first) + len(pairs[i].second))
-        out.extend(group[i:i + size] for i in range(0, len(group), size))
+    length = lambda group: sum(len(pairs[i].first) + len(pairs[i].second) for i in group) / len(group)  # noqa: E731
+    out: list[list[int]] = []
+    for start in range(0, len(order), size * run):
+        batch: list[int] = []
+        for group in sorted(order[start:start + size * run], key=length):
+            if batch and len(batch) + len(group) > size:
+                out.append(batch)
+                batch = []
+            batch.extend(group)
+        if batch:
+            out.append(batch)
     rng.shuffle(out)
     return out
 
@@ -155,22 +167,7 @@ def question_groups(pairs: list[Pair]) -> list[list[int]]:
 def question_batches(pairs: list[Pair], size: int, rng: random.Random):
     """As `batches`, but the pairs of one question stay in one batch (for the listwise loss)
     unless they outnumber it."""
-    order = question_groups(pairs)
-    rng.shuffle(order)
-    length = lambda group: sum(len(pairs[i].first) + len(pairs[i].second) for i in group) / len(group)  # noqa: E731
-    out: list[list[int]] = []
-    for start in range(0, len(order), size * 20):
-        run = sorted(order[start:start + size * 20], key=length)
-        batch: list[int] = []
-        for group in run:
-            if batch and len(batch) + len(group) > size:
-                out.append(batch)
-                batch = []
-            batch.extend(group)
-        if batch:
-            out.append(batch)
-    rng.shuffle(out)
-    return out
+    return _similar_length(question_groups(pairs), pairs, size, rng, run=20)
 
 
 def listwise_loss(logits, chosen: list[Pair]):
