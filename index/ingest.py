@@ -5,6 +5,11 @@ Order of writes, chosen so that a kill at any point leaves a consistent index:
 2. one SQLite transaction lists the new chunks and unlists the old;
 3. the old vectors are deleted; 4. BM25 is rebuilt from the catalog and swapped in.
 A kill after 1 or 2 leaves unlisted vectors, which the next ingest sweeps away (`_repair`).
+
+One process writes at a time, and only while it writes: reading, chunking and embedding happen
+with the lock free, and each batch takes it for steps 1-3 (then once more for the removals and
+step 4). So a removal or another upload waits a batch's write, never a whole ingest; one that
+cannot have the lock within LOCK_WAIT seconds is told the index is busy (`IngestBusyError`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from index.catalog import CHUNK_ONLY, FILENAME, TITLE_AND_CHUNK, Catalog, StoredDocument, vector_id
-from index.chunking import chunk_text
+from index.chunking import TooManyChunks, chunk_text
 from index.documents import Chunk, Document, LoadError, searchable_text
 from index.embedding import Embedder, load_embedder
 from index.lexical import DIRNAME as BM25_DIRNAME
@@ -30,6 +35,7 @@ from index.settings import IndexSettings, IndexStoreError
 from index.vectors import ChromaVectors
 
 BATCH_CHUNKS = 256  # chunks embedded and committed together (and the progress bar step)
+LOCK_WAIT = 3.0  # seconds a writer waits for another's write (a batch's) before it says busy
 EMBED_PART = 32  # with a `pause`: chunks embedded at a time, between which questions go first
 
 
@@ -55,14 +61,20 @@ class IngestBusyError(IndexStoreError):
 
 
 @contextmanager
-def _exclusive(index_dir: Path) -> Iterator[None]:
+def _exclusive(index_dir: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     """One writer at a time; the lock dies with its process, so a killed ingest leaves none."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
     with open(index_dir / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IngestBusyError(f"another ingest is writing to {index_dir}; try again when it ends") from None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IngestBusyError(f"another ingest is writing to {index_dir}; "
+                                          "try again when it ends") from None
+                time.sleep(0.05)
         yield
 
 
@@ -95,22 +107,25 @@ def ingest(
     began = time.perf_counter()
     options = options or IngestOptions()
     paths = [Path(p).expanduser().resolve() for p in paths]
+    embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision, settings.embed_batch_size)
     with _exclusive(settings.index_dir):
         if rebuild:
             _wipe(settings)
-        embedder = embedder or load_embedder(settings.embed_model, settings.embed_precision, settings.embed_batch_size)
         catalog = Catalog(settings.index_dir)
         try:
             catalog.check_model(embedder.name, embedder.dimension, record=True)
             catalog.use_searched_text(TITLE_AND_CHUNK if settings.titles_in_chunks else CHUNK_ONLY)
             vectors = ChromaVectors(settings)
             _repair(catalog, vectors)
-            report = _sync(paths, settings, catalog, vectors, embedder, progress, options)
-            _refresh_lexical(catalog, settings.index_dir)
-            report.documents = len(catalog.documents())
-            report.chunks = len(catalog.chunks())
-        finally:
+        except BaseException:
             catalog.close()
+            raise
+    try:
+        report = _sync(paths, settings, catalog, vectors, embedder, progress, options)
+        report.documents = len(catalog.documents())
+        report.chunks = len(catalog.chunks())
+    finally:
+        catalog.close()
     report.seconds = round(time.perf_counter() - began, 3)
     return report
 
@@ -155,36 +170,43 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
                or stored[doc.doc_id].hash != doc.content_hash]
     pending = []
     for doc in changed:
-        chunks = chunk_text(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap_tokens)
-        if settings.max_document_chunks and len(chunks) > settings.max_document_chunks:
-            report.errors.append(LoadError(doc.source, f"{doc.doc_id!r} makes {len(chunks):,} chunks; the limit "
-                                           f"is {settings.max_document_chunks:,} a document"))
+        if options.all_or_nothing and report.errors:
+            break
+        try:
+            chunks = chunk_text(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap_tokens,
+                                max_chunks=settings.max_document_chunks)
+        except TooManyChunks as too_many:
+            report.errors.append(LoadError(doc.source, f"{doc.doc_id!r} makes more than {too_many.limit:,} chunks, "
+                                           "the limit a document"))
             continue
         pending.append((doc, chunks))
     if options.all_or_nothing and report.errors:
         return report
     report.unchanged = len(found) - len(changed)
-    changed_ids = {doc.doc_id for doc in changed}
-    catalog.relocate([doc for doc in found.values() if doc.doc_id in stored and doc.doc_id not in changed_ids
-                      and (stored[doc.doc_id].root, stored[doc.doc_id].source) != (doc.root, doc.source)])
     report.added = sum(1 for doc, _ in pending if doc.doc_id not in stored)
     report.updated = len(pending) - report.added
 
-    _write(pending, catalog, vectors, embedder, progress, options)
+    _write(pending, catalog, vectors, embedder, progress, options, settings.index_dir)
 
     # A document is gone when a path that held it was scanned and it was not found there.
     # Files that failed to load keep what they had: a bad edit must not erase an indexed version.
     scanned = {str(p) for p in paths}
     failed = {e.path for e in report.errors}
-    gone = [
-        d.doc_id for d in stored.values()
-        if d.root in scanned and d.doc_id not in found and d.source not in failed
-        and d.doc_id.startswith(options.namespace)
-    ]
-    if gone:
-        old_ids = catalog.vector_ids(gone)
-        catalog.remove_documents(gone)
-        vectors.delete(old_ids)
+    changed_ids = {doc.doc_id for doc in changed}
+    with _exclusive(settings.index_dir):
+        stored = catalog.documents()  # as it is now: another writer may have come and gone meanwhile
+        catalog.relocate([doc for doc in found.values() if doc.doc_id in stored and doc.doc_id not in changed_ids
+                          and (stored[doc.doc_id].root, stored[doc.doc_id].source) != (doc.root, doc.source)])
+        gone = [
+            d.doc_id for d in stored.values()
+            if d.root in scanned and d.doc_id not in found and d.source not in failed
+            and d.doc_id.startswith(options.namespace)
+        ]
+        if gone:
+            old_ids = catalog.vector_ids(gone)
+            catalog.remove_documents(gone)
+            vectors.delete(old_ids)
+        _refresh_lexical(catalog, settings.index_dir)
     report.removed = len(gone)
     return report
 
@@ -212,7 +234,7 @@ def _in_namespace(doc: Document, namespace: str) -> Document:
 
 
 def _write(pending: list[tuple[Document, list[Chunk]]], catalog, vectors, embedder, progress,
-           options: IngestOptions) -> None:
+           options: IngestOptions, index_dir: Path) -> None:
     """Embed and list the documents in batches of about BATCH_CHUNKS chunks, each document whole."""
     from tqdm import tqdm
 
@@ -234,15 +256,15 @@ def _write(pending: list[tuple[Document, list[Chunk]]], catalog, vectors, embedd
         batch.append((doc, chunks))
         size += len(chunks)
         if size >= BATCH_CHUNKS:
-            _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance)
+            _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance, index_dir)
             batch, size = [], 0
     if batch:
-        _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance)
+        _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance, index_dir)
     bar.close()
 
 
 def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embedder, titles: bool, pause,
-                 advance) -> None:
+                 advance, index_dir: Path) -> None:
     ids, texts, doc_ids = [], [], []
     for doc, chunks in batch:
         for chunk in chunks:
@@ -250,10 +272,12 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
             text = doc.text[chunk.start : chunk.end]
             texts.append(searchable_text(doc.title, text) if titles else text)
             doc_ids.append(doc.doc_id)
-    vectors.add(ids, _embed(embedder, texts, pause, advance), doc_ids)
-    old_ids = set(catalog.vector_ids(doc.doc_id for doc, _ in batch))
-    catalog.put_documents(batch, now=time.time())
-    vectors.delete(sorted(old_ids - set(ids)))
+    embedded = _embed(embedder, texts, pause, advance)
+    with _exclusive(index_dir):
+        vectors.add(ids, embedded, doc_ids)
+        old_ids = set(catalog.vector_ids(doc.doc_id for doc, _ in batch))
+        catalog.put_documents(batch, now=time.time())
+        vectors.delete(sorted(old_ids - set(ids)))
 
 
 def _embed(embedder: Embedder, texts: list[str], pause, advance) -> np.ndarray:
