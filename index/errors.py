@@ -12,7 +12,8 @@
     │   ├── NotFoundError            no such citation or document
     │   ├── ReadOnlyError            a change asked of a read-only server
     │   ├── LLMError                 the LLM endpoint failed
-    │   └── SupportModelError        the support model is missing or unreadable
+    │   ├── SupportModelError        the support model is missing or unreadable
+    │   └── StoppingError            the server is shutting down; an upload under way stops
     └── ConfigError                  a QA_* setting is wrong (qa.config)
 
 A file that cannot be indexed is not an error that stops anything: `index.LoadError` records it in

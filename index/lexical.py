@@ -53,6 +53,10 @@ class LexicalIndex:
             retriever.index(tokenize(texts), show_progress=False)
         return cls(retriever, fingerprint)
 
+    def knows(self, text: str) -> bool:
+        """Whether any word of `text` is in the index (as BM25 reads words: stemmed, no stopwords)."""
+        return any(t in self._retriever.vocab_dict for t in tokenize([text])[0])
+
     def search(self, query: str, k: int, keep: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Up to `k` (id, BM25 score) pairs with a positive score, best first; with `keep` (a
         boolean per id), only ids it marks, chosen before the top `k` are cut."""

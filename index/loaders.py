@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".jsonl"}
 SIDECAR = "metadata.json"  # {doc_id: {"title": ..., "date": ...}} beside the documents
+MAX_ID_CHARS = 200  # of a JSONL record's id; a file's id is its path, which the file system bounds
 
 
 def load_paths(paths: list[Path]) -> Iterator[Document | LoadError]:
@@ -183,6 +185,21 @@ def _pdf_text(raw: bytes) -> tuple[str, tuple[int, ...]]:
     return text, tuple(starts)
 
 
+def _id_problem(doc_id: str) -> str | None:
+    """Why a record's id cannot be a document id, or None. Ids travel in citation ids, URLs, log
+    lines and the CLI's output, and read like paths: none may break a line or climb out of a folder."""
+    shown = repr(doc_id[:60] + ("…" if len(doc_id) > 60 else ""))
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"the id {shown} is {len(doc_id):,} characters long; the limit is {MAX_ID_CHARS}"
+    if any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp") for ch in doc_id):
+        return f"the id {shown} holds a control character (a line break, a tab, ...)"
+    if doc_id.startswith("/"):
+        return f"the id {shown} starts with '/'"
+    if ".." in doc_id.split("/"):
+        return f"the id {shown} has a '..' part"
+    return None
+
+
 def _jsonl_documents(path: Path, root: Path, raw: bytes) -> Iterator[Document | LoadError]:
     try:
         content = _decode(raw)
@@ -207,6 +224,10 @@ def _jsonl_documents(path: Path, root: Path, raw: bytes) -> Iterator[Document | 
             yield LoadError(str(path), 'needs an "_id" (or "id") and a string "text"', number)
             continue
         doc_id = str(doc_id)
+        problem = _id_problem(doc_id)
+        if problem:
+            yield LoadError(str(path), problem, number)
+            continue
         if doc_id in seen:
             yield LoadError(str(path), f"duplicate id {doc_id!r}; the first one is kept", number)
             continue

@@ -145,6 +145,10 @@ class IndexReader:
         hits = self._vectors.query(vector, k, None if doc_ids is None else sorted(doc_ids))
         return [(self._chunks[i], score) for i, score in hits if i in self._chunks]
 
+    def knows(self, word: str) -> bool:
+        """Whether the corpus holds `word` (stemmed as BM25 reads it; a stopword never counts)."""
+        return self._lexical.knows(word)
+
     def lexical(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """The best chunks by BM25, of `doc_ids` only when given."""
         keep = None

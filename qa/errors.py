@@ -31,5 +31,13 @@ class SupportModelError(QAError):
     """The support model's files are missing, unreadable, or do not fit the bundled weights."""
 
 
-__all__ = ["BadInputError", "CorpusError", "IndexStoreError", "LLMError", "NotFoundError", "QAError", "ReadOnlyError",
-           "SupportModelError"]
+class StoppingError(QAError):
+    """The server is shutting down: an upload being indexed stops at its next part."""
+
+
+# What a client reads of an `index.ingest.IngestBusyError`, whose own text names the index folder.
+INDEX_BUSY = "another ingest is writing to the index; retry when it ends"
+
+
+__all__ = ["INDEX_BUSY", "BadInputError", "CorpusError", "IndexStoreError", "LLMError", "NotFoundError", "QAError",
+           "ReadOnlyError", "StoppingError", "SupportModelError"]

@@ -4,7 +4,9 @@ For each claim, shared words and embedding closeness shortlist the source senten
 the support model reads the claim with those sentences together and says how likely they back it.
 The claim rule (`support.Rule`, fitted in training) weighs that with what the words show: how
 much of the claim the evidence holds, whether its numbers are there, and how much of it the
-passages never mention. A claim is supported at or above the claim threshold; its citation points
+passages never mention. The consistency checks (`qa.consistency`) then look for a figure, a name
+or a polarity that the evidence contradicts; `decide` is the one place where the three meet. A
+claim is supported at or above the claim threshold and with no conflict; its citation points
 at the closest of those sentences, preferring one in the passage the claim cited. Claims that
 nothing supports are kept but marked unsupported, never passed off as grounded.
 """
@@ -18,6 +20,7 @@ import numpy as np
 
 from index.sentences import sentence_spans
 
+from qa.consistency import Conflict, conflicts
 from qa.results import AnswerSentence, Citation, Passage
 from qa.support import SupportModel, claim_evidence
 from qa.text import content_terms
@@ -25,6 +28,7 @@ from qa.text import content_terms
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 QUOTED = 0.8  # this share of a claim's content words, and all its numbers, in one sentence: it says so
+CONFLICTED = 0.05  # the most probability a claim gets when its evidence contradicts it
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}\])+")
 
 
@@ -47,6 +51,7 @@ class Verdict:
     evidence: tuple[int, ...]  # the spans it read, in reading order
     best: int  # the span to cite: the evidence sentence most like the claim; -1 without spans
     features: dict[str, float] | None = None  # what the claim rule weighed
+    conflicts: tuple[Conflict, ...] = ()  # what in the evidence contradicts the claim
 
 
 def similarity(claims: list[str], spans: list[str], embed) -> np.ndarray:
@@ -79,11 +84,25 @@ def judge(claims: list[str], spans: list[Span], alike: np.ndarray, model: Suppor
     context = set().union(*(content_terms(s.text) for s in spans))
     verdicts = []
     for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown)):
-        texts = [spans[j].text for j in evidence]
+        closest = sorted(evidence, key=lambda j: -alike[row, j])
+        texts = [spans[j].text for j in closest]
         features = claim_features(claim, texts, context, float(p))
-        verdicts.append(Verdict(backing(features, model), backs(claim, texts, features, model), tuple(evidence),
-                                max(evidence, key=lambda j: alike[row, j]), features))
+        found = tuple(conflicts(claim, texts))
+        probability, supported = decide(claim, texts, features, found, model)
+        verdicts.append(Verdict(probability, supported, tuple(evidence), closest[0], features, found))
     return verdicts
+
+
+def decide(claim: str, texts: list[str], features: dict[str, float], found: tuple[Conflict, ...],
+           model: SupportModel) -> tuple[float, bool]:
+    """The probability that the evidence backs the claim, and the verdict: the claim rule's (or the
+    model's) probability reaches the claim threshold, or an evidence text all but quotes the claim;
+    and in either case nothing in the evidence contradicts it. A contradicted claim's probability
+    is at most CONFLICTED, so that no reader takes it for a near miss."""
+    probability = backing(features, model)
+    if found:
+        return min(probability, CONFLICTED), False
+    return probability, backs(claim, texts, features, model)
 
 
 def claim_features(claim: str, evidence: list[str], context: set[str], probability: float) -> dict[str, float]:
@@ -191,6 +210,6 @@ def ground(
                     score=round(verdict.probability, 4),
                 )
             numbers = (citations[key].n,)
-        sentences.append(AnswerSentence(claim, numbers, verdict.supported))
+        sentences.append(AnswerSentence(claim, numbers, verdict.supported, verdict.conflicts))
         parts.append(claim + "".join(f" [{n}]" for n in numbers))
     return " ".join(parts), sentences, sorted(citations.values(), key=lambda c: c.n)

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from index.documents import Span
 
+from qa.consistency import Conflict
+
 
 @dataclass(frozen=True)
 class Passage(Span):
@@ -44,6 +46,7 @@ class AnswerSentence:
     text: str
     citations: tuple[int, ...]
     supported: bool
+    conflicts: tuple[Conflict, ...] = ()  # why it is not supported, where the evidence says otherwise
 
 
 @dataclass
@@ -67,7 +70,8 @@ class Answer:
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
-            "sentences": [asdict(s) | {"citations": list(s.citations)} for s in self.sentences],
+            "sentences": [asdict(s) | {"citations": list(s.citations), "conflicts": [c.to_dict() for c in s.conflicts]}
+                          for s in self.sentences],
             "query": self.query,
             "support": self.support,
             "timings_ms": self.timings_ms,

@@ -13,12 +13,13 @@ from pathlib import Path
 from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, ingest, open_index, remove
 from index.documents import page_at
 from index.embedding import Embedder, load_embedder
+from index.ingest import IngestBusyError
 
 from qa import extractive, followup, grounding
 from qa import verify as verification
 from qa.citations import ResolvedCitation, resolve
 from qa.config import MODES, Config
-from qa.errors import BadInputError, NotFoundError, ReadOnlyError
+from qa.errors import INDEX_BUSY, BadInputError, NotFoundError, ReadOnlyError, StoppingError
 from qa.filters import Filters
 from qa.llm import (
     ANSWER_SYSTEM_PROMPT,
@@ -66,7 +67,10 @@ class Assistant:
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
         self._questions = _QuestionsInFlight(concurrent_answers(config))
-        self._uploading = threading.Lock()  # one upload at a time; the others wait their turn
+        # One upload or removal at a time; another is told at once that the index is busy, for a
+        # request left waiting behind a long upload looks to its client like a server that hangs.
+        self._writing = threading.Lock()
+        self._stopping = threading.Event()
 
     # --- the parts, made on first use ----------------------------------------------------------
     @property
@@ -126,34 +130,57 @@ class Assistant:
         """
         if self.config.read_only:
             raise ReadOnlyError("this server is read-only: removing documents is turned off")
-        if not isinstance(doc_id, str) or doc_id not in self.reader.documents:
-            raise NotFoundError(f"no indexed document {doc_id!r}")
-        remove([doc_id], self.config.index_settings())
-        with self._lock:
-            self._reader = None  # the next request opens the snapshot without it
+        with self._one_writer():
+            if not isinstance(doc_id, str) or doc_id not in self.reader.documents:
+                raise NotFoundError(f"no indexed document {doc_id!r}")
+            remove([doc_id], self.config.index_settings())
+            with self._lock:
+                self._reader = None  # the next request opens the snapshot without it
 
     def add_files(self, files: Sequence[Upload], on_progress: Progress | None = None) -> Iterator[UploadOutcome]:
         """Index uploaded files, one at a time, each whole or not at all; yields each file's outcome.
 
         The request is checked against the limits at once, before anything is indexed
-        (BadInputError). Questions asked meanwhile go first: the ingest embeds in small parts and
+        (BadInputError), and refused while another upload or a removal is under way
+        (IngestBusyError). Questions asked meanwhile go first: the ingest embeds in small parts and
         waits between them while any question is being answered.
         """
         check_uploads(files, self.config)
+        if self._writing.locked():  # said at once; the lock itself is taken when the outcomes are read
+            raise IngestBusyError(INDEX_BUSY)
         return self._add_checked(list(files), on_progress)
 
     def _add_checked(self, files: list[Upload], on_progress: Progress | None) -> Iterator[UploadOutcome]:
         folder = self.config.index_dir / FOLDER
-        for upload in files:
-            def index_it(path: Path, name: str = upload.name) -> IngestReport:
-                progress = (lambda done, total: on_progress(name, done, total)) if on_progress else None
-                options = IngestOptions(namespace=NAMESPACE, all_or_nothing=True, on_progress=progress,
-                                        pause=self._questions.wait_until_none)
-                return self.ingest([path], options=options)
+        with self._one_writer():  # for the whole request, so that no other write lands between its files
+            for upload in files:
+                def index_it(path: Path, name: str = upload.name) -> IngestReport:
+                    progress = (lambda done, total: on_progress(name, done, total)) if on_progress else None
+                    options = IngestOptions(namespace=NAMESPACE, all_or_nothing=True, on_progress=progress,
+                                            pause=self._between_parts)
+                    return self.ingest([path], options=options)
 
-            with self._uploading:
-                outcome = add_upload(upload, folder, index_it)
-            yield outcome
+                yield add_upload(upload, folder, index_it)
+
+    def stop_writing(self) -> None:
+        """Make an upload being indexed stop before its next part, so that a server shutting down
+        need not wait for it; as after a kill, the index is left consistent."""
+        self._stopping.set()
+
+    @contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        if not self._writing.acquire(blocking=False):
+            raise IngestBusyError(INDEX_BUSY)
+        try:
+            yield
+        finally:
+            self._writing.release()
+
+    def _between_parts(self) -> None:
+        """Runs before each part of an upload's embedding: questions go first, a shutdown ends it."""
+        if self._stopping.is_set():
+            raise StoppingError("the server is stopping; upload the file again once it is back")
+        self._questions.wait_until_none()
 
     def index_exists(self) -> bool:
         from index.catalog import FILENAME

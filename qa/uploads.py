@@ -22,7 +22,7 @@ from index.ingest import IngestBusyError, IngestReport
 from index.loaders import SUPPORTED_SUFFIXES
 
 from qa.config import Config
-from qa.errors import BadInputError, IndexStoreError, QAError, ReadOnlyError
+from qa.errors import INDEX_BUSY, BadInputError, IndexStoreError, QAError, ReadOnlyError, StoppingError
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,12 @@ def check_uploads(files: Sequence[Upload], config: Config) -> None:
         raise BadInputError("choose one or more files first")
     if len(files) > config.max_upload_files:
         raise BadInputError(f"{len(files)} files at once; the limit is {config.max_upload_files} a request")
+    seen: set[str] = set()
     for upload in files:
         check_name(upload.name)
+        if upload.name in seen:  # each upload is kept under its name: the second would replace the first
+            raise BadInputError(f"two files are named {upload.name}; rename one of them")
+        seen.add(upload.name)
         try:
             size = upload.path.stat().st_size
         except OSError:
@@ -123,8 +127,8 @@ def _put_back(target: Path, previous: Path, had_previous: bool) -> None:
 def _index_problem(exc: Exception) -> str:
     """What a visitor may read about an index error: no paths, no internals (those go to the log)."""
     if isinstance(exc, IngestBusyError):
-        return "another ingest is writing to the index; try again when it ends"
-    if isinstance(exc, BadInputError):
+        return INDEX_BUSY
+    if isinstance(exc, (BadInputError, StoppingError)):
         return str(exc)
     log.error("indexing an upload failed: %s", exc)
     return "the index could not be updated; the server log says why"

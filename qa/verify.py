@@ -1,13 +1,13 @@
 """Check any answer, from any system, sentence by sentence, against given passages or the index.
 
-Each sentence of the answer (its `[n]` markers aside) is a claim; the support model judges it
-against the few source sentences most like it (`qa.grounding.judge`), and the best of those is
-reported as its source. `start`/`end` locate each sentence in the answer exactly as it was sent.
+Each sentence of the answer (its `[n]` markers aside) is a claim; the support model and the
+consistency checks judge it against the few source sentences most like it (`qa.grounding.judge`),
+and the closest of those is reported as its source, with any conflict that the checks found. `start`/`end` locate each sentence in the answer exactly as it was sent.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from index.sentences import sentence_spans
 
@@ -31,6 +31,7 @@ class CheckedSentence:
     supported: bool
     probability: float
     source: dict | None  # the best supporting span: a citation id, or a passage index, with its quote
+    conflicts: list[dict] = field(default_factory=list)  # {"kind", "claim", "evidence"}: what contradicts it
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def verify(answer: str, found: list[tuple[int, int, str]], spans: list[Span], em
     for (start, end, _), verdict in zip(found, verdicts):
         source = _source(spans[verdict.best]) if verdict.best >= 0 else None
         checked.append(CheckedSentence(answer[start:end], start, end, verdict.supported,
-                                       round(verdict.probability, 4), source))
+                                       round(verdict.probability, 4), source,
+                                       [c.to_dict() for c in verdict.conflicts]))
     return Verification(checked)
 
 

@@ -26,6 +26,12 @@ echo "Installing dependencies into .venv (the first time takes a few minutes)"
 torch_version='import importlib.metadata as m; print(m.version("torch").split("+")[0])'
 if [ "$(.venv/bin/python -c "$torch_version" 2>/dev/null)" != "2.13.0" ]; then
   torch_index="${TORCH_INDEX_URL-https://download.pytorch.org/whl/cpu}"
+  # Asked once: an index that cannot be reached would otherwise be retried for every package.
+  if [ -n "$torch_index" ] && ! .venv/bin/python -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=10)' "$torch_index" 2>/dev/null; then
+    echo "$torch_index cannot be reached; taking torch from pip's own configuration"
+    torch_index=""
+  fi
   .venv/bin/pip install --quiet "torch==2.13.0" ${torch_index:+--extra-index-url "$torch_index"}
 fi
 if [ "$extra" = "test" ]; then

@@ -8,19 +8,24 @@ adds dozens) is left out:
 - with a key, the API wants `Authorization: Bearer <key>` and the chat app a login, which sets a
   signed session cookie; without either, pages redirect to the login and every other route
   answers 401;
-- Gradio's upload route gets a body cap, and answers 403 on a read-only server.
+- Gradio's upload route gets a body cap, and answers 403 on a read-only server;
+- the routes by which Gradio fetches a URL for a client (`/gradio_api/file=https://...`, `/proxy=`)
+  answer 403: this server reaches out to nothing;
+- only the app's own origin gets CORS headers: Gradio grants them to any page on localhost, so a
+  page served from another local port could read its replies with the visitor's session.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.web import ui_html
 from qa.config import Config
@@ -31,6 +36,8 @@ SESSION_SECONDS = 12 * 3600
 UPLOAD_ROUTE = "/gradio_api/upload"
 LOGIN_BODY_BYTES = 4096
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# `file=` followed by a scheme (`http:`, `HTTPS:`, ...), or any `proxy=`, anywhere in the path.
+FETCHING_ROUTE = re.compile(r"/(?:file=[a-z][a-z0-9+.-]*:|proxy=)", re.IGNORECASE)
 
 
 class Access:
@@ -49,9 +56,14 @@ class Access:
         headers = Headers(scope=scope)
         path = "/" + "/".join(part for part in scope["path"].split("/") if part)
         method = scope.get("method", "GET")
+        origin = headers.get("origin")
+        if scope["type"] == "http" and origin is not None and not _own_origin(origin, headers.get("host")):
+            send = _without_cors(send)
         if not self._allowed(host_name(headers.get("host"))):
             refusal = _error(400, "this server does not answer to that host name; "
                                   "list the names it is reached by in QA_ALLOWED_HOSTS", openai=path.startswith("/v1"))
+        elif FETCHING_ROUTE.search(scope["path"]):  # the path as sent: collapsing "//" would hide "http://"
+            refusal = _error(403, "this server fetches no URLs for its clients")
         elif method not in SAFE_METHODS and not self._same_site(headers.get("origin")):
             refusal = _error(403, "requests from pages of another site are refused", openai=path.startswith("/v1"))
         elif self.key and path in ("/login", "/logout"):
@@ -140,6 +152,28 @@ def host_name(header: str | None) -> str | None:
     if not name or ":" in port:
         return None
     return name.rstrip(".")
+
+
+def _own_origin(origin: str, host: str | None) -> bool:
+    """Whether a page's Origin is this app as the request reached it (scheme aside: a proxy may end TLS)."""
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.strip().lower()
+
+
+def _without_cors(send: Send) -> Send:
+    """`send` with the reply's Access-Control-* headers taken out, so that a browser lets no other
+    origin's page read it."""
+
+    async def send_without(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [(k, v) for k, v in message.get("headers", []) if not k.lower().startswith(b"access-control-")]
+            message = {**message, "headers": kept}
+        await send(message)
+
+    return send_without
 
 
 def _cookie(headers: Headers, name: str) -> str | None:

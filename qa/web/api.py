@@ -1,12 +1,13 @@
 """The HTTP API (its shapes in docs/openapi.json): a thin JSON layer over `Assistant`, served beside the chat app.
 
 Every error leaves as `{"error": "..."}` with a status that says whose fault it was: 4xx for the
-request, 502 for the LLM endpoint, 503 for a missing or unreadable index. A bad request never
-produces a 500 or a traceback.
+request (409: another write is under way, retry), 502 for the LLM endpoint, 503 for a missing or
+unreadable index. A bad request never produces a 500 or a traceback.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.ingest import IngestBusyError
 from qa.web import redact
 from qa.web.api_schema import (
     AddedReply,
@@ -69,7 +71,8 @@ def router(assistant: Assistant) -> APIRouter:
         return answer.to_dict()
 
     @routes.get("/search", response_model=SearchReply, responses=errors(400, 401, 422, 503))
-    def search(q: Annotated[str, Query()], top_k: Annotated[int | None, Query()] = None):
+    def search(q: Annotated[str, Query(json_schema_extra={"minLength": 1})],
+               top_k: Annotated[int | None, Query()] = None):
         results = assistant.search(q, top_k)
         return {"query": redact.text(q), "results": [p.to_dict() for p in results]}
 
@@ -98,7 +101,7 @@ def router(assistant: Assistant) -> APIRouter:
     def document(doc_id: str):
         return assistant.document(doc_id)
 
-    @routes.post("/documents", response_model=AddedReply, responses=errors(400, 401, 403, 413, 422, 503))
+    @routes.post("/documents", response_model=AddedReply, responses=errors(400, 401, 403, 409, 413, 422, 503))
     def add_documents(files: Annotated[list[UploadFile], File()]):
         """Index uploaded files (multipart, field `files`), each whole or not at all, under uploads/."""
         with tempfile.TemporaryDirectory(prefix="qa-upload-") as folder:
@@ -113,7 +116,7 @@ def router(assistant: Assistant) -> APIRouter:
         return {"files": [{"name": o.name, "ok": o.ok, "detail": o.detail} for o in outcomes]}
 
     @routes.delete("/documents/{doc_id:path}", response_model=RemovedReply,
-                   responses=errors(401, 403, 404, 422, 503))
+                   responses=errors(401, 403, 404, 409, 422, 503))
     def remove_document(doc_id: str):
         assistant.remove_document(doc_id)
         return {"removed": doc_id}
@@ -145,6 +148,10 @@ def build_api(assistant: Assistant) -> FastAPI:
     @api.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return error(404, str(exc))
+
+    @api.exception_handler(IngestBusyError)
+    async def busy(request: Request, exc: IngestBusyError) -> JSONResponse:
+        return error(409, redact.index_error(exc))
 
     @api.exception_handler(IndexStoreError)
     async def index_unavailable(request: Request, exc: IndexStoreError) -> JSONResponse:
@@ -190,9 +197,16 @@ def describe_validation(errors: list[dict]) -> str:
         if item.get("type") == "json_invalid":
             parts.append("the body is not valid JSON")
         elif item.get("type") == "missing" and tuple(item.get("loc", ())) == ("body",):
-            parts.append('the request needs a JSON body such as {"question": "..."}')
-        elif item.get("type") == "model_attributes_type":
-            parts.append('the body must be a JSON object such as {"question": "..."}')
+            parts.append("the request needs a JSON object as its body")
+        elif item.get("type") in ("model_attributes_type", "model_type") and not where:
+            parts.append(f"the body must be a JSON object, not {_json_kind(item.get('input'))}")
         else:
             parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else str(item.get("msg", "invalid")))
     return "; ".join(dict.fromkeys(parts)) or "invalid request"
+
+
+def _json_kind(value) -> str:
+    """A JSON value that is not an object, as an error names it: "a list", "a string", "null"."""
+    if isinstance(value, (bool, type(None))):
+        return json.dumps(value)
+    return {list: "a list", str: "a string"}.get(type(value), "a number")

@@ -6,7 +6,13 @@ client generated from /api/openapi.json knows them all.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Text that the server refuses when empty, with a 400 that says so (as for text of blanks only):
+# the schema says it too, but pydantic does not check it, for its 422 would say less.
+NonEmptyText = Annotated[str, Field(json_schema_extra={"minLength": 1})]
 
 
 class FilterSpec(BaseModel):
@@ -24,7 +30,7 @@ class AskRequest(BaseModel):
     # strict: a number is not a question and "5" is not a top_k; extra keys are typos worth telling
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    question: str
+    question: NonEmptyText
     history: list[str] = []
     top_k: int | None = None
     mode: str | None = None
@@ -34,7 +40,7 @@ class AskRequest(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    query: str
+    query: NonEmptyText
     top_k: int | None = None
     filters: FilterSpec | None = None
 
@@ -42,7 +48,7 @@ class SearchRequest(BaseModel):
 class VerifyRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    answer: str
+    answer: NonEmptyText
     question: str | None = None
     passages: list[str] | None = None  # without them, each sentence's evidence is searched in the index
 
@@ -206,6 +212,7 @@ def errors(*statuses: int) -> dict[int | str, dict]:
         401: "the server has a key and the request did not carry it",
         403: "the server is read-only",
         404: "no such citation or document",
+        409: "another upload or removal is writing to the index; retry when it ends",
         413: "the request body is too large",
         422: "the request does not have the expected shape",
         502: "the LLM endpoint failed",

@@ -68,6 +68,7 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
+    n: int | None = None  # choices asked for: the corpus gives one answer, so more is refused, not cut to one
     filters: dict[str, Any] | None = None  # as in /api/ask: doc_ids, title, since, until
 
 
@@ -148,6 +149,8 @@ def build_openai(assistant: Assistant) -> FastAPI:
 
     @app.post("/chat/completions")
     def chat(body: ChatRequest):
+        if body.n not in (None, 1):
+            raise BadInputError(f"n is {body.n}; only n=1 is supported: one answer a request")
         question, history = question_and_history(body.messages)
         # Whole before the first byte: a chat client cannot take back text it has shown.
         answer = assistant.ask(question, history, filters=body.filters).result()

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 
+from index.ingest import IngestBusyError
 from index.settings import IndexMismatchError, IndexNotFoundError, IndexStoreError
+from qa.errors import INDEX_BUSY
 
 log = logging.getLogger(__name__)
 
 
 def index_error(exc: IndexStoreError) -> str:
+    if isinstance(exc, IngestBusyError):  # not a fault: the client may retry
+        return INDEX_BUSY
     log.warning("index unavailable: %s", exc)
     if isinstance(exc, IndexNotFoundError):
         return "no index yet: build one with 'qa ingest' first"

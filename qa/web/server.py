@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import sys
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from qa.config import Config, ConfigError, is_loopback
 from qa.service import Assistant
+
+STOP_SECONDS = 3  # a stopping server gives open requests to end
 
 
 def _offline_gradio() -> None:
@@ -55,7 +58,9 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
 
 class _ApiPathsStayInTheApi:
     """Starlette's mounts match no path that holds a line break, so `/api/documents/a%0Ab` would
-    fall through to the chat app's mount and answer in its format; it gets the API's 404."""
+    fall through to the chat app's mount and answer in its format; it gets the API's 404. Nor do
+    they match `/api` or `/v1` themselves, which go to their mount as `/api/` and `/v1/`, whose
+    404s list the routes there are."""
 
     def __init__(self, app):
         self.app = app
@@ -65,6 +70,8 @@ class _ApiPathsStayInTheApi:
         if scope["type"] == "http" and path.startswith(("/api/", "/v1/")) and ("\n" in path or "\r" in path):
             await JSONResponse({"error": "no such route or document"}, status_code=404)(scope, receive, send)
             return
+        if path in ("/api", "/v1"):
+            scope = {**scope, "path": path + "/", "raw_path": path.encode() + b"/"}
         await self.app(scope, receive, send)
 
 
@@ -117,8 +124,6 @@ def prepare(config: Config, assistant: Assistant) -> None:
 
 def serve(config: Config, assistant: Assistant | None = None) -> None:
     """Build the index if missing, then serve the app and the API until interrupted."""
-    import uvicorn
-
     problem = config.exposure_problem()
     if problem:
         raise ConfigError(problem)
@@ -132,4 +137,21 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
     if config.insecure and not config.api_key and not is_loopback(config.host):
         print("qa: warning: no key; anyone who can reach this address can read and change the index",
               file=sys.stderr, flush=True)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
+                                    timeout_graceful_shutdown=STOP_SECONDS), assistant)
+    server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run does: the address is taken or cannot be bound
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which on SIGTERM or Ctrl-C also stops an upload being indexed at its next
+    part; open requests (an event stream of the chat app, say) get STOP_SECONDS to end."""
+
+    def __init__(self, config: uvicorn.Config, assistant: Assistant):
+        super().__init__(config)
+        self.assistant = assistant
+
+    def handle_exit(self, sig, frame) -> None:
+        self.assistant.stop_writing()
+        super().handle_exit(sig, frame)

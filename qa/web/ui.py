@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from index.ingest import IngestBusyError
 from qa.web import redact, ui_html
 from qa.citations import ResolvedCitation
 from qa.config import MODES
@@ -337,15 +338,15 @@ def _add_files(assistant: Assistant, paths: list[str] | None, progress: gr.Progr
         uploads = _uploaded(paths or [])
         outcomes = assistant.add_files(uploads, on_progress=lambda name, done, total: progress(
             (done, total), desc=f"Indexing {name}", unit="chunks"))
-    except (BadInputError, ReadOnlyError) as exc:  # a limit, a name, a path not from the upload
-        yield ui_html.ingest_log_html([("", "error", str(exc))]), gr.update(), gr.update()
+        lines = [(upload.name, "waiting", "waiting") for upload in uploads]
+        for i, upload in enumerate(uploads):
+            lines[i] = (upload.name, "working", "indexing…")
+            yield ui_html.ingest_log_html(lines), gr.update(), gr.update()
+            outcome = next(outcomes)  # the first may say that an upload through the API is writing
+            lines[i] = (upload.name, "ok" if outcome.ok else "error", outcome.detail)
+    except (BadInputError, ReadOnlyError, IngestBusyError) as exc:  # a limit, a name, a path, another write
+        yield ui_html.ingest_log_html([("", "error", _public(exc))]), gr.update(), gr.update()
         return
-    lines = [(upload.name, "waiting", "waiting") for upload in uploads]
-    for i, upload in enumerate(uploads):
-        lines[i] = (upload.name, "working", "indexing…")
-        yield ui_html.ingest_log_html(lines), gr.update(), gr.update()
-        outcome = next(outcomes)
-        lines[i] = (upload.name, "ok" if outcome.ok else "error", outcome.detail)
     yield ui_html.ingest_log_html(lines), _documents_view(assistant), _header(assistant)
 
 

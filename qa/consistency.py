@@ -1,0 +1,321 @@
+"""Checks that need no model: do a claim's numbers, names and polarity agree with its evidence?
+
+A model that reads a claim with its evidence learns what is on topic; whether "2005" agrees with
+"2004", "Bergen" with "Oslo" or "did not open" with "opened" is better checked directly, and a
+person can read why. Each check is a small function that returns the `Conflict`s it finds;
+`conflicts` runs them all, and `qa.grounding` combines the result with the model's probability
+(a claim with a conflict is never supported). Number words are read with `text2num`.
+
+The evidence is a few sentences, the closest first. Names and polarity are checked against the
+*anchor*: the evidence sentence that holds most of the claim's other words, which is where the
+claim says what it says; numbers and qualifiers may come from any evidence sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from qa.text import STOPWORDS, content_terms, words
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # "number", "date", "name", "negation", "antonym" or "qualifier"
+    claim: str  # what the claim says
+    evidence: str  # what the evidence says instead ("" when it says nothing of the kind)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.claim!r} vs {self.evidence!r}" if self.evidence else \
+            f"{self.kind}: {self.claim!r} is not in the evidence"
+
+
+def conflicts(claim: str, evidence: Sequence[str]) -> list[Conflict]:
+    """Every way `claim` disagrees with `evidence` (sentences, the closest first)."""
+    if not evidence:
+        return []
+    anchor = anchor_sentence(claim, evidence)
+    return [*number_conflicts(claim, evidence), *name_conflicts(claim, anchor, evidence),
+            *negation_conflicts(claim, anchor), *antonym_conflicts(claim, anchor),
+            *qualifier_conflicts(claim, evidence)]
+
+
+def anchor_sentence(claim: str, evidence: Sequence[str]) -> str:
+    """The evidence sentence that holds most of what the claim says of its names: its content
+    words other than names ("head", "republic" in "Putin is the head of the Chechen republic"),
+    then its names; the first on a tie."""
+    terms = set(content_terms(claim))
+    named = set(content_terms(" ".join(names(claim, _known_names(evidence)))))
+    said = terms - named
+
+    def holds(sentence: str) -> tuple[int, int]:
+        held = set(content_terms(sentence))
+        return len(said & held), len(terms & held)
+
+    return max(evidence, key=holds)
+
+
+# --- numbers -------------------------------------------------------------------------------------
+_NUMBER = re.compile(
+    r"(?<![\w.,])(?P<value>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?"
+    r"(?:\s*(?P<percent>%|per ?cent\b))?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|bn|m)\b)?",
+    re.IGNORECASE,
+)
+_SCALES = {"thousand": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_ABOVE = r"more than|over|above|at least|in excess of|upwards of|exceeding|no fewer than|no less than"
+_BELOW = r"less than|fewer than|under|below|at most|up to|no more than"
+_NEAR = r"about|around|approximately|roughly|nearly|almost|some|close to|an estimated|estimated|circa|~"
+_HEDGE = re.compile(rf"(?:(?P<above>{_ABOVE})|(?P<below>{_BELOW})|(?P<near>{_NEAR}))\s+$", re.IGNORECASE)
+NEAR = 0.15  # "about 400" agrees with a figure within 15% of 400
+NEAR_YEARS = 2  # and "about 1836" with a year at most this far from it
+
+
+@dataclass(frozen=True)
+class Figure:
+    text: str
+    value: float
+    year: bool  # a four-digit whole number that reads as a year
+    hedge: str  # "", "above", "below" or "near": what the words before it allow
+
+
+@lru_cache(maxsize=4096)
+def figures(text: str) -> tuple[Figure, ...]:
+    """The numbers in `text`, number words ("forty-two", "three thousand") included."""
+    digits = _number_words_as_digits(text)
+    found = []
+    for match in _NUMBER.finditer(digits):
+        value = float(match["value"].replace(",", "") + (match["fraction"] or ""))
+        scale = (match["scale"] or "").lower()
+        value *= _SCALES.get(scale, 1.0)
+        year = (len(match["value"]) == 4 and not match["fraction"] and not scale and not match["percent"]
+                and 1000 <= value <= 2100)
+        hedge = _HEDGE.search(digits[max(0, match.start() - 24) : match.start()])
+        kind = next((k for k, v in (hedge.groupdict() if hedge else {}).items() if v), "")
+        found.append(Figure(match.group().strip(), value, year, kind))
+    return tuple(found)
+
+
+_SCALED = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b", re.IGNORECASE)
+
+
+def _number_words_as_digits(text: str) -> str:
+    """"forty-two" as "42", "2.5 billion" as "2500000000" (scales first: the parser would read
+    "billion" alone as a number)."""
+    text = _SCALED.sub(lambda m: _plain(float(m[1].replace(",", "")) * _SCALES[m[2].lower()]), text)
+    if not re.search(r"(?i)\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|teen|ty|hundred|"
+                     r"thousand|million|billion)", text):
+        return text
+    from text_to_num import alpha2digit
+
+    try:
+        return alpha2digit(text, "en")
+    except Exception:  # a parser's odd corner must not stop a check: read the digits alone
+        return text
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def agrees(claimed: Figure, said: Figure) -> bool:
+    """Whether a figure of the evidence bears out one of the claim, given the claim's hedge. A
+    hedge that the evidence's figure has too ("over 200" against "over 400") asks for the same
+    figure; a year is near another within NEAR_YEARS, whatever its size."""
+    if said.value == claimed.value:
+        return True
+    if claimed.hedge and said.hedge == claimed.hedge and claimed.hedge != "near":
+        return False
+    if claimed.hedge == "above":
+        return said.value >= claimed.value
+    if claimed.hedge == "below":
+        return said.value <= claimed.value
+    if claimed.hedge == "near" or said.hedge == "near":
+        if claimed.year and said.year:
+            return abs(said.value - claimed.value) <= NEAR_YEARS
+        return abs(said.value - claimed.value) <= NEAR * max(abs(claimed.value), abs(said.value))
+    return False
+
+
+def number_conflicts(claim: str, evidence: Sequence[str]) -> list[Conflict]:
+    """A figure of the claim that no evidence sentence bears out: a changed count, year or share.
+    The figure named beside it is the evidence's closest of the same kind (a year for a year)."""
+    said = [f for sentence in evidence for f in figures(sentence)]
+    found = []
+    for claimed in figures(claim):
+        if any(agrees(claimed, f) for f in said):
+            continue
+        alike = [f for f in said if f.year == claimed.year] or said
+        closest = min(alike, key=lambda f: abs(f.value - claimed.value), default=None)
+        found.append(Conflict("date" if claimed.year else "number", claimed.text, closest.text if closest else ""))
+    return found
+
+
+# --- names ---------------------------------------------------------------------------------------
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
+_MONTHS = frozenset("january february march april may june july august september october november december "
+                    "monday tuesday wednesday thursday friday saturday sunday".split())
+SAME_STEM = 5  # "Chechen" and "Chechnya", "Russia" and "Russian": one name in two forms
+
+
+def names(text: str, known: set[str] = frozenset()) -> list[str]:
+    """The capitalised words of `text` that are names: not a sentence's first word, unless that
+    word is a name elsewhere (in `known`, the lower-cased names of other texts), and no stopword."""
+    found = []
+    for match in _CAPITALISED.finditer(text):
+        word = re.split(r"[’'\-]", match.group())[0]
+        lowered = word.lower()
+        if lowered in STOPWORDS or len(word) < 2 and not word.isupper():
+            continue
+        before = text[: match.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?:\"“‘(" or before.endswith("[")
+        if sentence_start and lowered not in known:
+            continue
+        found.append(word)
+    return found
+
+
+def _known_names(evidence: Sequence[str]) -> set[str]:
+    """Lower-cased words that the evidence writes capitalised and never in lower case."""
+    capitalised = {m.group().lower() for sentence in evidence for m in _CAPITALISED.finditer(sentence)}
+    lower = {w for sentence in evidence for w in re.findall(r"\b[a-z][\w’'\-]*", sentence)}
+    return capitalised - lower - STOPWORDS
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One name in two forms: equal, or of nearly one length and one stem ("Chechen" and
+    "Chechnya", "Russia" and "Russian"; not "Rhine" and "Rhineland")."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= SAME_STEM and shared >= shorter - 2 and abs(len(a) - len(b)) <= 3
+
+
+def _in_full(text: str, name: str) -> str:
+    """The run of capitalised words of `text` that `name` starts: "Ramzan Kadyrov" for "Ramzan"."""
+    if not name:
+        return name
+    match = re.search(rf"\b{re.escape(name)}(?:\s+[A-Z][\w’'\-]*)*", text)
+    return match.group() if match else name
+
+
+def _tokens(text: str) -> set[str]:
+    """Lower-cased runs of letters and digits: "al-Baghdadi" holds "baghdadi", "Putin’s" "putin"."""
+    return set(re.findall(r"[^\W_]+", text.lower()))
+
+
+def name_conflicts(claim: str, anchor: str, evidence: Sequence[str]) -> list[Conflict]:
+    """A name in the claim that the evidence never mentions, or that its anchor sentence replaces
+    with another ("The Bergen office opened" against "The Oslo office opened"). A name written in
+    part ("Kadyrov" for "Ramzan Kadyrov") is the same name."""
+    known = _known_names(evidence)
+    evidence_words = set().union(*(_tokens(sentence) for sentence in evidence))
+    anchor_words = _tokens(anchor)
+    claim_names = names(claim, known)
+    claim_words = _tokens(claim)
+    rivals = [n for n in names(anchor) if not any(_same_name(n, w) for w in claim_words)]
+    found = []
+    for name in dict.fromkeys(claim_names):
+        in_evidence = any(_same_name(name, w) for w in evidence_words)
+        in_anchor = any(_same_name(name, w) for w in anchor_words)
+        if in_anchor or (in_evidence and not rivals):
+            continue
+        kind = "date" if name.lower() in _MONTHS else "name"
+        rival = next((o for o in rivals if (o.lower() in _MONTHS) == (kind == "date")), "")
+        found.append(Conflict(kind, name, _in_full(anchor, rival)))
+    return found
+
+
+# --- polarity ------------------------------------------------------------------------------------
+_NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot n't nowhere".split())
+_ANTONYMS = [
+    ("open", "close"), ("rise", "fall"), ("increase", "decrease"), ("win", "lose"), ("before", "after"),
+    ("above", "below"), ("more", "less"), ("higher", "lower"), ("begin", "end"), ("start", "stop"),
+    ("accept", "reject"), ("allow", "forbid"), ("allow", "ban"), ("alive", "dead"), ("gain", "loss"),
+    ("larger", "smaller"), ("largest", "smallest"), ("most", "least"), ("north", "south"), ("east", "west"),
+    ("profit", "loss"), ("buy", "sell"), ("born", "died"), ("support", "oppose"), ("success", "failure"),
+    ("succeed", "fail"), ("approve", "reject"), ("confirm", "deny"), ("enter", "leave"), ("arrive", "depart"),
+    ("import", "export"), ("maximum", "minimum"), ("early", "late"), ("earlier", "later"), ("true", "false"),
+    ("legal", "illegal"), ("public", "private"), ("male", "female"), ("inside", "outside"), ("add", "remove"),
+]
+
+
+def _negations(text: str) -> int:
+    return sum(w in _NEGATIONS or w.endswith("n't") or w.endswith("n’t") for w in words(text))
+
+
+_CLAUSE = re.compile(r"[,;:()\[\]\"“”—–]+|\s-\s")
+
+
+def negation_conflicts(claim: str, anchor: str) -> list[Conflict]:
+    """A negation that the anchor sentence lacks, or lacks one it has: "did not open" against
+    "opened". Counted, so that a double negation still reads as what it says; of the anchor, only
+    the clauses that share a word with the claim count ("'We will not rest,' said Kadyrov, head of
+    the republic" does not deny that he is its head)."""
+    terms = set(content_terms(claim))
+    said = sum(_negations(c) for c in _CLAUSE.split(anchor) if terms & set(content_terms(c)))
+    claimed = _negations(claim)
+    if (said % 2) == (claimed % 2):
+        return []
+    negation = next((w for w in words(claim if claimed > said else anchor)
+                     if w in _NEGATIONS or w.endswith(("n't", "n’t"))), "not")
+    return [Conflict("negation", negation if claimed > said else "(affirms)",
+                     "(affirms)" if claimed > said else negation)]
+
+
+@lru_cache(maxsize=1)
+def _antonym_stems() -> list[tuple[str, str]]:
+    return [(_stems(a)[0], _stems(b)[0]) for a, b in _ANTONYMS]
+
+
+def antonym_conflicts(claim: str, anchor: str) -> list[Conflict]:
+    """A word of the claim whose opposite the anchor sentence says instead ("closed" for "opened")."""
+    claim_terms, anchor_terms = set(_stems(claim)), set(_stems(anchor))
+    found = []
+    for a, b in _antonym_stems():
+        for said, opposite in ((a, b), (b, a)):
+            if said in claim_terms and opposite in anchor_terms and said not in anchor_terms \
+                    and opposite not in claim_terms:
+                found.append(Conflict("antonym", _surface(claim, said), _surface(anchor, opposite)))
+    return found
+
+
+def _stems(text: str) -> list[str]:
+    """Stems of every word, stopwords too ("more", "after" and "before" carry the polarity here)."""
+    from qa.text import _stemmer
+
+    return _stemmer().stemWords(_irregular(words(text)))
+
+
+_IRREGULAR = {"rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "won": "win", "lost": "lose",
+              "began": "begin", "begun": "begin", "sold": "sell", "bought": "buy",
+              "earliest": "early", "latest": "late", "ended": "end"}
+
+
+def _irregular(tokens: list[str]) -> list[str]:
+    return [_IRREGULAR.get(t, t) for t in tokens]
+
+
+def _surface(text: str, stem: str) -> str:
+    for word in words(text):
+        if _stems(word) == [stem]:
+            return word
+    return stem
+
+
+# --- qualifiers ----------------------------------------------------------------------------------
+QUALIFIERS = frozenset("only all every always never first last sole entire entirely solely exclusively".split())
+
+
+def qualifier_conflicts(claim: str, evidence: Sequence[str]) -> list[Conflict]:
+    """A sweeping word ("only", "all", "never", "first") that no evidence sentence carries."""
+    said = {w for sentence in evidence for w in words(sentence)}
+    return [Conflict("qualifier", w, "") for w in dict.fromkeys(words(claim)) if w in QUALIFIERS and w not in said]

@@ -1,0 +1,126 @@
+"""The consistency checks, each on its own: numbers, names, polarity and qualifiers."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.consistency import (
+    Conflict,
+    anchor_sentence,
+    antonym_conflicts,
+    conflicts,
+    figures,
+    name_conflicts,
+    negation_conflicts,
+    number_conflicts,
+    qualifier_conflicts,
+)
+
+OSLO = ["The Oslo office opened in 2004."]
+CHECHNYA = [
+    "“A total of 405 people, according to our data, have left Chechnya to join the fighting in Syria,” said the "
+    "Russian Interior Ministry in June.",
+    "“Among those, 104 have been killed and 44 came back, while the fate of the rest is unknown.",
+    "About 3,000 Russians are believed to be in Syria fighting for ISIS.",
+]
+KADYROV = [
+    "“We are not going to calm down until we catch them,” Ramzan Kadyrov, head of the republic, said.",
+    "Last October, Kadyrov announced his desire to send Chechen troops to Syria, but only if Putin approved.",
+    "Putin has continued publicly supporting Kadyrov, despite the violations known to occur in Chechnya.",
+]
+
+
+@pytest.mark.parametrize("text, values", [
+    ("It has 1,200 staff and 3.5% of the market.", [1200, 3.5]),
+    ("Forty-two engineers came, and three thousand visitors.", [42, 3000]),
+    ("Sales were $2.5 billion in 2019.", [2.5e9, 2019]),
+    ("about 40 percent", [40]),
+])
+def test_figures_read_digits_words_separators_decimals_and_scales(text, values):
+    assert [f.value for f in figures(text)] == values
+
+
+def test_a_year_is_told_from_a_count():
+    assert [f.year for f in figures("In 2004 it had 2004 visitors and 2,004 more.")] == [True, True, False]
+
+
+@pytest.mark.parametrize("claim, evidence", [
+    ("500 people left Chechnya for Syria.", "405"),
+    ("About 30,000 Russians are in Syria.", "3,000"),
+    ("140 have been killed.", "104"),
+    ("Fewer than 100 people left Chechnya.", "405"),
+])
+def test_a_changed_figure_is_a_number_conflict(claim, evidence):
+    assert number_conflicts(claim, CHECHNYA[:1] if "Fewer" in claim else CHECHNYA) == [Conflict("number", claim.split()[0] if claim[0].isdigit()
+                                                          else next(w for w in claim.split() if w[0].isdigit()),
+                                                          evidence)]
+
+
+@pytest.mark.parametrize("claim", [
+    "405 people left Chechnya.", "More than 400 people left Chechnya.", "About 400 people left Chechnya.",
+    "Four hundred and five people left.", "Nearly three thousand Russians are in Syria.",
+    "At least 100 of them were killed.",
+])
+def test_a_figure_the_evidence_bears_out_is_no_conflict(claim):
+    assert number_conflicts(claim, CHECHNYA) == []
+
+
+def test_an_exact_figure_must_match_and_a_shared_hedge_asks_for_the_same_figure():
+    assert number_conflicts("407 people left.", CHECHNYA)
+    assert number_conflicts("Over 200 clubs.", ["Students run over 400 clubs."])
+    assert not number_conflicts("Over 200 clubs.", ["Students run 400 clubs."])
+
+
+def test_a_year_changed_is_a_date_conflict_and_near_years_are_close_only():
+    assert number_conflicts("The Oslo office opened in 2005.", OSLO) == [Conflict("date", "2005", "2004")]
+    assert number_conflicts("It opened in about 2003.", OSLO) == []
+    assert number_conflicts("It opened in about 1990.", OSLO)
+
+
+def test_a_figure_the_evidence_lacks_is_a_conflict_with_nothing_beside_it():
+    assert number_conflicts("The office opened with 40 staff.", ["The office opened."]) == \
+        [Conflict("number", "40", "")]
+
+
+def test_a_swapped_or_absent_name_conflicts_and_one_written_in_part_does_not():
+    assert conflicts("The Bergen office opened in 2004.", OSLO) == [Conflict("name", "Bergen", "Oslo")]
+    anchor = anchor_sentence("Putin is the head of the Chechen republic.", KADYROV)
+    assert "head of the republic" in anchor
+    assert Conflict("name", "Putin", "Ramzan Kadyrov") in name_conflicts(
+        "Putin is the head of the Chechen republic.", anchor, KADYROV)
+    for claim in ("Kadyrov is the head of the republic.", "Ramzan Kadyrov is the head of the Chechen republic.",
+                  "The video shows allegiance to al-Baghdadi.", "Putin’s spokesman spoke."):
+        evidence = KADYROV + ["It shows the gunmen pledging allegiance to Abu Bakr al-Baghdadi, the leader of ISIS.",
+                              "Vladimir Putin’s spokesman Dmitry Peskov refused to confirm it."]
+        assert [c for c in conflicts(claim, evidence) if c.kind == "name"] == [], claim
+
+
+def test_a_demonym_is_its_country_but_a_longer_name_is_another():
+    assert name_conflicts("Chechen fighters left.", "Fighters left Chechnya.", ["Fighters left Chechnya."]) == []
+    assert name_conflicts("The North Rhineland was dry.", "The North Sea was dry land near the Rhine.",
+                          ["The North Sea was dry land near the Rhine."])
+
+
+def test_an_added_or_dropped_negation_conflicts_in_the_clause_that_says_it():
+    assert negation_conflicts("The Oslo office did not open in 2004.", OSLO[0]) == \
+        [Conflict("negation", "not", "(affirms)")]
+    assert negation_conflicts("The office opened.", "The office never opened.")
+    assert negation_conflicts("Kadyrov is the head of the republic.", KADYROV[0]) == []
+    assert negation_conflicts("It is not untrue that they came.", "It is not untrue that they came.") == []
+
+
+def test_an_antonym_of_what_the_evidence_says_conflicts():
+    assert antonym_conflicts("The Oslo office closed in 2004.", OSLO[0]) == [Conflict("antonym", "closed", "opened")]
+    assert antonym_conflicts("Prices fell in May.", "Prices rose in May.") == [Conflict("antonym", "fell", "rose")]
+    assert antonym_conflicts("The office opened and later closed.", "The office opened and later closed.") == []
+
+
+def test_a_sweeping_word_the_evidence_lacks_is_a_qualifier_conflict():
+    assert qualifier_conflicts("Only the Oslo office opened in 2004.", OSLO) == [Conflict("qualifier", "only", "")]
+    assert qualifier_conflicts("It was the first office.", ["It was the first office abroad."]) == []
+
+
+def test_a_true_claim_and_a_paraphrase_have_no_conflict():
+    assert conflicts("The Oslo office opened in 2004.", OSLO) == []
+    assert conflicts("In 2004, the office in Oslo was opened.", OSLO) == []
+    assert conflicts("405 people have left Chechnya to fight in Syria.", CHECHNYA) == []
