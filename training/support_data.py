@@ -332,3 +332,94 @@ def _negated(question: str) -> str | None:
     if not match or re.search(r"\bnot\b|n't\b|\bnever\b", question):
         return None
     return question[:match.end()] + " not" + question[match.end():]
+
+
+# --- the larger sets: all of SQuAD 1.1 train, SNLI, and what is not a question ------------------
+def squad_train_questions(bench: Path, count: int, seed: int = 13) -> list[SquadQuestion]:
+    """`count` questions of the SQuAD 1.1 training set (none is a development article), spread
+    over all 442 articles: each article gives its share, sampled at random."""
+    import gzip
+
+    path = bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)["data"]
+    rng = random.Random(seed)
+    per_article = max(1, count // len(data) + 1)
+    questions = []
+    for article in data:
+        found = [SquadQuestion(f"t{qa['id']}", "train:" + article["title"], qa["question"], paragraph["context"],
+                               tuple(a["text"] for a in qa["answers"]), tuple(a["answer_start"] for a in qa["answers"]))
+                 for paragraph in article["paragraphs"] for qa in paragraph["qas"]]
+        questions.extend(rng.sample(found, min(per_article, len(found))))
+    rng.shuffle(questions)
+    return questions[:count]
+
+
+def keyword_style(question: str, rng: random.Random) -> str:
+    """A question as a search box gets it: lower case, no function words or question mark, and
+    sometimes its words in another order ("how many people left chechnya" -> "people left chechnya")."""
+    kept = [w for w in re.findall(r"[\w'-]+", question.lower()) if w not in _FUNCTION_WORDS]
+    if len(kept) > 2 and rng.random() < 0.5:
+        cut = rng.randrange(1, len(kept))
+        kept = kept[cut:] + kept[:cut]
+    return " ".join(kept) or question.lower()
+
+
+_FUNCTION_WORDS = frozenset("a an the of in on at to for by with from is are was were be been did do does "
+                            "what which who whom whose when where why how that this these those "
+                            "as and or its it".split())
+
+
+def keyword_pairs(pairs: list[Pair], share: float, seed: int = 13) -> list[Pair]:
+    """The question pairs of `share` of the questions again, each question in keyword style."""
+    rng = random.Random(seed)
+    chosen = {qid for qid in sorted({p.qid for p in pairs if p.kind == "question"}) if rng.random() < share}
+    rewritten: dict[str, str] = {}
+    out = []
+    for p in pairs:
+        if p.qid in chosen:
+            rewritten.setdefault(p.qid, keyword_style(p.first, rng))
+            out.append(Pair(rewritten[p.qid], p.second, p.label, p.kind, p.group, "k" + p.qid))
+    return out
+
+
+def snli_pairs(bench: Path, count: int, seed: int = 13) -> list[Pair]:
+    """SNLI pairs as claims: the hypothesis is the claim, the premise its evidence; only an
+    entailed hypothesis is supported (a neutral one adds what the premise does not say)."""
+    lines = (bench / "snli-dev-test" / "snli-dev-test.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    records = [r for r in records if r["label"] in ("entailment", "neutral", "contradiction")]
+    random.Random(seed).shuffle(records)
+    return [Pair(r["hypothesis"].strip(), r["premise"].strip(), int(r["label"] == "entailment"), "claim", "snli",
+                 f"snli{i}") for i, r in enumerate(records[:count])]
+
+
+NON_QUESTIONS = (
+    "hello", "hi", "hey there", "hi!", "good morning", "thanks", "thank you!", "thanks a lot", "ok", "okay",
+    "bye", "cool", "great, thanks", "?", "??", "...", "yes", "no", "test", "lol", "hmm", "how are you?",
+    "what's up", "who are you?", "can you help me?", "tell me something", "help", "sure",
+)
+
+
+def non_question_pairs(questions: list[SquadQuestion], count: int, seed: int = 13) -> list[Pair]:
+    """Greetings, thanks, keyboard mashing and questions of another article, each against a
+    sentence: none is answered by it. Without them a question-reading model learns that every
+    pair it is shown is about the same thing, and gives "hello" a high probability."""
+    rng = random.Random(seed)
+    sentences = [t for q in questions[: 4 * count] for _, _, t in _sentences(q.context)]
+    pairs = []
+    for i in range(count):
+        sentence = rng.choice(sentences)
+        kind = i % 3
+        if kind == 0:
+            first = rng.choice(NON_QUESTIONS)
+        elif kind == 1:
+            first = " ".join("".join(rng.choice("qwertyuiopasdfghjklzxcvbnm") for _ in range(rng.randint(2, 8)))
+                             for _ in range(rng.randint(1, 4)))
+        else:  # a real question, of another article: on a subject, but not this sentence's
+            other = rng.choice(questions)
+            if other.context and sentence in other.context:
+                continue
+            first = other.question
+        pairs.append(Pair(first, sentence, 0, "question", "nonsense", f"n{i}"))
+    return pairs

@@ -47,14 +47,18 @@ from qa.grounding import similarity  # noqa: E402
 from qa.text import content_terms  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
-from training.measures import balanced_accuracy, best_threshold, f1  # noqa: E402
+from training.measures import balanced_accuracy, best_threshold, capped_threshold, expected_calibration_error, \
+    f1  # noqa: E402
 from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, QUESTIONS_PER_ARTICLE, THRESHOLD_TUNE, Claim, Pair, \
-    altered_claims, altered_questions, ragtruth_claims, split_sources, squad_pairs, squad_questions  # noqa: E402
+    altered_claims, altered_questions, keyword_pairs, non_question_pairs, ragtruth_claims, snli_pairs, split_sources, \
+    squad_pairs, squad_questions, squad_train_questions  # noqa: E402
 
 RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
 MAX_TOKENS = 256
 EVIDENCE_SENTENCES = 3
 CLAIM_FILES = {"summary": "ragtruth_summary.jsonl", "data2txt": "ragtruth_data2txt.jsonl"}
+CHECKPOINT_EVERY = 100  # batches between checkpoints
+DECLINE_CAP = 0.10  # the answer threshold declines at most this share of the tune articles' answerable questions
 
 
 class LowRank(torch.nn.Module):
@@ -183,7 +187,11 @@ def listwise_loss(logits, chosen: list[Pair]):
 
 
 def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_size: int = 16,
-          start: dict | None = None, listwise: float = 0.0) -> dict:
+          start: dict | None = None, listwise: float = 0.0, checkpoint: Path | None = None,
+          every: int = CHECKPOINT_EVERY) -> dict:
+    """Train the updates and the head; with `checkpoint`, save there every `every` batches and, when
+    a checkpoint of the same plan is there already, go on from it (the batches are planned from
+    the seed, so the run that resumes sees what the interrupted one would have)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     wrapped = add_low_rank(network, start)
@@ -199,11 +207,23 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
     loss_fn = torch.nn.BCEWithLogitsLoss()
+    done, running = 0, None
+    if checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["steps"] == steps:
+            _set_state(network, wrapped, saved["state"])
+            optimizer.load_state_dict(saved["optimizer"])
+            schedule.load_state_dict(saved["schedule"])
+            done, running = saved["done"], saved["running"]
+            print(f"going on from {checkpoint} at batch {done} of {steps}", file=sys.stderr)
     network.train()
-    bar = tqdm(total=steps, desc="training", unit="batch")
-    running = None
+    bar = tqdm(total=steps, initial=done, desc="training", unit="batch")
+    step = 0
     for epoch in planned:
         for batch in epoch:
+            step += 1
+            if step <= done:
+                continue
             chosen = [pairs[i] for i in batch]
             encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
                                 max_length=MAX_TOKENS, padding=True, return_tensors="pt")
@@ -219,14 +239,32 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
             running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
             bar.set_postfix(loss=f"{running:.3f}")
             bar.update()
+            if checkpoint is not None and (step % every == 0 or step == steps):
+                saved = {"steps": steps, "done": step, "running": running, "state": _state(network, wrapped),
+                         "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}
+                torch.save(saved, checkpoint.with_suffix(".tmp"))
+                os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
     bar.close()
     network.eval()
-    # Keep the updates apart from the base weights: they are what is shipped.
+    return _state(network, wrapped)
+
+
+def _state(network, wrapped: dict[str, LowRank]) -> dict:
+    """The updates and the head, apart from the base weights: they are what is shipped."""
     state = {"head.weight": network.head.weight.detach().clone(), "head.bias": network.head.bias.detach().clone()}
     for name, layer in wrapped.items():
         state[f"{name}.lora_down"] = layer.down.detach().clone().contiguous()
         state[f"{name}.lora_up"] = layer.up.detach().clone().contiguous()
     return state
+
+
+def _set_state(network, wrapped: dict[str, LowRank], state: dict) -> None:
+    with torch.no_grad():
+        network.head.weight.copy_(state["head.weight"])
+        network.head.bias.copy_(state["head.bias"])
+        for name, layer in wrapped.items():
+            layer.down.copy_(state[f"{name}.lora_down"])
+            layer.up.copy_(state[f"{name}.lora_up"])
 
 
 def per_group(pairs: list[Pair], probabilities: np.ndarray, worst: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -274,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     parser.add_argument("--mine", action="store_true",
                         help="with --init: the paragraph's negatives are the sentences that model scores highest")
+    parser.add_argument("--squad-train", type=_at_least_zero, default=0,
+                        help="questions of the SQuAD 1.1 training set, spread over its 442 articles")
+    parser.add_argument("--keyword-share", type=float, default=0.0,
+                        help="this share of the SQuAD questions again in keyword style (lower case, no function words)")
+    parser.add_argument("--snli", type=_at_least_zero, default=0, help="SNLI pairs as claims")
+    parser.add_argument("--non-questions", type=_at_least_zero, default=0,
+                        help="greetings, mashing and other articles' questions against sentences, all negatives")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="save here as training goes, and go on from what is there (default: OUT/checkpoint.pt)")
     args = parser.parse_args(argv)
     kinds = tuple(args.contrast_kinds.split(","))
     if set(kinds) - set(CONTRAST_KINDS):
@@ -306,11 +353,19 @@ def main(argv: list[str] | None = None) -> int:
              for i, (question, sentence) in enumerate(random.Random(args.seed).sample(
                  contrasts, min(args.contrasts, len(contrasts))))]
 
-    fit = fit_q + fit_c + fit_a
+    extra_q = squad_pairs(squad_train_questions(args.bench, args.squad_train, args.seed), seed=args.seed,
+                          per_article=0) if args.squad_train else []
+    fit_k = keyword_pairs(fit_q + extra_q, args.keyword_share, args.seed) if args.keyword_share else []
+    fit_s = snli_pairs(args.bench, args.snli, args.seed) if args.snli else []
+    fit_n = non_question_pairs(squad_train_questions(args.bench, 2000, args.seed + 1), args.non_questions,
+                               args.seed) if args.non_questions else []
+
+    fit = fit_q + extra_q + fit_k + fit_s + fit_n + fit_c + fit_a
     if args.limit:  # the contrasts are all kept; the rest is sampled a whole question at a time
         fit = sample_questions(fit, args.limit - len(fit_x), random.Random(args.seed))
     fit += fit_x
-    print(f"pairs: {len(fit_q)} question + {len(fit_c)} claim + {len(fit_a)} altered + {len(fit_x)} contrast "
+    print(f"pairs: {len(fit_q)} question + {len(extra_q)} SQuAD-train + {len(fit_k)} keyword + {len(fit_s)} SNLI + "
+          f"{len(fit_n)} non-question + {len(fit_c)} claim + {len(fit_a)} altered + {len(fit_x)} contrast "
           f"for training ({len(fit)} used), "
           f"{len(tune_q)} + {len(tune_c)} to choose thresholds", file=sys.stderr)
 
@@ -325,9 +380,10 @@ def main(argv: list[str] | None = None) -> int:
 
         start = load_file(str(args.init / WEIGHTS))
         previous = json.loads((args.init / SETTINGS).read_text("utf-8")).get("trained")
-    state = train(fit, network, tokenizer, args.epochs, args.seed, start=start, listwise=args.listwise)
-
     args.out.mkdir(parents=True, exist_ok=True)
+    state = train(fit, network, tokenizer, args.epochs, args.seed, start=start, listwise=args.listwise,
+                  checkpoint=args.checkpoint or args.out / "checkpoint.pt")
+
     from safetensors.torch import save_file
 
     save_file(state, str(args.out / WEIGHTS))
@@ -337,8 +393,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # Thresholds from the loaded model, exactly as it runs in the product.
     model = SupportModel.load(args.out)
-    q_best, answerable = per_group(tune_q, model.probabilities([(p.first, p.second) for p in tune_q]))
-    answer_threshold, answer_accuracy = best_threshold(q_best, answerable, balanced_accuracy)
+    tune_probabilities = model.probabilities([(p.first, p.second) for p in tune_q])
+    q_best, answerable = per_group(tune_q, tune_probabilities)
+    answer_threshold = capped_threshold(q_best, answerable, DECLINE_CAP)
+    answer_accuracy = balanced_accuracy(q_best >= answer_threshold, answerable)
+    calibration = expected_calibration_error(tune_probabilities, np.array([p.label for p in tune_q]))
     c_worst, clean = per_group(tune_c, model.probabilities([(p.first, p.second) for p in tune_c]), worst=True)
     # flagged = worst claim below the threshold; the positive class is "has an unsupported claim"
     doubt_threshold, claim_f1 = best_threshold(1.0 - c_worst, ~clean, f1)
@@ -353,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
         "minutes": round((time.time() - began) / 60, 1),
         "tuning_figures": {
             "answer_balanced_accuracy_on_tune_articles": round(answer_accuracy, 3),
+            "answer_threshold_rule": f"the highest that declines at most {DECLINE_CAP:.0%} of answerable tune questions",
+            "expected_calibration_error_on_tune_pairs": round(calibration, 3),
             "claim_answer_f1_on_tune_sources": round(claim_f1, 3),
         },
     }
