@@ -176,8 +176,8 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
             chunks = chunk_text(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap_tokens,
                                 max_chunks=settings.max_document_chunks)
         except TooManyChunks as too_many:
-            report.errors.append(LoadError(doc.source, f"{doc.doc_id!r} makes more than {too_many.limit:,} chunks, "
-                                           "the limit a document"))
+            report.errors.append(LoadError(doc.source, f"{doc.doc_id!r} makes more than {too_many.limit:,} chunks; "
+                                           f"the limit is {too_many.limit:,} a document"))
             continue
         pending.append((doc, chunks))
     if options.all_or_nothing and report.errors:

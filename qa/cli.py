@@ -191,6 +191,9 @@ def cmd_verify(args, config: Config) -> int:
         source = s.source or {}
         where = source.get("id") or (f"passage {source['passage']}:{source['start']}-{source['end']}" if source else "-")
         lines.append(f"{mark} ({s.probability:.2f}) {s.text}\n    {where}: {source.get('quote', '')[:200]}")
+        lines.extend(f"    conflict, {c['kind']}: {c['claim']!r} against {c['evidence']!r}" if c["evidence"]
+                     else f"    conflict, {c['kind']}: {c['claim']!r}, which the evidence does not say"
+                     for c in s.conflicts)
     lines.append("every sentence is supported" if result.supported else "some sentences are not supported")
     _emit(result.to_dict(), args.json, "\n".join(lines))
     return 0 if result.supported else 1

@@ -15,7 +15,7 @@ from index.documents import page_at
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestBusyError
 
-from qa import extractive, followup, grounding
+from qa import extractive, followup, gate, grounding
 from qa import verify as verification
 from qa.citations import ResolvedCitation, resolve
 from qa.config import MODES, Config
@@ -227,10 +227,17 @@ class Assistant:
         with self._questions.one():
             began = time.perf_counter()
             query = self._standalone(question, history, mode)
-            vector = self.embedder.embed([query])[0]
-            passages = self.retriever().search(query, top_k, vector, filters)
+            knows = self.reader.knows
+            if gate.not_a_question(question, knows) or gate.off_topic(query, knows):
+                passages = []
+            else:
+                passages = self.retriever().search(query, top_k, self.embedder.embed([query])[0], filters)
             retrieved = time.perf_counter()
-            if mode == "llm":
+            if not passages:
+                reply = gate.REPLY if gate.not_a_question(question, knows) else ABSTAIN_TEXT
+                answer = Answer(question, reply, True, mode, passages=[], support=0.0)
+                yield answer.answer
+            elif mode == "llm":
                 answer = yield from self._generate(question, passages, stream)
             else:
                 answer = self._extract(question, query, passages)

@@ -73,6 +73,12 @@ class PassageSource(BaseModel):
     quote: str
 
 
+class ConflictReply(BaseModel):
+    kind: str  # number, date, name, negation, antonym or qualifier
+    claim: str  # what the sentence says
+    evidence: str  # what the evidence says instead; empty when it says nothing of the kind
+
+
 class VerifiedSentence(BaseModel):
     text: str
     start: int
@@ -80,6 +86,9 @@ class VerifiedSentence(BaseModel):
     supported: bool
     probability: float
     source: IndexSource | PassageSource | None
+    conflicts: list[ConflictReply] = []  # what in the evidence contradicts the sentence
+
+
 
 
 class VerifyReply(BaseModel):
@@ -129,6 +138,7 @@ class SentenceReply(BaseModel):
     text: str
     citations: list[int]
     supported: bool
+    conflicts: list[ConflictReply] = []
 
 
 class AskReply(BaseModel):

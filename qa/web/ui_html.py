@@ -56,6 +56,14 @@ def error_html(error: str) -> str:
     return message(f'<strong>Could not answer:</strong> {text(error)}', "error")
 
 
+def _conflict_text(conflict) -> str:
+    """"the source says 2004, not 2005": what contradicts an unsupported sentence, for a reader."""
+    if conflict.kind in ("negation", "antonym") or not conflict.evidence:
+        what = {"negation": "the source says the opposite", "antonym": f"the source says {conflict.evidence!r}"}
+        return what.get(conflict.kind, f"the source does not say {conflict.claim!r}")
+    return f"the source says {conflict.evidence}, not {conflict.claim}"
+
+
 def answer_html(answer: Answer) -> str:
     """The final answer: each sentence with its citation links; unsupported sentences marked."""
     if answer.abstained:
@@ -73,9 +81,11 @@ def answer_html(answer: Answer) -> str:
         if sentence.supported:
             parts.append(f"{text(sentence.text)} {links}".rstrip())
         else:
+            why = "; ".join(_conflict_text(c) for c in sentence.conflicts)
             parts.append(
                 '<span class="qa-unsupported" title="No retrieved passage supports this sentence">'
                 f'{text(sentence.text)} <span class="qa-unsupported-label">⚠ unsupported</span></span> {links}'
+                + (f' <span class="qa-conflict">({text(why)})</span>' if why else "")
             )
     return message(" ".join(parts), "answer")
 
@@ -244,6 +254,7 @@ a.qa-cite-unsupported { color: #b45309; }
 .qa-unsupported { text-decoration: underline wavy #d97706; text-underline-offset: 3px;
                   background: rgba(251, 191, 36, 0.15); }
 .qa-unsupported-label { font-size: 0.8em; color: #b45309; font-weight: 600; white-space: nowrap; }
+.qa-conflict { font-size: 0.85em; color: #92400e; }
 .qa-abstain { color: var(--body-text-color); }
 .qa-abstain-label { display: inline-block; font-size: 0.75em; font-weight: 600; padding: 1px 6px;
                     border-radius: 8px; background: rgba(100, 116, 139, 0.18); margin-right: 4px; }
