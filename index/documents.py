@@ -78,7 +78,9 @@ class Span:
         if not match:
             raise ValueError(f"{str(span_id)[:200]!r} is not <doc_id>:<start>-<end>")
         start, end = int(match["start"]), int(match["end"])
-        if start >= end:
+        if start > end:
+            raise ValueError(f"the span {start}-{end} is reversed: its start is after its end")
+        if start == end:
             raise ValueError(f"the span {start}-{end} is empty: its start must be below its end")
         return cls(match["doc"], start, end)
 

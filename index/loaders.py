@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
         if suffix == ".pdf":
             (text, pages), title = _pdf_text(raw), ""
         else:
-            text = _decode(raw)
+            text = _decode(raw, path.name)
             title = _html_title(text) if suffix in HTML_SUFFIXES else ""
             if suffix in HTML_SUFFIXES:
                 text = _html_text(text)
@@ -99,13 +100,18 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
     )
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes, name: str) -> str:
+    """The text of a file named `name`; ValueError, saying how to convert it, when it is not UTF-8."""
     if b"\x00" in raw[:8192]:
         raise ValueError("binary file (contains NUL bytes); expected UTF-8 text")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+        # The name only, never the folder: an upload's error is read by whoever uploaded it.
+        file, converted = shlex.quote(name), shlex.quote(name + ".utf8")
+        raise ValueError(f"not UTF-8: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}; if it is "
+                         f"Latin-1, convert it: iconv -f latin1 -t utf-8 {file} > {converted} "
+                         f"&& mv {converted} {file}") from None
 
 
 def _date(value) -> str | None:
@@ -202,7 +208,7 @@ def _id_problem(doc_id: str) -> str | None:
 
 def _jsonl_documents(path: Path, root: Path, raw: bytes) -> Iterator[Document | LoadError]:
     try:
-        content = _decode(raw)
+        content = _decode(raw, path.name)
     except ValueError as exc:
         yield LoadError(str(path), str(exc))
         return

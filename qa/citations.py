@@ -50,7 +50,7 @@ def resolve(reader: IndexReader, citation_id: str, context: int = CONTEXT_SENTEN
     doc_id, start, end = span.doc_id, span.start, span.end
     text = reader.text(doc_id)
     if text is None:
-        raise NotFoundError(f"no indexed document {doc_id!r}; 'qa docs' lists them")
+        raise NotFoundError.documents([doc_id])
     if end > len(text):
         raise NotFoundError(f"span {start}-{end} lies outside {doc_id!r}, which has {len(text)} characters")
     spans = sentence_spans(text)

@@ -6,14 +6,18 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from index.errors import CorpusError
 
 from qa.config import MODES, Config
+from qa.text import counted
 
 EXIT_BAD_INPUT = 2
+FILTER_OPTIONS = {"doc_ids": "--doc", "title": "--title", "since": "--since", "until": "--until"}
+SNIPPET_CHARS = 300  # of a passage that `qa search` shows
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,8 +84,12 @@ def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="only documents dated on or before this day")
 
 
-def _filters(args) -> dict:
-    return {"doc_ids": args.doc, "title": args.title, "since": args.since, "until": args.until}
+def _filters(args):
+    """The filter options as `Filters`; a bad one is an error that names the option."""
+    from qa.filters import Filters
+
+    options = {"doc_ids": args.doc, "title": args.title, "since": args.since, "until": args.until}
+    return Filters.parse(options, names=FILTER_OPTIONS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,14 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     # The process runs offline: no command may reach a model hub (a hub name in QA_EMBED_MODEL
     # works for a user who sets HF_HUB_OFFLINE=0).
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    # sentence-transformers warns before it fails on a model it cannot find; our error says it all.
-    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    _quiet_libraries()
     try:
         config = Config.from_env()
         config = config.with_(index_dir=args.index_dir, corpus_dir=args.corpus_dir)
         return COMMANDS[args.command](args, config)
     except CorpusError as exc:
+        from qa.errors import NotFoundError
+
         message = " ".join(str(exc).split())  # one line, even when a library's message has several
+        if isinstance(exc, NotFoundError) and exc.doc_ids:
+            message += "; 'qa docs' lists them"
         print(f"qa: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -105,6 +116,28 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `qa ask ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _quiet_libraries() -> None:
+    """Libraries' own notes stay out of the user's way (the server's too: it starts here)."""
+    # sentence-transformers warns before it fails on a model it cannot find; our error says it all.
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    root = logging.getLogger()
+    if not root.handlers:
+        # Warnings and errors on stderr, as Python prints them when nothing is set up. Set up here,
+        # for a library that logs through `logging.warning()` sets up a handler for every level
+        # otherwise, and bm25s puts its logger at DEBUG when imported ("Building index from tokens").
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        root.addHandler(handler)
+    # onnxruntime's quantiser, making the int8 models on first use, warns through the root logger
+    # itself ("Please consider to run pre-processing before quantization"). A filter on the root
+    # logger sees only such direct calls, not the records named loggers (ours too) pass up to it.
+    root.addFilter(_errors_only)
+
+
+def _errors_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
 
 
 def _assistant(config: Config):
@@ -126,10 +159,10 @@ def cmd_ingest(args, config: Config) -> int:
     report = _assistant(config).ingest(args.paths or None, rebuild=args.rebuild, progress=sys.stderr.isatty())
     for error in report.errors:
         print(f"qa: skipped {error}", file=sys.stderr)
-    summary = (
-        f"{report.documents} documents, {report.chunks} chunks indexed in {report.seconds:.1f}s "
-        f"({report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.unchanged} unchanged, {len(report.errors)} skipped)"
+    summary = (  # what this run did, then what the index holds now
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged, {len(report.errors)} skipped in {report.seconds:.1f}s; "
+        f"the index holds {counted(report.documents, 'document')}, {counted(report.chunks, 'chunk')}"
     )
     _emit(report.to_dict(), args.json, summary)
     return 1 if report.errors else 0
@@ -151,10 +184,21 @@ def cmd_ask(args, config: Config) -> int:
 
 def cmd_search(args, config: Config) -> int:
     results = _assistant(config).search(args.query, args.top_k, filters=_filters(args))
-    text = "\n\n".join(f"{i}. {p.title} — {p.id} (score {p.score:.3f})\n   {p.text[:300]}"
+    text = "\n\n".join(f"{i}. {p.title} — {p.id} (score {p.score:.3f})\n{_snippet(p.text)}"
                        for i, p in enumerate(results, start=1)) or "no passages found"
     _emit({"query": args.query, "results": [p.to_dict() for p in results]}, args.json, text)
     return 0
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS, indent: str = "   ") -> str:
+    """The start of a passage, cut at a word boundary (with an ellipsis), every line indented and
+    no blank line, so that a blank line is always the space between two results."""
+    if len(text) > limit:
+        cut = text[:limit]
+        if not text[limit].isspace():  # the cut falls inside a word: leave that word out
+            cut = re.sub(r"\S+$", "", cut) or cut
+        text = cut.rstrip() + "…"
+    return "\n".join(indent + line.strip() for line in text.splitlines() if line.strip())
 
 
 def cmd_cite(args, config: Config) -> int:
@@ -209,7 +253,8 @@ def cmd_remove(args, config: Config) -> int:
 
 def cmd_docs(args, config: Config) -> int:
     docs = _assistant(config).documents()
-    text = "\n".join(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['chunks']} chunks\t{d['title']}" for d in docs)
+    text = "\n".join(f"{d['doc_id']}\t{d['date'] or '-'}\t{counted(d['chunks'], 'chunk')}\t{d['title']}"
+                     for d in docs)
     _emit({"documents": docs}, args.json, text or "no documents indexed")
     return 0
 

@@ -27,8 +27,15 @@ class Filters:
     until: date | None = None
 
     @classmethod
-    def parse(cls, data: Mapping | Filters | None) -> Filters | None:
-        """Filters from a JSON object (None or {} for none); a bad field is a BadInputError."""
+    def parse(cls, data: Mapping | Filters | None, names: Mapping[str, str] | None = None) -> Filters | None:
+        """Filters from a JSON object (None or {} for none); a bad field is a BadInputError.
+
+        Its message calls a field `filters.<field>`, or what `names` calls it (the CLI's options:
+        `{"since": "--since", ...}`), so that it names what the user wrote.
+        """
+        def name(field: str) -> str:
+            return (names or {}).get(field) or f"filters.{field}"
+
         if data is None or isinstance(data, Filters):
             return data or None
         if not isinstance(data, Mapping):
@@ -39,15 +46,15 @@ class Filters:
             raise BadInputError(f"unknown filter {sorted(unknown)[0]!r}; filters are doc_ids, title, since and until")
         doc_ids = data.get("doc_ids") or []
         if not isinstance(doc_ids, list) or not all(isinstance(d, str) and d for d in doc_ids):
-            raise BadInputError("filters.doc_ids must be a list of document ids")
+            raise BadInputError(f"{name('doc_ids')} must be a list of document ids")
         if len(doc_ids) > MAX_DOC_IDS:
-            raise BadInputError(f"filters.doc_ids may name at most {MAX_DOC_IDS} documents")
+            raise BadInputError(f"{name('doc_ids')} may name at most {MAX_DOC_IDS} documents")
         title = data.get("title") or ""
         if not isinstance(title, str) or len(title) > 500:
-            raise BadInputError("filters.title must be text of at most 500 characters")
-        since, until = _day(data.get("since"), "since"), _day(data.get("until"), "until")
+            raise BadInputError(f"{name('title')} must be text of at most 500 characters")
+        since, until = _day(data.get("since"), name("since")), _day(data.get("until"), name("until"))
         if since and until and since > until:
-            raise BadInputError("filters.since is after filters.until")
+            raise BadInputError(f"{name('since')} is after {name('until')}")
         filters = cls(tuple(dict.fromkeys(doc_ids)), title.strip(), since, until)
         return filters if filters != cls() else None
 
@@ -78,7 +85,7 @@ def _day(value, name: str) -> date | None:
 
 
 def _bad(name: str):
-    raise BadInputError(f"filters.{name} must be a date written YYYY-MM-DD")
+    raise BadInputError(f"{name} must be a date written YYYY-MM-DD")
 
 
 def _stored_day(value: str | None) -> date | None:

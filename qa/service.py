@@ -132,7 +132,7 @@ class Assistant:
             raise ReadOnlyError("this server is read-only: removing documents is turned off")
         with self._one_writer():
             if not isinstance(doc_id, str) or doc_id not in self.reader.documents:
-                raise NotFoundError(f"no indexed document {doc_id!r}")
+                raise NotFoundError.documents([doc_id])
             remove([doc_id], self.config.index_settings())
             with self._lock:
                 self._reader = None  # the next request opens the snapshot without it
@@ -189,10 +189,11 @@ class Assistant:
 
     # --- reading --------------------------------------------------------------------------------
     def search(self, query: str, top_k: int | None = None, filters: Filters | dict | None = None) -> list[Passage]:
-        """The best passages for `query`, of the documents `filters` allows (`qa.filters`)."""
+        """The best passages for `query`, of the documents `filters` allows (`qa.filters`); a
+        document the filters name that the index does not hold is a NotFoundError."""
         query = self._check_question(query, "query")
         top_k = self._check_top_k(top_k)
-        filters = Filters.parse(filters)
+        filters = self._check_filters(filters)
         with self._questions.one():
             return self.retriever().search(query, top_k, filters=filters)
 
@@ -207,7 +208,8 @@ class Assistant:
     ) -> Response:
         """Answer with citations from the documents `filters` allows.
 
-        The request is checked at once (BadInputError). With `stream`, the answer is written as
+        The request is checked at once (BadInputError; NotFoundError for a document the filters
+        name that the index does not hold). With `stream`, the answer is written as
         the response is iterated (an LLM's draft piece by piece) or read; without, it is finished
         before this returns.
         """
@@ -215,7 +217,7 @@ class Assistant:
         history = self._check_history(history)
         mode = self._resolve_mode(mode)
         top_k = self._check_top_k(top_k)
-        filters = Filters.parse(filters)
+        filters = self._check_filters(filters)
         response = Response(mode, self._answer(question, history, mode, top_k, filters, stream))
         if not stream:
             response.result()
@@ -286,7 +288,7 @@ class Assistant:
     def document(self, doc_id: str) -> dict:
         reader = self.reader
         if doc_id not in reader.documents:
-            raise NotFoundError(f"no indexed document {doc_id!r}; 'qa docs' lists them")
+            raise NotFoundError.documents([doc_id])
         d = reader.documents[doc_id]
         return {"doc_id": d.doc_id, "title": d.title, "date": d.date, "text": reader.text(doc_id),
                 "chunks": [{"id": c.id, "start": c.start, "end": c.end} for c in reader.chunks_of(doc_id)]}
@@ -304,6 +306,16 @@ class Assistant:
         if not question:
             raise BadInputError(f"the {what} is empty")
         return question
+
+    def _check_filters(self, filters: Filters | dict | None) -> Filters | None:
+        """The filters parsed; a document they name that the index does not hold is a
+        NotFoundError, not a search that finds nothing."""
+        filters = Filters.parse(filters)
+        if filters and filters.doc_ids:
+            held = self.reader.documents
+            if missing := [doc_id for doc_id in filters.doc_ids if doc_id not in held]:
+                raise NotFoundError.documents(missing)
+        return filters
 
     def _check_history(self, history) -> list[str]:
         """The earlier questions, each held to the question's limit; only the latest few are read."""

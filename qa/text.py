@@ -40,3 +40,8 @@ def clean_question(text: str) -> str:
     """Control characters become spaces; runs of white space fold to one."""
     text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: "1 chunk", "21 chunks", "0 documents"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

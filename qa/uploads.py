@@ -65,8 +65,10 @@ def check_uploads(files: Sequence[Upload], config: Config) -> None:
         seen.add(upload.name)
         try:
             size = upload.path.stat().st_size
-        except OSError:
-            raise BadInputError(f"{upload.name}: the uploaded file is gone; upload it again") from None
+        except FileNotFoundError:  # the front ends check their uploads first: a script named a missing file
+            raise BadInputError(f"no such file: {upload.name}") from None
+        except OSError as exc:
+            raise BadInputError(f"cannot read {upload.name}: {exc.strerror or exc.__class__.__name__}") from None
         if size > config.max_upload_bytes:
             raise BadInputError(f"{upload.name} is {_size(size)}; the limit is {_size(config.max_upload_bytes)} a file")
 

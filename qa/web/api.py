@@ -64,7 +64,7 @@ def router(assistant: Assistant) -> APIRouter:
             return JSONResponse({"status": "unavailable", "error": redact.index_error(exc)}, status_code=503)
         return {"status": "ok", "documents": documents, "mode": assistant.config.mode}
 
-    @routes.post("/ask", response_model=AskReply, responses=errors(400, 401, 413, 422, 502, 503))
+    @routes.post("/ask", response_model=AskReply, responses=errors(400, 401, 404, 413, 422, 502, 503))
     def ask(body: AskRequest):
         filters = body.filters.model_dump() if body.filters else None
         answer = assistant.ask(body.question, body.history, top_k=body.top_k, mode=body.mode, filters=filters)
@@ -76,7 +76,7 @@ def router(assistant: Assistant) -> APIRouter:
         results = assistant.search(q, top_k)
         return {"query": redact.text(q), "results": [p.to_dict() for p in results]}
 
-    @routes.post("/search", response_model=SearchReply, responses=errors(400, 401, 413, 422, 503))
+    @routes.post("/search", response_model=SearchReply, responses=errors(400, 401, 404, 413, 422, 503))
     def search_filtered(body: SearchRequest):
         filters = body.filters.model_dump() if body.filters else None
         results = assistant.search(body.query, body.top_k, filters=filters)
@@ -147,7 +147,7 @@ def build_api(assistant: Assistant) -> FastAPI:
 
     @api.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return error(404, str(exc))
+        return error(404, f"{exc}; GET /api/documents lists them" if exc.doc_ids else str(exc))
 
     @api.exception_handler(IngestBusyError)
     async def busy(request: Request, exc: IngestBusyError) -> JSONResponse:

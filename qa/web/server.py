@@ -3,7 +3,9 @@ the Gradio chat app at /, behind one access layer (qa.web.access: Host allowlist
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 
 import uvicorn
@@ -12,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from qa.config import Config, ConfigError, is_loopback
 from qa.service import Assistant
+from qa.text import counted
 
 STOP_SECONDS = 3  # a stopping server gives open requests to end
 
@@ -115,11 +118,11 @@ def prepare(config: Config, assistant: Assistant) -> None:
         report = assistant.ingest(progress=sys.stderr.isatty())
         for error in report.errors:
             print(f"qa: skipped {error}", file=sys.stderr)
-        print(f"qa: indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s",
-              file=sys.stderr, flush=True)
+        print(f"qa: indexed {counted(report.documents, 'document')}, {counted(report.chunks, 'chunk')} "
+              f"in {report.seconds:.1f}s", file=sys.stderr, flush=True)
     documents = assistant.documents()
     assistant.support_model  # loaded now, like the embedder, and a missing model stops the start
-    print(f"qa: {len(documents)} documents ready", file=sys.stderr, flush=True)
+    print(f"qa: {counted(len(documents), 'document')} ready", file=sys.stderr, flush=True)
 
 
 def serve(config: Config, assistant: Assistant | None = None) -> None:
@@ -128,10 +131,19 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
     if problem:
         raise ConfigError(problem)
     _offline_gradio()
-    assistant = assistant or Assistant(config)
-    prepare(config, assistant)
-    app = build_app(config, assistant)
-    print(f"qa: serving the chat app on http://{config.host}:{config.port}/ and the API under /api"
+    # Bound first, so that a port in use is said at once and plainly (not after building the
+    # index, nor as uvicorn's errno), and handed to uvicorn, so that nothing takes it meanwhile.
+    listening = bound_socket(config.host, config.port)
+    config = config.with_(port=listening.getsockname()[1])  # the one the system chose, for --port 0
+    try:
+        assistant = assistant or Assistant(config)
+        prepare(config, assistant)
+        app = build_app(config, assistant)
+    except BaseException:
+        listening.close()
+        raise
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"qa: serving the chat app on http://{host}:{config.port}/ and the API under /api"
           + ("; a key is required" if config.api_key else "") + ("; read-only" if config.read_only else ""),
           file=sys.stderr, flush=True)
     if config.insecure and not config.api_key and not is_loopback(config.host):
@@ -139,9 +151,25 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
               file=sys.stderr, flush=True)
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
                                     timeout_graceful_shutdown=STOP_SECONDS), assistant)
-    server.run()
+    server.run(sockets=[listening])
     if not server.started:
-        sys.exit(3)  # as uvicorn.run does: the address is taken or cannot be bound
+        sys.exit(3)  # as uvicorn.run does when the server cannot start
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to the address as uvicorn binds one; ConfigError when it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port whose last server just stopped is free
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} on {host} is in use; choose another with --port") from None
+        raise ConfigError(f"cannot listen on {host} port {port}: {exc.strerror or exc}; "
+                          "choose another with --host or --port") from None
+    return sock
 
 
 class _Server(uvicorn.Server):
