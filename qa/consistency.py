@@ -36,29 +36,77 @@ class Conflict:
             f"{self.kind}: {self.claim!r} is not in the evidence"
 
 
-def conflicts(claim: str, evidence: Sequence[str]) -> list[Conflict]:
-    """Every way `claim` disagrees with `evidence` (sentences, the closest first)."""
+SAYS = 0.75  # the anchor holds this share of the claim's words other than names: it says what the claim says
+
+
+@dataclass(frozen=True)
+class Context:
+    """What all the passages hold (not only the few evidence sentences of one claim), worked out
+    once for every claim checked against them: a figure or a name that the passages give
+    somewhere is no conflict by its absence from the evidence alone."""
+
+    tokens: frozenset[str]
+    figures: tuple[Figure, ...]
+    names: frozenset[str]  # lower-cased words written capitalised and never in lower case
+    sentences: tuple[tuple[str, frozenset[str]], ...] = ()  # each with its content terms
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Context:
+        return cls(frozenset().union(*(_tokens(t) for t in texts)), tuple(f for t in texts for f in figures(t)),
+                   frozenset(_known_names(texts)), tuple((t, frozenset(content_terms(t))) for t in texts))
+
+
+def conflicts(claim: str, evidence: Sequence[str], context: Context | None = None) -> list[Conflict]:
+    """Every way `claim` disagrees with `evidence` (sentences, the closest first) and `context`.
+
+    A figure or a name that no passage gives is always a conflict. The rest (a name given to
+    another, a negation, an antonym, a sweeping word) counts only where the anchor says what the
+    claim says (`says_the_same`): a summary that joins many sentences is not contradicted by one."""
     if not evidence:
         return []
-    anchor = anchor_sentence(claim, evidence)
-    return [*number_conflicts(claim, evidence), *name_conflicts(claim, anchor, evidence),
-            *negation_conflicts(claim, anchor), *antonym_conflicts(claim, anchor),
-            *qualifier_conflicts(claim, evidence)]
+    context = context or Context.of(evidence)
+    anchor = anchor_sentence(claim, evidence, context)
+    close = says_the_same(claim, anchor, evidence, context)
+    found = [*number_conflicts(claim, evidence, context, anchor if close else None),
+             *name_conflicts(claim, anchor, evidence, context, close)]
+    if close:
+        found += [*negation_conflicts(claim, anchor), *antonym_conflicts(claim, anchor),
+                  *qualifier_conflicts(claim, evidence)]
+    return found
 
 
-def anchor_sentence(claim: str, evidence: Sequence[str]) -> str:
-    """The evidence sentence that holds most of what the claim says of its names: its content
-    words other than names ("head", "republic" in "Putin is the head of the Chechen republic"),
-    then its names; the first on a tie."""
+def says_the_same(claim: str, anchor: str, evidence: Sequence[str], context: Context | None = None,
+                  share: float = SAYS) -> bool:
+    """Whether `anchor` holds at least `share` of the claim's content words other than those the
+    checks look at: its names, its figures and words of polarity ("closed" for "opened")."""
+    said = _plain_terms(claim, _known(evidence, context))
+    return not said or len(said & set(content_terms(anchor))) >= share * len(said)
+
+
+def _plain_terms(claim: str, known: set[str]) -> set[str]:
+    checked = set(content_terms(" ".join(names(claim, known)))) | {s for pair in _antonym_stems() for s in pair}
+    return {t for t in content_terms(claim) if t not in checked and not t[:1].isdigit()}
+
+
+def _known(evidence: Sequence[str], context: Context | None) -> set[str]:
+    return _known_names(evidence) | (context.names if context else set())
+
+
+def anchor_sentence(claim: str, evidence: Sequence[str], context: Context | None = None) -> str:
+    """The sentence, of the evidence or else of the context, that holds most of what the claim
+    says of its names: its content words other than names and figures ("head", "republic" in
+    "Putin is the head of the Chechen republic"), then all its content words; the evidence's
+    first on a tie. The evidence is what most resembles the claim; the sentence that says the
+    same of someone else may be elsewhere."""
     terms = set(content_terms(claim))
-    named = set(content_terms(" ".join(names(claim, _known_names(evidence)))))
-    said = terms - named
+    said = _plain_terms(claim, _known(evidence, context))
+    candidates = [(sentence, set(content_terms(sentence))) for sentence in evidence]
+    candidates += list(context.sentences if context else ())
 
-    def holds(sentence: str) -> tuple[int, int]:
-        held = set(content_terms(sentence))
-        return len(said & held), len(terms & held)
+    def holds(candidate: tuple[str, set[str]]) -> tuple[int, int]:
+        return len(said & candidate[1]), len(terms & candidate[1])
 
-    return max(evidence, key=holds)
+    return max(candidates, key=holds)[0]
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -91,6 +139,8 @@ def figures(text: str) -> tuple[Figure, ...]:
     digits = _number_words_as_digits(text)
     found = []
     for match in _NUMBER.finditer(digits):
+        if digits[match.end() : match.end() + 1] in ("s", "'", "’"):  # "1990s", "thousands": no one figure
+            continue
         value = float(match["value"].replace(",", "") + (match["fraction"] or ""))
         scale = (match["scale"] or "").lower()
         value *= _SCALES.get(scale, 1.0)
@@ -102,6 +152,7 @@ def figures(text: str) -> tuple[Figure, ...]:
     return tuple(found)
 
 
+_VAGUE = re.compile(r"\b((?:hundred|thousand|million|billion|dozen)s)\b", re.IGNORECASE)
 _SCALED = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b", re.IGNORECASE)
 
 
@@ -109,6 +160,7 @@ def _number_words_as_digits(text: str) -> str:
     """"forty-two" as "42", "2.5 billion" as "2500000000" (scales first: the parser would read
     "billion" alone as a number)."""
     text = _SCALED.sub(lambda m: _plain(float(m[1].replace(",", "")) * _SCALES[m[2].lower()]), text)
+    text = _VAGUE.sub("many", text)  # "thousands of" names no figure: keep it from the parser
     if not re.search(r"(?i)\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|teen|ty|hundred|"
                      r"thousand|million|billion)", text):
         return text
@@ -143,15 +195,25 @@ def agrees(claimed: Figure, said: Figure) -> bool:
     return False
 
 
-def number_conflicts(claim: str, evidence: Sequence[str]) -> list[Conflict]:
-    """A figure of the claim that no evidence sentence bears out: a changed count, year or share.
-    The figure named beside it is the evidence's closest of the same kind (a year for a year)."""
+def number_conflicts(claim: str, evidence: Sequence[str], context: Context | None = None,
+                     anchor: str | None = None) -> list[Conflict]:
+    """A figure of the claim that nothing in the evidence or the context bears out: a changed
+    count, year or share. Where the claim says what `anchor` says, a figure must agree with one
+    of the anchor's of its kind (a year with a year), unless the claim gives more of that kind than
+    the anchor does (it joins facts): "opened in 2005" is no less wrong for a 2005 elsewhere. The
+    figure named beside a conflict is the closest of the same kind there, else in the evidence."""
     said = [f for sentence in evidence for f in figures(sentence)]
+    everywhere = said + list(context.figures if context else ())
+    claimed_all = figures(claim)
+    anchored = figures(anchor) if anchor else ()
     found = []
-    for claimed in figures(claim):
-        if any(agrees(claimed, f) for f in said):
+    for claimed in claimed_all:
+        kind = [f for f in anchored if f.year == claimed.year]
+        bound = kind and sum(f.year == claimed.year for f in claimed_all) <= len(kind)
+        if any(agrees(claimed, f) for f in (kind if bound else everywhere)):
             continue
-        alike = [f for f in said if f.year == claimed.year] or said
+        alike = kind or [f for f in said if f.year == claimed.year] or said or \
+            [f for f in everywhere if f.year == claimed.year]
         closest = min(alike, key=lambda f: abs(f.value - claimed.value), default=None)
         found.append(Conflict("date" if claimed.year else "number", claimed.text, closest.text if closest else ""))
     return found
@@ -171,7 +233,7 @@ def names(text: str, known: set[str] = frozenset()) -> list[str]:
     for match in _CAPITALISED.finditer(text):
         word = re.split(r"[’'\-]", match.group())[0]
         lowered = word.lower()
-        if lowered in STOPWORDS or len(word) < 2 and not word.isupper():
+        if lowered in STOPWORDS or len(word) < 2:  # "U" of "U.S." is no name on its own
             continue
         before = text[: match.start()].rstrip()
         sentence_start = not before or before[-1] in ".!?:\"“‘(" or before.endswith("[")
@@ -209,15 +271,21 @@ def _in_full(text: str, name: str) -> str:
 
 def _tokens(text: str) -> set[str]:
     """Lower-cased runs of letters and digits: "al-Baghdadi" holds "baghdadi", "Putin’s" "putin"."""
+    text = _DOTTED.sub(lambda m: m.group().replace(".", ""), text)  # "U.S." is "US"
     return set(re.findall(r"[^\W_]+", text.lower()))
 
 
-def name_conflicts(claim: str, anchor: str, evidence: Sequence[str]) -> list[Conflict]:
-    """A name in the claim that the evidence never mentions, or that its anchor sentence replaces
-    with another ("The Bergen office opened" against "The Oslo office opened"). A name written in
-    part ("Kadyrov" for "Ramzan Kadyrov") is the same name."""
-    known = _known_names(evidence)
-    evidence_words = set().union(*(_tokens(sentence) for sentence in evidence))
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+
+
+def name_conflicts(claim: str, anchor: str, evidence: Sequence[str], context: Context | None = None,
+                   close: bool = True) -> list[Conflict]:
+    """A name in the claim that neither the evidence nor the context mentions, or, when the
+    anchor says what the claim says (`close`), one that the anchor replaces with another ("The
+    Bergen office opened" against "The Oslo office opened"). A name written in part ("Kadyrov"
+    for "Ramzan Kadyrov") is the same name."""
+    known = _known(evidence, context)
+    evidence_words = set().union(*(_tokens(sentence) for sentence in evidence), context.tokens if context else ())
     anchor_words = _tokens(anchor)
     claim_names = names(claim, known)
     claim_words = _tokens(claim)
@@ -226,7 +294,7 @@ def name_conflicts(claim: str, anchor: str, evidence: Sequence[str]) -> list[Con
     for name in dict.fromkeys(claim_names):
         in_evidence = any(_same_name(name, w) for w in evidence_words)
         in_anchor = any(_same_name(name, w) for w in anchor_words)
-        if in_anchor or (in_evidence and not rivals):
+        if in_anchor or (in_evidence and not (close and rivals)):
             continue
         kind = "date" if name.lower() in _MONTHS else "name"
         rival = next((o for o in rivals if (o.lower() in _MONTHS) == (kind == "date")), "")

@@ -20,7 +20,7 @@ import numpy as np
 
 from index.sentences import sentence_spans
 
-from qa.consistency import Conflict, conflicts
+from qa.consistency import Conflict, Context, conflicts
 from qa.results import AnswerSentence, Citation, Passage
 from qa.support import SupportModel, claim_evidence
 from qa.text import content_terms
@@ -82,12 +82,13 @@ def judge(claims: list[str], spans: list[Span], alike: np.ndarray, model: Suppor
     probabilities = model.probabilities(
         [(claim, " ".join(spans[j].text for j in evidence)) for claim, evidence in zip(claims, shown)])
     context = set().union(*(content_terms(s.text) for s in spans))
+    everything = Context.of([s.text for s in spans])
     verdicts = []
     for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown)):
         closest = sorted(evidence, key=lambda j: -alike[row, j])
         texts = [spans[j].text for j in closest]
         features = claim_features(claim, texts, context, float(p))
-        found = tuple(conflicts(claim, texts))
+        found = tuple(conflicts(claim, texts, everything))
         probability, supported = decide(claim, texts, features, found, model)
         verdicts.append(Verdict(probability, supported, tuple(evidence), closest[0], features, found))
     return verdicts

@@ -94,6 +94,15 @@ class Assistant:
             return self.config.abstain_below
         return self.support_model.settings.answer_threshold
 
+    def abstain_below_for(self, filters: Filters | None) -> float:
+        """`abstain_below` for a question asked with these filters. Asked of named documents
+        (`doc_ids`), where the asker expects the answer, the bar is the support model's
+        `named_threshold` (chosen in `training/fit_answer_rule.py`); QA_ABSTAIN_BELOW sets both."""
+        named = self.support_model.settings.named_threshold
+        if self.config.abstain_below is None and filters is not None and filters.doc_ids and named is not None:
+            return named
+        return self.abstain_below
+
     @property
     def reader(self) -> IndexReader:
         if self._reader is None and not self.index_exists():
@@ -230,19 +239,19 @@ class Assistant:
             began = time.perf_counter()
             query = self._standalone(question, history, mode)
             knows = self.reader.knows
-            if gate.not_a_question(question, knows) or gate.off_topic(query, knows):
-                passages = []
-            else:
-                passages = self.retriever().search(query, top_k, self.embedder.embed([query])[0], filters)
+            asks_nothing = gate.not_a_question(question, knows)
+            passages = [] if asks_nothing else \
+                self.retriever().search(query, top_k, self.embedder.embed([query])[0], filters)
             retrieved = time.perf_counter()
-            if not passages:
-                reply = gate.REPLY if gate.not_a_question(question, knows) else ABSTAIN_TEXT
-                answer = Answer(question, reply, True, mode, passages=[], support=0.0)
+            if asks_nothing or not passages or gate.off_topic(query, knows):
+                # what was searched is still shown beside a decline; a greeting searched nothing
+                answer = Answer(question, gate.REPLY if asks_nothing else ABSTAIN_TEXT, True, mode,
+                                passages=passages, support=0.0)
                 yield answer.answer
             elif mode == "llm":
                 answer = yield from self._generate(question, passages, stream)
             else:
-                answer = self._extract(question, query, passages)
+                answer = self._extract(question, query, passages, filters)
                 yield answer.answer
             answer.query = query
             done = time.perf_counter()
@@ -357,10 +366,10 @@ class Assistant:
                 return rewritten
         return followup.condense(question, history)
 
-    def _extract(self, question: str, query: str, passages: list[Passage]) -> Answer:
+    def _extract(self, question: str, query: str, passages: list[Passage], filters: Filters | None = None) -> Answer:
         reader = self.reader
         model = self.support_model
-        threshold = self.abstain_below
+        threshold = self.abstain_below_for(filters)
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         scored = extractive.score_sentences(query, passages, texts, model, asked=question)
         chosen = extractive.pick(scored, threshold)
