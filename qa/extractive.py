@@ -5,16 +5,21 @@ they cover (IDF-weighted terms), whether they hold the kind of thing the questio
 number for "how many", a date for "when", a name for "who"), and how well their passage ranked.
 The support model then reads each shortlisted sentence with the question and gives `support`,
 the probability that the sentence answers it; the answer declines when no sentence's support
-reaches the model's threshold. Which sentence is quoted is the answer rule's call (`support.Rule`,
-fitted on the training articles): it weighs the model's probability together with the cheap
-signals, which on those articles picks the answering sentence more often than either alone.
+reaches the threshold (`Assistant.abstain_below_for`). Which sentence is quoted is the answer
+rule's call (`support.Rule`, fitted on training questions in their own words and in keyword
+style): it weighs the model's probability together with the cheap signals, which picks the
+answering sentence more often than either alone, and more often than the sentence nearest the
+question by the embedder's cosine (`qa.eval.sentence_choice`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from index.sentences import sentence_spans
 
@@ -50,6 +55,8 @@ WEIGHTS = {"lexical": 0.45, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
 SHORTLIST = 8  # sentences the support model reads per question
 CONTEXT_WEIGHT = 0.5  # weight of a term that only an earlier turn of a follow-up uses
 SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it is nearly as likely
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,86 @@ def candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list[
     return found
 
 
+def prior(features: dict[str, float]) -> float:
+    """The cheap signals weighed together: what orders the candidates for the shortlist."""
+    return sum(WEIGHTS[k] * features[k] for k in WEIGHTS)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, with the cheap signals that shortlist it."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    features: dict[str, float]
+
+
+def signals(question: str, passages: list[Passage], texts: dict[str, str], asked: str | None = None,
+            embed: Embed | None = None) -> list[Candidate]:
+    """Every candidate sentence of the passages with its cheap signals, in the passages' order;
+    with an embedder, also its cosine to `question` ("cosine")."""
+    candidates = candidate_sentences(passages, texts)
+    if not candidates:
+        return []
+    sentences = [texts[p.doc_id][s:e] for p, _, s, e in candidates]
+    sequences = [content_terms(s) for s in sentences]
+    terms = [set(seq) for seq in sequences]
+    question_sequence = content_terms(asked or question)
+    question_pairs = _pairs(question_sequence)
+    asked_idf = _idf_weights(set(question_sequence), terms)
+    # Words that only earlier turns of a follow-up use name the subject, not what is asked now.
+    context_idf = _idf_weights(set(content_terms(question)) - asked_idf.keys(), terms)
+    kind = question_kind(asked or question)
+    question_words = set(words(question))
+
+    found = []
+    for i, ((passage, rank, start, end), text, ts) in enumerate(zip(candidates, sentences, terms)):
+        # The subject of a follow-up may sit in the sentence before ("405 left… Among those, 104…").
+        before = terms[i - 1] if i and candidates[i - 1][0] is passage else set()
+        features = {
+            "lexical": _coverage(asked_idf, ts) + CONTEXT_WEIGHT * _coverage(context_idf, ts | before),
+            "kind": 1.0 if kind and _has_new(kind, text, question_words) else 0.0,
+            # "the leader of ISIS" is better evidence than "leader" and "ISIS" far apart.
+            "phrase": len(question_pairs & _pairs(sequences[i])) / len(question_pairs) if question_pairs else 0.0,
+            "rank": 1 / (1 + rank),
+        }
+        found.append(Candidate(passage, start, end, text, features))
+    if embed is not None:
+        vectors = embed([question] + sentences)
+        for candidate, cosine in zip(found, vectors[1:] @ vectors[0]):
+            candidate.features["cosine"] = float(cosine)
+    return found
+
+
+def shortlisted(found: list[Candidate], size: int = SHORTLIST) -> list[Candidate]:
+    """The `size` candidates the cheap signals rank highest; of equals, the earlier."""
+    return sorted(found, key=lambda c: -prior(c.features))[:size]
+
+
+def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str | None = None) -> list[ScoredSentence]:
+    """The support model reads each chosen sentence with the question, and the answer rule ranks
+    them: most likely to answer first."""
+    pairs = [(question, c.text) for c in chosen]
+    if asked and asked != question:
+        # A follow-up made standalone still holds the earlier question, which a sentence may
+        # answer instead ("405 left…" for "and how many of them were killed?"): the sentence
+        # must also answer the turn itself.
+        pairs += [(asked, c.text) for c in chosen]
+    scores = model.probabilities(pairs)
+    probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
+    rule = model.settings.answer_rule
+    scored = []
+    for c, probability in zip(chosen, probabilities):
+        features = {"probability": float(probability), **c.features}
+        rank_score = rule.probability(features) if rule else features["probability"]
+        scored.append(ScoredSentence(c.passage.doc_id, c.passage.title, c.start, c.end, c.text, float(probability),
+                                     rank_score, features))
+    scored.sort(key=lambda s: -s.rank_score)  # stable: equal scores keep the cheap order
+    return scored
+
+
 def score_sentences(
     question: str,
     passages: list[Passage],
@@ -123,52 +210,7 @@ def score_sentences(
     the cheap signals look for, and for a follow-up the model reads it too (the geometric mean
     of both probabilities counts).
     """
-    candidates = candidate_sentences(passages, texts)
-    if not candidates:
-        return []
-    sentences = [texts[p.doc_id][s:e] for p, _, s, e in candidates]
-    sequences = [content_terms(s) for s in sentences]
-    terms = [set(seq) for seq in sequences]
-    question_sequence = content_terms(asked or question)
-    question_pairs = _pairs(question_sequence)
-    asked_idf = _idf_weights(set(question_sequence), terms)
-    # Words that only earlier turns of a follow-up use name the subject, not what is asked now.
-    context_idf = _idf_weights(set(content_terms(question)) - asked_idf.keys(), terms)
-    kind = question_kind(asked or question)
-    question_words = set(words(question))
-
-    cheap = []
-    for i, ((passage, rank, _, _), text, ts) in enumerate(zip(candidates, sentences, terms)):
-        # The subject of a follow-up may sit in the sentence before ("405 left… Among those, 104…").
-        before = terms[i - 1] if i and candidates[i - 1][0] is passage else set()
-        features = {
-            "lexical": _coverage(asked_idf, ts) + CONTEXT_WEIGHT * _coverage(context_idf, ts | before),
-            "kind": 1.0 if kind and _has_new(kind, text, question_words) else 0.0,
-            # "the leader of ISIS" is better evidence than "leader" and "ISIS" far apart.
-            "phrase": len(question_pairs & _pairs(sequences[i])) / len(question_pairs) if question_pairs else 0.0,
-            "rank": 1 / (1 + rank),
-        }
-        cheap.append((sum(WEIGHTS[k] * features[k] for k in WEIGHTS), i, features))
-    cheap.sort(key=lambda item: -item[0])
-    chosen = cheap[:shortlist]
-    pairs = [(question, sentences[i]) for _, i, _ in chosen]
-    if asked and asked != question:
-        # A follow-up made standalone still holds the earlier question, which a sentence may
-        # answer instead ("405 left…" for "and how many of them were killed?"): the sentence
-        # must also answer the turn itself.
-        pairs += [(asked, sentences[i]) for _, i, _ in chosen]
-    scores = model.probabilities(pairs)
-    probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
-    rule = model.settings.answer_rule
-    scored = []
-    for (_, i, features), probability in zip(chosen, probabilities):
-        passage, _, start, end = candidates[i]
-        features = {"probability": float(probability), **features}
-        rank_score = rule.probability(features) if rule else features["probability"]
-        scored.append(ScoredSentence(passage.doc_id, passage.title, start, end, sentences[i], float(probability),
-                                     rank_score, features))
-    scored.sort(key=lambda s: -s.rank_score)  # stable: equal scores keep the cheap order
-    return scored
+    return read(question, shortlisted(signals(question, passages, texts, asked), shortlist), model, asked)
 
 
 def best_support(scored: list[ScoredSentence]) -> float:

@@ -65,6 +65,7 @@ class SupportSettings:
     evidence_sentences: int  # source sentences shown with a claim
     answer_rule: Rule | None = None  # None: the model's probability alone orders the shortlist
     claim_rule: Rule | None = None  # None: the model's probability alone decides a claim
+    named_threshold: float | None = None  # answer_threshold for a question asked of named documents; None: the same
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
@@ -76,6 +77,7 @@ class SupportSettings:
             max_tokens=int(data["max_tokens"]), answer_threshold=float(data["answer_threshold"]),
             claim_threshold=float(data["claim_threshold"]), evidence_sentences=int(data["evidence_sentences"]),
             answer_rule=rule("answer_rule"), claim_rule=rule("claim_rule"),
+            named_threshold=float(data["named_threshold"]) if data.get("named_threshold") is not None else None,
         )
 
 

@@ -22,6 +22,7 @@ CORPUS = ROOT / "docs_corpus"
 SPEC_KEYS = {
     "n": None,
     "retrieval": {"hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@100"},
+    "first_sentence": {"accuracy", "cosine_baseline"},
     "answer": {"exact", "f1", "contains"},
     "citations": {"precision", "recall", "valid_offsets"},
     "grounding": {"supported_sentence_rate"},

@@ -1,4 +1,4 @@
-"""Fit the answer rule, which orders an extractive shortlist, on questions of the training articles.
+"""Fit the answer rule, which orders an extractive shortlist, and the bar for named documents.
 
     python training/fit_answer_rule.py ../shared/bench            # fit, report, write settings.json
     python training/fit_answer_rule.py ../shared/bench --dry-run  # fit and report only
@@ -6,26 +6,41 @@
 The trained support model reads a question with each sentence of the extractive shortlist. Its
 probability is one signal; the cheap ones that chose the shortlist (question terms covered, the
 kind of answer, phrases, passage rank) are others. This fits a logistic regression over all of
-them to the label "this sentence holds a gold answer", on the SQuAD 2.0 questions of the
-THRESHOLD_TUNE articles (training articles that the model never trained on; 42% of their
-questions are unanswerable). The rule only chooses the sentence; whether to answer at all is
-still the model's best probability against its threshold. `train_support.py` chose a first one
-on each question's own paragraph; with `--choose-threshold` this script chooses it again on
-what the product really shows the model (the best balanced accuracy of answering the answerable
-questions and declining the others) and writes it beside the rule.
+them to the label "this sentence holds a gold answer". The rule only chooses the sentence; whether
+to answer at all is the model's best probability against a threshold.
 
-The questions run through the product's own path (hybrid retrieval over all 2,067 SQuAD 1.1 dev
-paragraphs, then `extractive.score_sentences`), and what the model says of each is cached, so
-refitting is quick. The figures printed are on the data the rule was fitted on, and say so; the
-leave-one-article-out figures show how much of that survives a new article.
+Data (nothing of the 18 held-out SQuAD 1.1 dev articles; `collect`): a corpus of every paragraph
+of the training articles of SQuAD 1.1 dev and of 25 SQuAD 1.1 train articles, and two sets of
+questions, each asked as the product gets it (hybrid retrieval over that corpus, top 5), and
+with `filters.doc_ids` set to its own paragraph (a "named document"), each in its own words and
+rewritten in keyword style (`qa.eval.sentence_choice.keyword_style`), as search boxes get them:
+- the SQuAD 2.0 questions of the THRESHOLD_TUNE articles, training articles the model never
+  trained on; 42% are unanswerable, written to look answerable;
+- 300 SQuAD 1.1 train questions (the model never read that set), and the same questions asked of
+  another paragraph of their article: unanswerable the way a user's question is when the document
+  named does not hold its answer.
+The support model's answers are cached per model, so refitting is quick.
+
+Two settings come out of it:
+- the answer rule, fitted on every candidate of every question above (leave-one-article-out
+  figures say how much survives a new article);
+- `named_threshold`, the bar under which an answer to a question asked of named documents
+  declines: the highest at which, for every set, setting and style of named-document questions,
+  the rule's first sentence holds an answer at least as often as the sentence nearest the
+  question by the embedder's cosine (the plainest baseline, which never declines) plus MARGIN.
+  A question asked of the whole corpus keeps `answer_threshold`, chosen in training against
+  SQuAD 2.0's unanswerable questions (`--choose-threshold` chooses it again here, by the best
+  balanced accuracy on the tune questions as the product gets them).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -39,50 +54,138 @@ sys.path.insert(0, str(ROOT))
 from qa import extractive  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.eval import metrics  # noqa: E402
+from qa.eval.sentence_choice import keyword_style  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, Rule, SupportModel  # noqa: E402
 from training.measures import auc, balanced_accuracy, best_threshold  # noqa: E402
-from training.support_data import THRESHOLD_TUNE, squad_questions  # noqa: E402
+from training.support_data import THRESHOLD_TUNE, SquadQuestion, squad_questions, train_articles  # noqa: E402
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
-L2 = 1.0  # ridge on the weights (not the bias): hundreds of examples, five weights
+COSINE = "cosine"  # measured beside the rule, not in it: see `compare_cosine`
+L2 = 1.0  # ridge on the weights (not the bias): thousands of candidates, a few weights
+TRAIN_QUESTIONS = 300  # SQuAD 1.1 train questions, 12 from each of 25 articles
+POOL_PRIOR, POOL_COSINE = 12, 4  # candidates the model reads per question: the cheap signals' best, the cosine's
+KEYWORD_SEED = 1  # the keyword rewrite of these questions (bench/sentence_choice.py reports with seed 0)
+MARGIN = 0.02  # how far above the cosine baseline the named-document bar keeps the first sentence
+STYLES = ("question", "keyword")
 
 
-def collect(bench: Path, work: Path, shortlist: int, model: SupportModel) -> list[dict]:
-    """Per tune question: its article, whether it is answerable, and its shortlist's features and labels."""
-    index_dir = work / "squad-v1.1"
-    assistant = Assistant(Config(index_dir=index_dir, mode="extractive"), support=model)
-    report = assistant.ingest([(bench / "squad-v1.1-dev" / "corpus.jsonl").resolve()], progress=True)
-    print(f"{index_dir.name}: {report.documents} documents, {report.chunks} chunks", file=sys.stderr)
+# --- the data -------------------------------------------------------------------------------------
+def fitting_questions(bench: Path, count: int, seed: int = 13) -> tuple[list[tuple[SquadQuestion, str]], list[dict]]:
+    """`count` questions of SQuAD 1.1 train (no development article), spread over `count // 12`
+    articles drawn at random, each with its paragraph's id, and those articles' paragraphs as
+    corpus records ("train:<title>#<i>")."""
+    with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
+        data = json.load(f)["data"]
+    rng = random.Random(seed)
+    articles = rng.sample(data, max(1, count // 12))
+    questions, records = [], []
+    for article in articles:
+        found = []
+        for i, paragraph in enumerate(article["paragraphs"]):
+            doc_id = f"train:{article['title']}#{i}"
+            records.append({"_id": doc_id, "title": article["title"].replace("_", " "), "text": paragraph["context"]})
+            found += [(SquadQuestion(qa["id"], "train:" + article["title"], qa["question"], paragraph["context"],
+                                     tuple(a["text"] for a in qa["answers"]), tuple(a["answer_start"] for a in qa["answers"])),
+                       doc_id) for qa in paragraph["qas"]]
+        questions += rng.sample(found, min(len(found), count // len(articles)))
+    return questions, records
+
+
+class CachedEmbedder:
+    """The embedder, remembering every text it embedded: the same sentences come back question after question."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def embed(self, texts):
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self.inner.embed(missing)))
+        return np.stack([self._vectors[t] for t in texts]) if texts else self.inner.embed(texts)
+
+
+def collect(bench: Path, work: Path, model: SupportModel) -> list[dict]:
+    """One row per question, setting and style: the candidates the model read, with their signals
+    and whether each holds a gold answer."""
+    from index.embedding import load_embedder
     from tqdm import tqdm
 
+    allowed = set(train_articles(bench))
+    train_questions, records = fitting_questions(bench, TRAIN_QUESTIONS)
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "fitting-corpus.jsonl"
+    paragraph_of: dict[str, str] = {}
+    with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines, \
+            open(corpus, "w", encoding="utf-8") as out:
+        for line in lines:
+            record = json.loads(line) if line.strip() else None
+            if record and record["_id"].split("#")[0] in allowed:
+                out.write(line)
+                paragraph_of[record["text"]] = record["_id"]
+        out.writelines(json.dumps(r) + "\n" for r in records)
+    embedder = CachedEmbedder(load_embedder())
+    assistant = Assistant(Config(index_dir=work / "fitting-index", mode="extractive"), embedder=embedder, support=model)
+    report = assistant.ingest([corpus], progress=True)
+    print(f"fitting corpus: {report.documents} documents, {report.chunks} chunks", file=sys.stderr)
+
+    rng = random.Random(5)
+    paragraphs: dict[str, list[str]] = {}
+    for r in records:
+        paragraphs.setdefault(r["_id"].rsplit("#", 1)[0], []).append(r["_id"])
+    asked = [("tune", q, paragraph_of[q.context], None) for q in squad_questions(bench) if q.article in THRESHOLD_TUNE]
+    asked += [("squad-train", q, paragraph, rng.choice([p for p in paragraphs[paragraph.rsplit("#", 1)[0]]
+                                                          if p != paragraph]))
+              for q, paragraph in train_questions]
     rows = []
-    questions = [q for q in squad_questions(bench) if q.article in THRESHOLD_TUNE]
-    for q in tqdm(questions, desc="tune questions", mininterval=5):
-        passages = assistant.search(q.question)
-        texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
-        scored = extractive.score_sentences(q.question, passages, texts, assistant.support_model, shortlist=shortlist)
-        # Back into shortlist order (the cheap prior's), so that a shorter shortlist is a prefix.
-        scored.sort(key=lambda s: -sum(extractive.WEIGHTS[k] * s.features[k] for k in extractive.WEIGHTS))
-        rows.append({"article": q.article, "answerable": bool(q.answers),
-                     "candidates": [{"features": s.features,
-                                     "holds": bool(q.answers) and bool(metrics.contains(s.text, list(q.answers)))}
-                                    for s in scored]})
+    for group, q, paragraph, other in tqdm(asked, desc="fitting questions", mininterval=10):
+        settings = [("open", None), ("named", paragraph)] + ([("other paragraph", other)] if other else [])
+        for setting, doc_id in settings:
+            for style in STYLES:
+                text = q.question if style == "question" else keyword_style(q.question, KEYWORD_SEED)
+                answers = list(q.answers)
+                row = pool(assistant, embedder, model, text, answers, {"doc_ids": [doc_id]} if doc_id else None)
+                # Asked of another paragraph, a question is unanswerable unless that one holds the answer too.
+                answerable = bool(answers) and (setting != "other paragraph" or row["anywhere"])
+                rows.append({"group": group, "article": q.article, "setting": setting, "style": style,
+                             "answerable": answerable, **row})
     return rows
 
 
+def pool(assistant: Assistant, embedder, model: SupportModel, question: str, answers: list[str],
+         filters: dict | None) -> dict:
+    """What the signals and the model say of one question's candidates: the POOL_PRIOR that the
+    cheap signals rank highest (the shortlist is their prefix) and the POOL_COSINE nearest by cosine."""
+    passages = assistant.search(question, filters=filters)
+    texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
+    found = extractive.signals(question, passages, texts, embed=embedder.embed)
+    holds = lambda c: bool(answers) and bool(metrics.contains(c.text, answers))  # noqa: E731
+    chosen = extractive.shortlisted(found, POOL_PRIOR)
+    chosen += [c for c in sorted(found, key=lambda c: -c.features[COSINE])[:POOL_COSINE] if c not in chosen]
+    scored = {(s.doc_id, s.start): s for s in extractive.read(question, chosen, model)}
+    return {"candidates": len(found), "anywhere": any(holds(c) for c in found),
+            "pool": [{"features": scored[(c.passage.doc_id, c.start)].features, "holds": holds(c)} for c in chosen]}
+
+
 def cache_file(model_dir: Path, name: str) -> Path:
-    """Where what one model says of the tune data is kept: named by a digest of its weights, so
+    """Where what one model says of the fitting data is kept: named by a digest of its weights, so
     that another model never reads it."""
     digest = hashlib.sha256((model_dir / WEIGHTS).read_bytes()).hexdigest()[:12]
     return Path(".qa_index") / f"{name}-{digest}.json"
 
 
-def design(candidates: list[dict]) -> np.ndarray:
+# --- the rule -------------------------------------------------------------------------------------
+def shortlist(row: dict, size: int) -> list[dict]:
+    """The candidates the product's shortlist holds: the cheap signals' best `size`."""
+    return sorted(row["pool"], key=lambda c: -extractive.prior(c["features"]))[:size]
+
+
+def design(candidates: list[dict], features: tuple[str, ...] = FEATURES) -> np.ndarray:
     x = []
     for c in candidates:
         p = min(max(c["features"]["probability"], 1e-6), 1 - 1e-6)
-        x.append([np.log(p / (1 - p))] + [c["features"][k] for k in FEATURES[1:]])
+        x.append([np.log(p / (1 - p))] + [c["features"][k] for k in features[1:]])
     return np.asarray(x, dtype=np.float64)
 
 
@@ -100,11 +203,11 @@ def logistic(x: np.ndarray, y: np.ndarray, ridge: float = L2) -> tuple[np.ndarra
     return w[:-1], float(w[-1])
 
 
-def fit(rows: list[dict], shortlist: int) -> Rule:
+def fit(rows: list[dict], size: int, features: tuple[str, ...] = FEATURES) -> Rule:
     """The rule over every shortlisted candidate of every question."""
-    candidates = [c for r in rows for c in r["candidates"][:shortlist]]
-    weights, bias = logistic(design(candidates), np.asarray([c["holds"] for c in candidates], dtype=np.float64))
-    return Rule({name: round(float(v), 4) for name, v in zip(FEATURES, weights)}, round(bias, 4))
+    candidates = [c for r in rows for c in shortlist(r, size)]
+    weights, bias = logistic(design(candidates, features), np.asarray([c["holds"] for c in candidates], dtype=np.float64))
+    return Rule({name: round(float(v), 4) for name, v in zip(features, weights)}, round(bias, 4))
 
 
 def model_only() -> Rule:
@@ -112,111 +215,162 @@ def model_only() -> Rule:
     return Rule({"probability": 1.0}, 0.0)
 
 
-def decide(rows: list[dict], rule: Rule, shortlist: int) -> list[tuple[float, bool]]:
-    """Per question: the best probability the model gives a candidate (below the threshold, the
-    answer declines), and whether the candidate the rule puts first holds a gold answer."""
-    out = []
+def best_probability(row: dict, size: int) -> float:
+    """What decides whether to answer: the best probability the model gives a shortlisted sentence."""
+    return max((c["features"]["probability"] for c in shortlist(row, size)), default=0.0)
+
+
+def rule_first(row: dict, rule: Rule, size: int) -> bool:
+    """Whether the sentence the rule ranks first holds a gold answer (the first of equals, as the product)."""
+    candidates = shortlist(row, size)
+    return bool(candidates) and max(candidates, key=lambda c: rule.probability(c["features"]))["holds"]
+
+
+def cosine_first(row: dict) -> bool:
+    """Whether the candidate nearest the question by cosine holds a gold answer: the baseline.
+    The pool holds the POOL_COSINE nearest of all the candidates, so this is over all of them."""
+    return bool(row["pool"]) and max(row["pool"], key=lambda c: c["features"][COSINE])["holds"]
+
+
+def kinds(rows: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
+    """The rows by (set, setting, style)."""
+    out: dict[tuple[str, str, str], list[dict]] = {}
     for r in rows:
-        candidates = r["candidates"][:shortlist]
-        if not candidates:
-            out.append((0.0, False))
-            continue
-        best = max(candidates, key=lambda c: rule.probability(c["features"]))
-        out.append((max(c["features"]["probability"] for c in candidates), best["holds"]))
+        out.setdefault((r["group"], r["setting"], r["style"]), []).append(r)
     return out
 
 
-def scores(rows: list[dict], decided: list[tuple[float, bool]], threshold: float) -> dict:
-    answerable = [(s, h) for r, (s, h) in zip(rows, decided) if r["answerable"]]
-    unanswerable = [s for r, (s, _) in zip(rows, decided) if not r["answerable"]]
-    declined_right = sum(s < threshold for s in unanswerable)
-    declined_wrong = sum(s < threshold for s, _ in answerable)
-    contains = sum(s >= threshold and h for s, h in answerable)
-    precision = declined_right / (declined_right + declined_wrong) if declined_right + declined_wrong else 0.0
-    recall = declined_right / len(unanswerable) if unanswerable else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"squad2": (contains + declined_right) / len(rows), "contains": contains / len(answerable),
-            "top_holds": sum(h for _, h in answerable) / len(answerable),
-            "false_abstention": declined_wrong / len(answerable),
-            "abstention_precision": precision, "abstention_recall": recall, "abstention_f1": f1}
+def held_out_firsts(rows: list[dict], size: int, features: tuple[str, ...]) -> dict[int, bool]:
+    """Per answerable row (by position): whether the rule fitted on the other articles puts an
+    answering sentence first."""
+    out = {}
+    for article in sorted({r["article"] for r in rows}):
+        rule = fit([r for r in rows if r["article"] != article], size, features)
+        out.update({i: rule_first(r, rule, size) for i, r in enumerate(rows) if r["article"] == article and r["answerable"]})
+    return out
 
 
-def choose_threshold(rows: list[dict], decided: list[tuple[float, bool]]) -> tuple[float, dict]:
-    """The threshold that best tells answerable from unanswerable tune questions through the
-    product's own path: the highest balanced accuracy (the share of unanswerable questions
-    declined and of answerable ones answered, averaged), so that neither mistake counts more
-    than the other whatever the mix."""
-    best = np.array([s for s, _ in decided])
-    answerable = np.array([r["answerable"] for r in rows])
-    threshold, balanced = best_threshold(best, answerable, balanced_accuracy)
-    return threshold, scores(rows, decided, threshold) | {"balanced": balanced}
+def choice_table(rows: list[dict], rule_before: Rule | None, size: int) -> None:
+    """How often each way of choosing puts an answering sentence first, over answerable questions
+    with abstention off: the shortlist holds one ("in list"), the rule in settings.json now, the
+    model alone, the cosine baseline, and the rule refitted without and with the cosine, each
+    article left out of its own fit."""
+    refit = held_out_firsts(rows, size, FEATURES)
+    with_cosine = held_out_firsts(rows, size, FEATURES + (COSINE,))
+    index = {id(r): i for i, r in enumerate(rows)}
+    print(f"{'set / setting / style':<44}{'n':>5}{'in list':>8}{'shipped':>8}{'model':>8}{'cosine':>8}"
+          f"{'refit':>8}{'+cosine':>8}")
+    for key, group in sorted(kinds(rows).items()):
+        answerable = [r for r in group if r["answerable"]]
+        if not answerable:
+            continue
+        mean = lambda values: float(np.mean(list(values)))  # noqa: E731
+        cells = [mean(any(c["holds"] for c in shortlist(r, size)) for r in answerable),
+                 mean(rule_first(r, rule_before, size) for r in answerable) if rule_before else float("nan"),
+                 mean(rule_first(r, model_only(), size) for r in answerable),
+                 mean(cosine_first(r) for r in answerable),
+                 mean(refit[index[id(r)]] for r in answerable),
+                 mean(with_cosine[index[id(r)]] for r in answerable)]
+        print(f"{' / '.join(key):<44}{len(answerable):>5}" + "".join(f"{v:>8.3f}" for v in cells))
 
 
-def report(name: str, figures: dict) -> None:
-    print(f"{name:<52}" + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+# --- the thresholds -------------------------------------------------------------------------------
+def first_sentence(rows: list[dict], rule: Rule, size: int, threshold: float) -> float:
+    """The share of answerable rows whose answer quotes an answering sentence first (a decline misses)."""
+    answerable = [r for r in rows if r["answerable"]]
+    return float(np.mean([best_probability(r, size) >= threshold and rule_first(r, rule, size) for r in answerable]))
+
+
+def named_threshold(rows: list[dict], rule: Rule, size: int) -> float:
+    """The highest threshold (0.01 steps) at which every set and style of named-document questions
+    keeps its first sentence at least MARGIN above the cosine baseline."""
+    groups = [g for (_, setting, _), g in kinds(rows).items() if setting == "named"]
+    baselines = [float(np.mean([cosine_first(r) for r in g if r["answerable"]])) for g in groups]
+    for threshold in np.arange(0.99, 0.0, -0.01):
+        if all(first_sentence(g, rule, size, threshold) >= b + MARGIN for g, b in zip(groups, baselines)):
+            return round(float(threshold), 2)
+    return 0.0
+
+
+def threshold_table(rows: list[dict], rule: Rule, size: int, thresholds: list[float]) -> None:
+    """At each threshold: the first sentence against the baseline, and what declines, per kind of question."""
+    print(f"{'set / setting / style':<44}{'n':>5}{'cosine':>8}" + "".join(f"{t:>14.2f}" for t in thresholds))
+    print(f"{'':<57}" + "".join(f"{'first  decl.':>14}" for _ in thresholds))
+    for key, group in sorted(kinds(rows).items()):
+        answerable = [r for r in group if r["answerable"]]
+        unanswerable = [r for r in group if not r["answerable"]]
+        cosine = f"{np.mean([cosine_first(r) for r in answerable]):.3f}" if answerable else "–"
+        cells = []
+        for t in thresholds:
+            first = f"{first_sentence(group, rule, size, t):.3f}" if answerable else "  –  "
+            declined = np.mean([best_probability(r, size) < t for r in (unanswerable or answerable)])
+            cells.append(f"{first:>7}{declined:>6.2f}{'u' if unanswerable else 'a'}")
+        print(f"{' / '.join(key):<44}{len(group):>5}{cosine:>8}" + "".join(cells))
+    print("decl.: the share declined, of the unanswerable questions (u) where there are any, else of the answerable (a)")
+
+
+def choose_threshold(rows: list[dict], size: int) -> tuple[float, float]:
+    """The threshold that best tells answerable from unanswerable tune questions as the product
+    gets them (the highest balanced accuracy), and that accuracy."""
+    tune = [r for r in rows if r["group"] == "tune" and r["setting"] == "open" and r["style"] == "question"]
+    best = np.array([best_probability(r, size) for r in tune])
+    return best_threshold(best, np.array([r["answerable"] for r in tune]), balanced_accuracy)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path)
     parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
-    parser.add_argument("--cache", type=Path, help="where the model's answers to the tune questions are kept "
-                        "(default: .qa_index/answer-rule-<the model's digest>.json)")
+    parser.add_argument("--cache", type=Path, help="where the model's answers to the fitting questions are kept "
+                        "(default: .qa_index/answer-rule-pool-<the model's digest>.json)")
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the support model to fit for")
     parser.add_argument("--shortlist", type=int, default=extractive.SHORTLIST)
     parser.add_argument("--choose-threshold", action="store_true",
-                        help="also write the threshold chosen here (by default it stays the one training chose)")
+                        help="also choose and write the threshold for questions of the whole corpus "
+                             "(by default it stays the one training chose)")
     parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
     args = parser.parse_args(argv)
 
-    cache = args.cache or cache_file(args.model_dir, "answer-rule")
-    collected = 16  # more than the run-time shortlist, to compare lengths without collecting again
+    cache = args.cache or cache_file(args.model_dir, "answer-rule-pool")
     if cache.is_file():
         rows = json.loads(cache.read_text(encoding="utf-8"))
     else:
-        model = SupportModel.load(args.model_dir)
-        rows = collect(args.bench, args.work.resolve(), max(collected, args.shortlist), model)
+        rows = collect(args.bench, args.work.resolve(), SupportModel.load(args.model_dir))
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(rows), encoding="utf-8")
 
     k = args.shortlist
     path = args.model_dir / SETTINGS
     settings = json.loads(path.read_text(encoding="utf-8"))
+    before = settings.get("answer_rule")
+    rule_before = Rule(before["weights"], before["bias"]) if before else None
     threshold = settings["answer_threshold"]
-    answerable = sum(r["answerable"] for r in rows)
-    oracle = sum(any(c["holds"] for c in r["candidates"][:k]) for r in rows if r["answerable"])
-    print(f"{len(rows)} questions of {', '.join(THRESHOLD_TUNE)}; {answerable} answerable; "
-          f"a gold answer in the shortlist of {k}: {oracle / answerable:.3f}; threshold now {threshold}")
-    rule = fit(rows, k)
-    chosen, at_chosen = choose_threshold(rows, decide(rows, rule, k))
-    best = np.array([s for s, _ in decide(rows, model_only(), k)])
-    print(f"AUC of the best probability, answerable against unanswerable: "
-          f"{auc(best, np.array([r['answerable'] for r in rows])):.3f}")
-    print("Fitted and measured on the same questions (not general):")
-    for name, candidate in (("model alone", model_only()), ("answer rule", rule)):
-        decided = decide(rows, candidate, k)
-        for t in sorted({0.2, threshold, chosen, 0.5}):
-            report(f"  {name}, threshold {t:.2f}", scores(rows, decided, t))
-    if args.choose_threshold:
-        threshold = chosen
-    print(f"threshold {threshold:.2f} (best balanced accuracy: {chosen:.2f}, "
-          f"{at_chosen['balanced']:.3f} on the questions it was chosen on)")
-    print("Leave one article out (fitted on the other, measured on this one):")
-    for held in THRESHOLD_TUNE:
-        rest = [r for r in rows if r["article"] != held]
-        test = [r for r in rows if r["article"] == held]
-        for name, candidate in (("model alone", model_only()), ("answer rule", fit(rest, k))):
-            decided_rest = decide(rest, candidate, k)
-            other_t = choose_threshold(rest, decided_rest)[0] if name == "answer rule" else threshold
-            report(f"  {held}: {name}, threshold {other_t:.2f}", scores(test, decide(test, candidate, k), other_t))
+    print(f"{len(rows)} rows: {', '.join(f'{len(g)} {key}' for key, g in sorted(kinds(rows).items()))}")
+    print(f"\nThe first sentence holds an answer (answerable questions, abstention off; shortlist of {k}). "
+          "refit and +cosine: fitted on the other articles.")
+    choice_table(rows, rule_before, k)
 
-    print(f"answer rule: {rule.weights}, bias {rule.bias}")
+    rule = fit(rows, k)
+    print(f"\nanswer rule, fitted on every row: {rule.weights}, bias {rule.bias}")
+    if args.choose_threshold:
+        threshold, balanced = choose_threshold(rows, k)
+        print(f"threshold for the whole corpus: {threshold:.2f} (balanced accuracy {balanced:.3f} on the tune questions)")
+    named = named_threshold(rows, rule, k)
+    print(f"threshold for named documents: {named:.2f} (the highest that keeps every named-document set and style "
+          f"{MARGIN} above the cosine baseline); for the whole corpus: {threshold:.2f}")
+    answerable = np.array([r["answerable"] for r in rows])
+    best = np.array([best_probability(r, k) for r in rows])
+    print(f"AUC of the best probability, answerable against unanswerable: {auc(best, answerable):.3f}")
+    print("\nAt each threshold, with this rule: first = the first sentence holds an answer (a decline misses):")
+    threshold_table(rows, rule, k, sorted({0.1, named, 0.2, threshold}))
+
     if not args.dry_run:
         command = "python training/fit_answer_rule.py " + " ".join(sys.argv[1:] if argv is None else argv)
         settings["answer_rule"] = {"weights": rule.weights, "bias": rule.bias, "fitted": command}
         settings["answer_threshold"] = threshold
+        settings["named_threshold"] = named
         path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote the rule and the threshold into {path}")
+        print(f"wrote the rule and the thresholds into {path}")
     return 0
 
 

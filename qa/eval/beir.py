@@ -159,6 +159,7 @@ def summarize_beir(results: list[BeirResult]) -> dict:
             "ndcg@10": metrics.mean(r.ndcg_at_10 for r in results),
             "recall@100": metrics.mean(r.recall_at_100 for r in results),
         },
+        "first_sentence": {"accuracy": None, "cosine_baseline": None},
         "answer": {"exact": None, "f1": None, "contains": None},
         "citations": {"precision": None, "recall": None, "valid_offsets": None},
         "grounding": {"supported_sentence_rate": None},

@@ -37,6 +37,12 @@ def first_hit_rank(hits: Sequence[bool]) -> int | None:
     return next((rank for rank, hit in enumerate(hits, start=1) if hit), None)
 
 
+def first_sentence_hit(chosen: Span | None, gold: Sequence[Span]) -> float:
+    """1.0 when the sentence an answer put first overlaps a gold evidence span; 0.0 when it does
+    not, or when nothing was chosen (an abstention)."""
+    return 1.0 if chosen is not None and any(overlaps(chosen, g) for g in gold) else 0.0
+
+
 def hit_at_k(hits: Sequence[bool], k: int) -> float:
     return 1.0 if any(hits[:k]) else 0.0
 

@@ -179,7 +179,7 @@ def _fmt(value) -> str:
 def summary_rows(summary: dict) -> list[tuple[str, str]]:
     """(metric, value) pairs in the order of the `--json` summary."""
     rows = [("questions", str(summary["n"]))]
-    for group in ("retrieval", "answer", "citations", "grounding", "abstention", "latency_ms"):
+    for group in ("retrieval", "first_sentence", "answer", "citations", "grounding", "abstention", "latency_ms"):
         for key, value in summary[group].items():
             shown = f"{value:.1f}" if group == "latency_ms" and value is not None else _fmt(value)
             rows.append((f"{group}.{key}", shown))

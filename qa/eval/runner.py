@@ -23,6 +23,7 @@ from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import GoldQuestion
 from qa.eval.metrics import Support
+from qa.eval.sentence_choice import first_sentence_hits
 from qa.grounding import backs, claim_features, source_spans
 from qa.results import Answer, Passage
 from qa.service import Assistant
@@ -46,6 +47,9 @@ class Pipeline(Protocol):
     def text(self, doc_id: str) -> str | None:
         """A document's text as its offsets refer to it."""
         ...
+
+    # Optional: `embed(texts) -> unit vectors`, the embedder that the cosine baseline of
+    # `first_sentence` uses; a pipeline without one has no baseline (null).
 
 
 class RecordingEmbedder:
@@ -120,6 +124,10 @@ class AssistantPipeline:
     def text(self, doc_id: str) -> str | None:
         return self.assistant.reader.text(doc_id)
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The assistant's own embedder, for the nearest-sentence baseline."""
+        return self.assistant.embedder.embed(texts)
+
     def unabstained(self, question: str, history: list[str]) -> str:
         """What an extractive answer that abstained would have said, for the abstention trade-off curve."""
         if self._answering_all is None:
@@ -163,6 +171,8 @@ class QuestionResult:
     hit_at_1: float | None = None
     hit_at_5: float | None = None
     rr_at_10: float | None = None
+    first_sentence_hit: float | None = None  # the first citation overlaps the evidence
+    cosine_sentence_hit: float | None = None  # so does the sentence nearest the query by cosine
     exact: float | None = None
     f1: float | None = None
     contains: float | None = None
@@ -226,6 +236,8 @@ def score_question(pipeline: Pipeline, q: GoldQuestion, supports: Support) -> Qu
         result.hit_at_5 = metrics.hit_at_k(hits, 5)
         result.rr_at_10 = metrics.mrr_at_k(hits, 10)
 
+    result.first_sentence_hit, result.cosine_sentence_hit = first_sentence_hits(
+        answer, q.spans, pipeline.text, getattr(pipeline, "embed", None))
     _score_answer_text(result, "" if answer.abstained else answer.answer, q)
     if not answer.abstained:
         _score_citations(result, answer, q, pipeline, supports)
@@ -299,6 +311,10 @@ def summarize(results: list[QuestionResult]) -> dict:
             "mrr@10": metrics.mean(r.rr_at_10 for r in answerable),
             "ndcg@10": None,  # graded relevance needs qrels: `qa eval --beir`
             "recall@100": None,
+        },
+        "first_sentence": {
+            "accuracy": metrics.mean(r.first_sentence_hit for r in answerable),
+            "cosine_baseline": metrics.mean(r.cosine_sentence_hit for r in answerable),
         },
         "answer": {
             "exact": metrics.mean(r.exact for r in answerable),

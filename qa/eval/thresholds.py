@@ -29,8 +29,9 @@ MARGIN = 0.05  # about two answerable questions of fifty; less than one of the f
 # Scores held to the level measured, with no margin: one broken offset is a bug, not noise.
 NO_MARGIN = ["citations.valid_offsets"]
 # Not held: exact match is 0 by construction for sentence answers, BEIR keys are null for a gold
-# set, and latency depends on the machine.
-SKIPPED = {"answer.exact", "retrieval.ndcg@10", "retrieval.recall@100", "latency_ms.p50", "latency_ms.p95"}
+# set, latency depends on the machine, and the cosine baseline is not the product's.
+SKIPPED = {"answer.exact", "retrieval.ndcg@10", "retrieval.recall@100", "latency_ms.p50", "latency_ms.p95",
+           "first_sentence.cosine_baseline"}  # a baseline, not ours: tests/test_sentence_choice.py compares with it
 
 
 def measure() -> dict:

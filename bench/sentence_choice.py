@@ -1,0 +1,309 @@
+"""Which sentence the answer quotes first, against the nearest sentence by cosine, in four sets.
+
+    python bench/sentence_choice.py ../shared/bench                 # the table (a few minutes)
+    python bench/sentence_choice.py ../shared/bench --diagnose      # and where the answering sentence is lost
+
+"Ours" is the share of answerable questions whose answer's first citation overlaps a gold evidence
+span (an abstention is a miss); "cosine" is the share for which the retrieved sentence nearest the
+question by the bundled embedder's cosine does (`qa.eval.sentence_choice`, as `qa eval` reports
+them). The sets:
+
+- sample: the answerable questions of eval/gold_sample.jsonl over docs_corpus/, asked as the app
+  asks them (no filter);
+- SQuAD held-out: `--squad` questions of the SQuAD 1.1 dev articles that train_articles.txt does
+  not list (never fitted on), evenly spread, each asked with `filters.doc_ids` set to its own
+  paragraph so that only the choice of sentence is measured; the evidence is the first gold
+  answer's span; only those paragraphs are indexed, into a temporary index;
+- each again in keyword style (`keyword_style`: lower case, function words dropped, word order
+  partly shuffled, seed `--seed`).
+
+The cost of the lower bar for named documents (`named_threshold`) is measured too: the first
+`--unanswerable` held-out questions asked of another paragraph of their article, which does not
+hold the answer, and the share declined at each bar.
+
+Each question is asked once with abstention off; its first citation is the answer rule's first
+sentence, and the product quotes it when the answer's support reaches the threshold the product
+applies to that question (`Assistant.abstain_below_for`, as `extractive.pick` does), so "ours"
+and "ours, abstention off" come from the same call.
+`--diagnose` also scores every candidate sentence (the support model reads them all, not only
+the shortlist) to show at which step the answering sentence is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import random
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index.documents import Span  # noqa: E402
+from qa import extractive  # noqa: E402
+from qa.config import Config  # noqa: E402
+from qa.eval import metrics  # noqa: E402
+from qa.eval.gold import GoldQuestion, locate, read_gold  # noqa: E402
+from qa.eval.sentence_choice import first_sentence_hits, keyword_style  # noqa: E402
+from qa.filters import Filters  # noqa: E402
+from qa.service import Assistant  # noqa: E402
+from qa.support import SupportModel, SupportSettings  # noqa: E402
+
+SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
+SAMPLE_CORPUS = ROOT / "docs_corpus"
+
+
+@dataclass
+class Outcome:
+    ours: float  # the first citation overlaps the evidence, as the product answers
+    unabstained: float  # the same with abstention off: the answer rule's first sentence
+    cosine: float  # the nearest sentence by cosine overlaps the evidence
+    abstained: bool
+    latency_ms: float
+    diagnosis: dict | None = None
+
+
+def train_articles(bench: Path) -> set[str]:
+    lines = (bench / "squad-v2.0-dev-train" / "train_articles.txt").read_text(encoding="utf-8").splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def spread(items: list, n: int) -> list:
+    """`n` items evenly spread over the list, in order."""
+    return list(items) if n >= len(items) else [items[i * len(items) // n] for i in range(n)]
+
+
+def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQuestion], dict[str, str], Path]:
+    """`count` questions of the held-out articles; for each, another paragraph of its article
+    (seeded); and a corpus file of only the paragraphs these name."""
+    squad = bench / "squad-v1.1-dev"
+    fitted = train_articles(bench)
+    questions = [q for q in read_gold(squad / "gold.jsonl")
+                 if q.evidence and q.evidence[0].doc_id.split("#")[0] not in fitted]
+    questions = spread(questions, count)
+    paragraphs: dict[str, list[str]] = {}
+    with open(squad / "corpus.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                doc_id = json.loads(line)["_id"]
+                paragraphs.setdefault(doc_id.split("#")[0], []).append(doc_id)
+    rng = random.Random(5)
+    others = {q.id: rng.choice([p for p in paragraphs[q.evidence[0].doc_id.split("#")[0]] if p != q.evidence[0].doc_id])
+              for q in questions}
+    wanted = {q.evidence[0].doc_id for q in questions} | set(others.values())
+    corpus = folder / "paragraphs.jsonl"
+    with open(squad / "corpus.jsonl", encoding="utf-8") as lines, open(corpus, "w", encoding="utf-8") as out:
+        out.writelines(line for line in lines if line.strip() and json.loads(line)["_id"] in wanted)
+    return questions, others, corpus
+
+
+def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[str, str]) -> dict:
+    """Each question asked of another paragraph of its article, which does not hold its answer:
+    the share declined at the bar for named documents, and at the bar for the whole corpus."""
+    answering_all = copy.copy(assistant)
+    answering_all.config = assistant.config.with_(abstain_below=0.0)
+    named = {"doc_ids": ["-"]}
+    supports = []
+    for q in questions:
+        other = others[q.id]
+        if any(metrics.contains(assistant.reader.text(other), [a]) for a in q.answers):
+            continue  # that paragraph answers it too
+        supports.append(answering_all.ask(q.question, filters={"doc_ids": [other]}, mode="extractive").support or 0.0)
+    bar, corpus_bar = assistant.abstain_below_for(Filters.parse(named)), assistant.abstain_below
+    return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports]))),
+            "corpus": (corpus_bar, float(np.mean([s < corpus_bar for s in supports])))}
+
+
+def ask(assistant: Assistant, answering_all: Assistant, q: GoldQuestion, filtered: bool, diagnose: bool) -> Outcome:
+    """The product's outcome and, from the same answer (of `answering_all`, which never
+    abstains), the one with abstention off."""
+    filters = {"doc_ids": [q.evidence[0].doc_id]} if filtered else None
+    threshold = assistant.abstain_below_for(Filters.parse(filters))
+    began = time.perf_counter()
+    answer = answering_all.ask(q.question, list(q.history), filters=filters, mode="extractive")
+    latency = (time.perf_counter() - began) * 1000
+    unabstained, cosine = first_sentence_hits(answer, q.spans, assistant.reader.text, assistant.embedder.embed)
+    abstained = answer.abstained or (answer.support or 0.0) < threshold
+    outcome = Outcome(0.0 if abstained else unabstained, unabstained, cosine, abstained, latency)
+    if diagnose:
+        outcome.diagnosis = diagnosis(assistant, q, answer)
+    return outcome
+
+
+def diagnosis(assistant: Assistant, q: GoldQuestion, answer) -> dict:
+    """Every candidate sentence of the answer's passages with what each step of the choice sees."""
+    texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in answer.passages}
+    if not answer.passages:
+        return {"candidates": []}
+    query = answer.query or q.question
+    scored = extractive.score_sentences(query, answer.passages, texts, assistant.support_model,
+                                        shortlist=10**6, asked=q.question)
+    vectors = assistant.embedder.embed([query] + [s.text for s in scored])
+    cosines = vectors[1:] @ vectors[0]
+    return {"candidates": [
+        {"prior": extractive.prior(s.features), "cosine": float(c), "rank_score": s.rank_score,
+         "features": s.features, "holds": bool(metrics.first_sentence_hit(Span(s.doc_id, s.start, s.end), q.spans))}
+        for s, c in zip(scored, cosines)]}
+
+
+def run_set(name: str, assistant: Assistant, questions: list[GoldQuestion], filtered: bool,
+            diagnose: bool) -> list[Outcome]:
+    assistant.ask(questions[0].question, filters={"doc_ids": [questions[0].evidence[0].doc_id]} if filtered else None)
+    answering_all = copy.copy(assistant)  # the same index and models, abstention off
+    answering_all.config = assistant.config.with_(abstain_below=0.0)
+    outcomes = []
+    for i, q in enumerate(questions, start=1):
+        outcomes.append(ask(assistant, answering_all, q, filtered, diagnose))
+        if i % 100 == 0:
+            print(f"  {name}: {i}/{len(questions)}", file=sys.stderr, flush=True)
+    return outcomes
+
+
+def latency(assistant: Assistant, questions: list[GoldQuestion], settings_file: Path, passes: int = 3) -> str:
+    """Warm `ask` on the sample questions with the shipped settings and with those of
+    `settings_file` (an earlier answer rule and thresholds; the same model weights), taking turns
+    question by question so that both see the same load."""
+    model = assistant.support_model
+    earlier = SupportModel(model._logits, model._tokenizer, SupportSettings.read(settings_file), model.precision)
+    systems = {"shipped": assistant, settings_file.name: Assistant(assistant.config, embedder=assistant.embedder,
+                                                                   support=earlier)}
+    times: dict[str, list[float]] = {name: [] for name in systems}
+    for a in systems.values():
+        a.ask(questions[0].question)
+    for _ in range(passes):
+        for q in questions:
+            for name, a in systems.items():
+                began = time.perf_counter()
+                a.ask(q.question, list(q.history), mode="extractive")
+                times[name].append((time.perf_counter() - began) * 1000)
+    return "\n".join(f"| {name} | {len(t)} | {np.percentile(t, 50):.1f} | {np.percentile(t, 95):.1f} |"
+                     for name, t in times.items())
+
+
+def row(name: str, outcomes: list[Outcome]) -> str:
+    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    ours, cosine = mean([o.ours for o in outcomes]), mean([o.cosine for o in outcomes])
+    cells = [f"{len(outcomes)}", f"{ours:.3f}", f"{cosine:.3f}", f"{ours - cosine:+.3f}",
+             f"{mean([o.unabstained for o in outcomes]):.3f}", f"{mean([o.abstained for o in outcomes]):.3f}",
+             f"{np.percentile([o.latency_ms for o in outcomes], 50):.0f}"]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+HEADER = ("| set | questions | ours | cosine | ours − cosine | ours, abstention off | abstained | ask p50 ms |\n"
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+
+def stages(name: str, outcomes: list[Outcome], shortlist: int) -> str:
+    """Where the answering sentence is lost, step by step, over the questions of one set."""
+    rows = [o.diagnosis["candidates"] for o in outcomes]
+    n = len(rows)
+
+    def share(test) -> str:
+        return f"{sum(bool(c) and test(c) for c in rows) / n:.3f}"
+
+    def first_by(key, within=None):
+        def test(candidates):
+            pool = sorted(candidates, key=lambda c: -c["prior"])[:within] if within else candidates
+            return max(pool, key=key)["holds"]  # the first of equals, as the sorts are stable
+        return test
+
+    rule = lambda c: c["rank_score"]  # noqa: E731
+    cells = [
+        share(lambda c: any(x["holds"] for x in c)),
+        share(lambda c: any(x["holds"] for x in sorted(c, key=lambda x: -x["prior"])[:shortlist])),
+        share(first_by(rule, shortlist)),
+        share(first_by(lambda c: c["features"]["probability"], shortlist)),
+        share(first_by(rule)),
+        share(first_by(lambda c: c["features"]["probability"])),
+        share(first_by(lambda c: c["cosine"])),
+        f"{sum(o.ours for o in outcomes) / n:.3f}",
+        f"{np.mean([len(c) for c in rows]):.1f}",
+    ]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+STAGES_HEADER = (
+    "| set | in the passages | in the shortlist | rule first (shortlist) | model first (shortlist) | "
+    "rule first (all) | model first (all) | cosine first (all) | quoted first (threshold) | candidates |\n"
+    "| --- |" + " ---: |" * 9)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", type=Path, help="the benchmark folder (squad-v1.1-dev, squad-v2.0-dev-train)")
+    parser.add_argument("--squad", type=int, default=300, help="held-out SQuAD questions (default 300)")
+    parser.add_argument("--seed", type=int, default=0, help="the keyword rewrite's seed")
+    parser.add_argument("--unanswerable", type=int, default=150,
+                        help="of those, how many are also asked of another paragraph (default 150)")
+    parser.add_argument("--diagnose", action="store_true", help="also show where the answering sentence is lost")
+    parser.add_argument("--json", type=Path, help="write every question's outcome here")
+    parser.add_argument("--latency-against", type=Path, metavar="SETTINGS",
+                        help="also time warm `ask` on the sample questions against an earlier settings.json")
+    args = parser.parse_args(argv)
+    command = "python bench/sentence_choice.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+    with tempfile.TemporaryDirectory() as work:
+        sample = Assistant(Config(index_dir=Path(work) / "sample", corpus_dir=SAMPLE_CORPUS, mode="extractive"))
+        sample.ingest()
+        gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
+        squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work))
+        squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
+                          embedder=sample.embedder, support=sample.support_model)
+        squad.ingest([corpus])
+        squad_questions = locate(squad_questions, squad.reader.text)
+
+        def keyword(questions: list[GoldQuestion]) -> list[GoldQuestion]:
+            return [replace(q, question=keyword_style(q.question, args.seed)) for q in questions]
+
+        sets = [("sample", sample, gold, False),
+                ("sample, keyword style", sample, keyword(gold), False),
+                ("SQuAD held-out, own paragraph", squad, squad_questions, True),
+                ("SQuAD held-out, own paragraph, keyword style", squad, keyword(squad_questions), True)]
+        results = {}
+        for name, assistant, questions, filtered in sets:
+            began = time.perf_counter()
+            results[name] = run_set(name, assistant, questions, filtered, args.diagnose)
+            print(f"{name}: {len(questions)} questions in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        timed = latency(sample, [q for q in read_gold(SAMPLE_GOLD)], args.latency_against) \
+            if args.latency_against else None
+        asked_elsewhere = {style: declines(squad, chosen[: args.unanswerable], others)
+                           for style, chosen in (("own words", squad_questions),
+                                                 ("keyword style", keyword(squad_questions)))}
+
+    print(f"```\n{command}\n```\n")
+    print(HEADER)
+    for name, outcomes in results.items():
+        print(row(name, outcomes))
+    print("\nWhat the bar for named documents costs: the held-out questions asked of another paragraph "
+          "of their article, which does not hold the answer (share declined):\n")
+    print("| questions | asked of another paragraph | declined at the named-document bar | at the whole-corpus bar |\n"
+          "| --- | ---: | ---: | ---: |")
+    for style, found in asked_elsewhere.items():
+        (bar, named), (corpus_bar, whole) = found["named"], found["corpus"]
+        print(f"| SQuAD held-out, {style} | {found['n']} | {named:.3f} ({bar}) | {whole:.3f} ({corpus_bar}) |")
+    if timed:
+        print("\nWarm `ask` on the sample corpus (eval/gold_sample.jsonl, three passes, taking turns):\n")
+        print("| settings | asks | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: |\n" + timed)
+    if args.diagnose:
+        print("\nWhere the answering sentence is lost (share of answerable questions):\n")
+        print(STAGES_HEADER)
+        for name, outcomes in results.items():
+            print(stages(name, outcomes, extractive.SHORTLIST))
+    if args.json:
+        args.json.write_text(json.dumps({name: [o.__dict__ for o in outcomes] for name, outcomes in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Which sentence an answer quotes first, against the plainest baseline, and questions as people type them.
+
+- `nearest_sentence`: the baseline that any sentence choice must beat. Of the sentences of the
+  passages an answer was made from (`extractive.candidate_sentences`, the ones the answerer chose
+  from), the one whose embedding is closest to the question's (the bundled embedder's cosine).
+- `first_sentence_hits`: whether the answer's first citation, and the baseline's sentence, overlap
+  a gold evidence span; `qa eval` reports both as `first_sentence` (qa/eval/README.md).
+- `keyword_style`: a question rewritten as a search box sees it: lower case, no punctuation,
+  function words dropped, word order partly shuffled; seeded, so a set rewrites the same way every run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from index.documents import Span
+
+from qa import extractive
+from qa.eval import metrics
+from qa.results import Answer, Passage
+from qa.text import STOPWORDS, words
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
+
+# Question words that a keyword query sometimes keeps ("how african americans were immigrated").
+_QUESTION_WORDS = ("what", "which", "who", "whom", "whose", "when", "where", "why", "how")
+KEEP_QUESTION_WORD = 0.5  # the share of rewrites that keep a question word they start with
+
+
+def nearest_sentence(question: str, passages: Sequence[Passage], texts: dict[str, str], embed: Embed) -> Span | None:
+    """The candidate sentence with the highest cosine to the question; the first of equals; None
+    when the passages hold no sentence."""
+    candidates = extractive.candidate_sentences(list(passages), texts)
+    if not candidates:
+        return None
+    sentences = [texts[p.doc_id][s:e] for p, _, s, e in candidates]
+    vectors = embed([question, *sentences])
+    best = int(np.argmax(vectors[1:] @ vectors[0]))
+    passage, _, start, end = candidates[best]
+    return Span(passage.doc_id, start, end)
+
+
+def first_sentence_hits(answer: Answer, gold: Sequence[Span], text_of: Callable[[str], str | None],
+                        embed: Embed | None) -> tuple[float | None, float | None]:
+    """(the answer's first citation, the nearest sentence by cosine): 1.0 when it overlaps a gold
+    span, else 0.0; an abstention scores 0. None without gold spans (and for the baseline without
+    an embedder). The baseline reads the query the answer searched, as the answerer did."""
+    if not gold:
+        return None, None
+    first = answer.citations[0] if answer.citations and not answer.abstained else None
+    ours = metrics.first_sentence_hit(first, gold)
+    if embed is None:
+        return ours, None
+    texts = {p.doc_id: text_of(p.doc_id) for p in answer.passages}
+    readable = [p for p in answer.passages if texts[p.doc_id] is not None]
+    nearest = nearest_sentence(answer.query or answer.question, readable, texts, embed)
+    return ours, metrics.first_sentence_hit(nearest, gold)
+
+
+def keyword_style(question: str, seed: int = 0) -> str:
+    """The question as a keyword query: "How many gunmen were killed when the police returned
+    fire?" -> "gunmen police killed returned fire". The same question and seed give the same query."""
+    rng = random.Random(f"{seed}\n{question}")
+    tokens = words(question)
+    kept = [t for t in tokens if t not in STOPWORDS]
+    if not kept:  # nothing but function words: keep them all, lower-cased
+        return " ".join(tokens)
+    if tokens[0] in _QUESTION_WORDS and rng.random() < KEEP_QUESTION_WORD:
+        kept.insert(0, tokens[0])
+    # Partly shuffled: a third of the words trade places with their neighbour.
+    for _ in range(len(kept) // 3):
+        i = rng.randrange(len(kept) - 1)
+        kept[i], kept[i + 1] = kept[i + 1], kept[i]
+    return " ".join(kept)
