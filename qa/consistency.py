@@ -387,3 +387,23 @@ def qualifier_conflicts(claim: str, evidence: Sequence[str]) -> list[Conflict]:
     """A sweeping word ("only", "all", "never", "first") that no evidence sentence carries."""
     said = {w for sentence in evidence for w in words(sentence)}
     return [Conflict("qualifier", w, "") for w in dict.fromkeys(words(claim)) if w in QUALIFIERS and w not in said]
+
+
+# --- a question against a candidate answer -------------------------------------------------------
+def question_conflicts(question: str, sentence: str, context: Context) -> list[Conflict]:
+    """Why `sentence`, of a document (`context`: its title and text), cannot answer `question`:
+    the document names none of the names the question asks about, or the question's figure is
+    not in it while the sentence gives another of its kind ("What happened in 2005?" against a
+    sentence of 2004). A question in lower case names nothing, and is checked for figures only."""
+    found = []
+    asked = [n for n in dict.fromkeys(names(question, context.names))]
+    if asked and not any(_same_name(n, w) for n in asked for w in context.tokens):
+        found.append(Conflict("name", asked[0], ""))
+    given = figures(sentence)
+    for claimed in figures(question):
+        if any(agrees(claimed, f) for f in context.figures):
+            continue
+        rival = [f for f in given if f.year == claimed.year]
+        if rival:
+            found.append(Conflict("date" if claimed.year else "number", claimed.text, rival[0].text))
+    return found

@@ -14,6 +14,7 @@ question by the embedder's cosine (`qa.eval.sentence_choice`).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ import numpy as np
 
 from index.sentences import sentence_spans
 
+from qa.consistency import Conflict, Context, question_conflicts
 from qa.results import Passage
 from qa.support import SupportModel
 from qa.text import content_terms, words
@@ -69,6 +71,7 @@ class ScoredSentence:
     support: float  # the model's probability that the sentence answers the question
     rank_score: float  # the answer rule's: what orders the shortlist
     features: dict[str, float]  # what the answer rule weighed
+    conflicts: tuple[Conflict, ...] = ()  # why it cannot answer the question, whatever the model says
 
 
 def question_kind(question: str) -> str | None:
@@ -173,9 +176,17 @@ def shortlisted(found: list[Candidate], size: int = SHORTLIST) -> list[Candidate
     return sorted(found, key=lambda c: -prior(c.features))[:size]
 
 
-def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str | None = None) -> list[ScoredSentence]:
+@functools.lru_cache(maxsize=32)
+def _document_context(title: str, text: str) -> Context:
+    """What a document holds, for the question checks; kept for the next questions about it."""
+    return Context.of([title, text])
+
+
+def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str | None = None,
+         texts: dict[str, str] | None = None) -> list[ScoredSentence]:
     """The support model reads each chosen sentence with the question, and the answer rule ranks
-    them: most likely to answer first."""
+    them: most likely to answer first. Each is checked against the question
+    (`consistency.question_conflicts`) in its whole document (`texts`), else in its passage."""
     pairs = [(question, c.text) for c in chosen]
     if asked and asked != question:
         # A follow-up made standalone still holds the earlier question, which a sentence may
@@ -185,12 +196,17 @@ def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str
     scores = model.probabilities(pairs)
     probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
     rule = model.settings.answer_rule
+    documents: dict[str, Context] = {}
     scored = []
     for c, probability in zip(chosen, probabilities):
         features = {"probability": float(probability), **c.features}
         rank_score = rule.probability(features) if rule else features["probability"]
+        if c.passage.doc_id not in documents:
+            body = texts[c.passage.doc_id] if texts else c.passage.text
+            documents[c.passage.doc_id] = _document_context(c.passage.title, body)
+        found = question_conflicts(asked or question, c.text, documents[c.passage.doc_id])
         scored.append(ScoredSentence(c.passage.doc_id, c.passage.title, c.start, c.end, c.text, float(probability),
-                                     rank_score, features))
+                                     rank_score, features, tuple(found)))
     scored.sort(key=lambda s: -s.rank_score)  # stable: equal scores keep the cheap order
     return scored
 
@@ -210,17 +226,20 @@ def score_sentences(
     the cheap signals look for, and for a follow-up the model reads it too (the geometric mean
     of both probabilities counts).
     """
-    return read(question, shortlisted(signals(question, passages, texts, asked), shortlist), model, asked)
+    return read(question, shortlisted(signals(question, passages, texts, asked), shortlist), model, asked, texts)
 
 
 def best_support(scored: list[ScoredSentence]) -> float:
-    """The probability that the shortlist answers the question: its best sentence's."""
-    return max((s.support for s in scored), default=0.0)
+    """The probability that the shortlist answers the question: its best sentence's, of those
+    whose passage does not contradict the question (`consistency.question_conflicts`)."""
+    return max((s.support for s in scored if not s.conflicts), default=0.0)
 
 
 def pick(scored: list[ScoredSentence], threshold: float, most: int = 2) -> list[ScoredSentence]:
     """The sentence the rule ranks first, and the next ones that also answer and are nearly as
-    likely to; nothing when no sentence reaches the threshold."""
+    likely to; nothing when no sentence reaches the threshold. A sentence whose passage names
+    nothing the question asks about, or gives another figure, is never the answer."""
+    scored = [s for s in scored if not s.conflicts]
     if best_support(scored) < threshold:
         return []
     chosen = [scored[0]]
