@@ -6,6 +6,7 @@ import pytest
 
 from qa.consistency import (
     Conflict,
+    Context,
     anchor_sentence,
     antonym_conflicts,
     conflicts,
@@ -124,3 +125,15 @@ def test_a_true_claim_and_a_paraphrase_have_no_conflict():
     assert conflicts("The Oslo office opened in 2004.", OSLO) == []
     assert conflicts("In 2004, the office in Oslo was opened.", OSLO) == []
     assert conflicts("405 people have left Chechnya to fight in Syria.", CHECHNYA) == []
+
+
+def test_a_question_about_another_name_or_figure_is_not_answered_by_the_sentence():
+    from qa.consistency import question_conflicts
+
+    oslo = Context.of(["Oslo notes", "The Oslo office opened in 2004. It has forty staff."])
+    assert question_conflicts("When did the Oslo office open?", "The Oslo office opened in 2004.", oslo) == []
+    assert question_conflicts("When did the Bergen office open?", "The Oslo office opened in 2004.", oslo) == \
+        [Conflict("name", "Bergen", "")]
+    assert question_conflicts("What happened to the office in 2005?", "The Oslo office opened in 2004.", oslo) == \
+        [Conflict("date", "2005", "2004")]
+    assert question_conflicts("when did the bergen office open", "The Oslo office opened in 2004.", oslo) == []

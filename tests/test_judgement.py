@@ -104,3 +104,17 @@ def test_real_questions_keep_their_answers(server):
     assert reply["abstained"] is False and "405" in reply["answer"]
     off_topic = server.post("/api/ask", json={"question": "What is the airspeed of an unladen swallow?"}).json()
     assert off_topic["abstained"] is True and off_topic["answer"] != REPLY
+
+
+def test_with_the_document_that_answers_gone_the_question_is_declined(tmp_path, embedder, support_model):
+    """Once the Nalchik article is removed, no other article's sentence is passed off as the answer."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in SAMPLE_CORPUS.iterdir():
+        if not path.name.startswith("002_"):
+            (corpus / path.name).write_bytes(path.read_bytes())
+    assistant = Assistant(Config(index_dir=tmp_path / "index", corpus_dir=corpus), embedder=embedder,
+                          support=support_model)
+    assistant.ingest()
+    answer = assistant.ask("How many militants were killed in the bunker near Nalchik?").result()
+    assert answer.abstained, answer.answer
