@@ -1,30 +1,37 @@
-"""Crash check: `kill -9` an ingest at a random moment, then see that the next ingest repairs all.
+"""Crash check: `kill -9` an ingest in each phase of its writes, then see that the next ingest repairs all.
 
 Each trial takes one of three ingests in turn, run as `qa ingest CORPUS` in its own process:
 - fresh: an empty index dir;
 - update: an index of the corpus, then half of the documents edited;
 - delete: an index of the corpus, then half of the documents deleted.
-The process gets SIGKILL at a random moment after its first touch of the index dir (before that it
-only starts Python and loads the model), within the time that the same ingest, left alone, went on
-changing the index dir (after that it only closes).
-The state it left is recorded (what the kill interrupted), then a clean `qa ingest CORPUS` runs and
-the index is checked:
+and aims its SIGKILL at one phase in turn: before any write (reading, chunking, embedding the first
+batch), the vector writes (Chroma add or delete), the catalog transaction (SQLite), the lexical
+write (BM25 rebuilt and saved). The ingest says where it is by the debug lines of `index.ingest`
+(`ingest phase: <name>`), which the child process sends to stderr; the harness reads them as they
+come, and kills the child a random time after the line that opens the phase, within the time the
+same phase took in an undisturbed ingest of the same kind. The phase a kill landed in is that of the
+last line the child wrote before it died.
+The state it left is recorded, then a clean `qa ingest CORPUS` runs and the index is checked:
 - the ids in Chroma, in the catalog and in BM25 are the same set, and none appears twice;
-- every document of the corpus folder is indexed once, with its current text, and nothing else.
+- every document of the corpus folder is indexed once, with its current text, and nothing else;
+and apart from that, whether the catalog's generation has advanced since before the killed ingest
+(when the chunk set changed), which is what tells a reader that was open then (a server) to reopen.
 
 The corpus is made from the sample articles in docs_corpus/ (variants with their own first line and
 paragraph order), so the script needs nothing else.
 
-    python bench/crash.py                 # 20 trials, seed 8, 90 documents
-    python bench/crash.py --trials 5 --documents 30
+    python bench/crash.py                 # 36 trials, seed 11, 60 documents
+    python bench/crash.py --trials 12 --documents 30
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -36,6 +43,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "docs_corpus"
 SCENARIOS = ("fresh", "update", "delete")
+TARGETS = ("before", "vectors", "catalog", "lexical")  # the phases kills are aimed at, in turn
+PHASES = {  # where a kill can land, in the order of an ingest
+    "start": "starting (Python, the model, checking the index)",
+    "before": "before any write (reading, chunking, embedding)",
+    "vectors": "vector writes (Chroma add, delete)",
+    "catalog": "catalog transaction (SQLite)",
+    "between": "embedding a later batch",
+    "check": "comparing BM25 with the catalog (no write)",
+    "lexical": "lexical write (BM25 rebuilt and saved)",
+    "done": "after the last write (closing)",
+    "ended": "after the ingest ended",
+}
+PHASE_LINE = re.compile(r"^(\d+\.\d+) ingest phase: (\w+)$")
 
 
 # --- the corpus -------------------------------------------------------------------------------------
@@ -80,55 +100,77 @@ def run_ingest(corpus: Path, index_dir: Path) -> float:
     return time.monotonic() - began
 
 
-def timed_ingest(corpus: Path, index_dir: Path) -> tuple[float, float]:
-    """An undisturbed ingest: when it first and last changed the index dir (s from its start)."""
-    seen = snapshot(index_dir)
-    began = time.monotonic()
-    process = subprocess.Popen(ingest_command(corpus), env=environment(index_dir), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = last = None
-    while process.poll() is None:
-        now = snapshot(index_dir)
-        if now != seen:
-            last = time.monotonic() - began
-            first = last if first is None else first
-            seen = now
-        time.sleep(0.02)
-    if process.returncode != 0 or first is None:
-        raise SystemExit(f"the ingest failed (exit status {process.returncode}) or wrote nothing")
-    return first, last
+def child(corpus: Path) -> int:
+    """`qa ingest CORPUS --json`, with the phase lines of `index.ingest` on stderr (child process)."""
+    sys.path.insert(0, str(ROOT))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(created).6f %(message)s"))
+    logger = logging.getLogger("index.ingest")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    logger.propagate = False
+    from qa.cli import main as qa_main
+
+    return qa_main(["ingest", str(corpus), "--json"])
 
 
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    found = {}
-    for path in folder.rglob("*") if folder.exists() else ():
-        try:
-            stat = path.stat()
-        except OSError:  # removed while we looked
+def phase_of(name: str, written: bool) -> str:
+    """The phase a line opens; an `embed` line opens a later batch once something was written."""
+    if name in ("read", "embed"):
+        return "between" if written else "before"
+    return name
+
+
+def traced_ingest(corpus: Path, index_dir: Path, aim: tuple[str, int, float] | None = None) -> dict:
+    """Run an ingest, reading its phase lines; with `aim` (phase, k, delay), SIGKILL it `delay` s
+    after the k-th line (from 0) that opens `phase`.
+
+    Returns the phases in order as (phase, s from the start), whether it was killed, and where it was
+    when it stopped: the phase of the last line it wrote, or "ended" when it finished first."""
+    began = time.time()
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(corpus)],
+                               env=environment(index_dir), cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    phases: list[tuple[str, float]] = []
+    seen = {}  # lines seen so far of each phase
+    killed = False
+    for line in process.stderr:
+        match = PHASE_LINE.match(line.strip())
+        if not match:
             continue
-        found[str(path)] = (stat.st_mtime_ns, stat.st_size)
-    return found
+        phase = phase_of(match[2], written=any(p in ("vectors", "catalog", "lexical") for p, _ in phases))
+        phases.append((phase, float(match[1]) - began))
+        seen[phase] = seen.get(phase, 0) + 1
+        if aim is not None and not killed and phase == aim[0] and seen[phase] == aim[1] + 1:
+            time.sleep(max(0.0, float(match[1]) + aim[2] - time.time()))
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+                killed = True
+        # the lines that come after the kill are still read: the last one written is where it died
+    process.wait()
+    if not killed and process.returncode != 0:
+        raise SystemExit(f"the ingest failed (exit status {process.returncode})")
+    landed = "ended" if not killed else (phases[-1][0] if phases else "start")
+    return {"phases": phases, "killed": killed, "landed": landed}
 
 
-def killed_ingest(corpus: Path, index_dir: Path, delay: float) -> tuple[bool, float]:
-    """Run an ingest and SIGKILL it `delay` s after it first touches the index dir.
+def durations(phases: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Each phase line with how long its phase lasted (until the next line; `done` lasts 0)."""
+    return [(p, (phases[i + 1][1] if i + 1 < len(phases) else t) - t) for i, (p, t) in enumerate(phases)]
 
-    Timed from that touch rather than from the start, because how long Python and the model take
-    to load varies more on a busy machine than the ingest itself. Returns whether the kill came
-    before the ingest ended, and when it came (s from the start)."""
-    before = snapshot(index_dir)
-    began = time.monotonic()
-    process = subprocess.Popen(ingest_command(corpus), env=environment(index_dir), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while process.poll() is None and snapshot(index_dir) == before:
-        time.sleep(0.02)
-    try:
-        process.wait(timeout=delay)
-        return False, time.monotonic() - began
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        return True, time.monotonic() - began
+
+def aim_at(phase: str, timed: list[tuple[str, float]], rng: random.Random) -> tuple[str, int, float]:
+    """A random moment in `phase` of an undisturbed ingest: the k-th line of that phase, and a delay
+    after it shorter than that phase lasted."""
+    spans = [d for p, d in durations(timed) if p == phase]
+    if not spans:
+        raise SystemExit(f"an undisturbed ingest has no {phase!r} phase")
+    moment = rng.uniform(0, sum(spans))
+    for k, span in enumerate(spans):
+        if moment <= span or k == len(spans) - 1:
+            return phase, k, min(moment, span)
+        moment -= span
+    raise AssertionError
 
 
 def inspect(index_dir: Path, corpus: Path) -> dict:
@@ -149,12 +191,13 @@ def state(index_dir: Path, corpus: Path) -> dict:
 
     if not (index_dir / FILENAME).is_file():
         return {"catalog": False, "documents": 0, "chunks": 0, "orphans": 0, "bm25_current": False,
-                "current_documents": 0, "problems": []}
+                "bm25_saves": 0, "current_documents": 0, "generation": 0, "fingerprint": None, "problems": []}
     catalog = Catalog(index_dir, read_only=True)
     try:
         documents = catalog.texts()
         listed = catalog.chunks()
         fingerprint = catalog.fingerprint()
+        generation = catalog.generation()
     finally:
         catalog.close()
     with sqlite3.connect(f"file:{index_dir / FILENAME}?mode=ro", uri=True) as db:
@@ -188,39 +231,48 @@ def state(index_dir: Path, corpus: Path) -> dict:
         problems.append(f"{len(without_chunks)} documents without chunks")
     return {"catalog": True, "documents": len(documents), "chunks": len(listed),
             "orphans": len(in_chroma - set(listed)), "bm25_current": lexical is not None and lexical.fingerprint == fingerprint,
+            # what a BM25 save cut short leaves: its staging folder, or the old copy set aside
+            "bm25_saves": len(list(index_dir.glob(".bm25-*"))),
+            "generation": generation, "fingerprint": fingerprint,
             "current_documents": len(expected.keys() & documents.keys()) - len(stale), "problems": problems}
 
 
-def interrupted(before: dict, after: dict, expected_documents: int, killed: bool) -> str:
-    """Where the kill landed, read from the state it left."""
-    if not killed:
-        return "after the ingest ended"
+def left_behind(before: dict, after: dict, expected_documents: int) -> str:
+    """What a kill left, read from the index: a check on the phase it was seen to land in."""
     if not after["catalog"]:
-        return "before the catalog existed"
+        return "no catalog yet"
+    parts = []
     if after["orphans"]:
-        return "while writing vectors"  # listed in Chroma, not (or no longer) in the catalog
+        parts.append(f"{after['orphans']} unlisted vectors")  # in Chroma, not (or no longer) in the catalog
     progressed = (after["documents"], after["current_documents"]) != (before["documents"], before["current_documents"])
     if not progressed:
-        return "before the first write"  # checking, loading, chunking, embedding the first batch
-    if after["current_documents"] < expected_documents or after["documents"] != expected_documents:
-        return "between batches"
-    if not after["bm25_current"]:
-        return "after the catalog, before BM25"
-    return "after the last write"
+        parts.append("catalog as before")
+    elif after["current_documents"] < expected_documents or after["documents"] != expected_documents:
+        parts.append("catalog part switched")
+    else:
+        parts.append("catalog switched")
+    if progressed or after["orphans"]:
+        parts.append("BM25 current" if after["bm25_current"] else "BM25 stale")
+    if after["bm25_saves"] and before["bm25_saves"] == 0:
+        parts.append("a BM25 save cut short")
+    return ", ".join(parts)
 
 
 # --- the trials ---------------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=8)
-    parser.add_argument("--documents", type=int, default=90)
+    parser.add_argument("--trials", type=int, default=36)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--documents", type=int, default=60)
     parser.add_argument("--inspect", nargs=2, type=Path, metavar=("INDEX", "CORPUS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", type=Path, metavar="CORPUS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inspect:
         sys.path.insert(0, str(ROOT))
         print(json.dumps(state(*args.inspect)))
         return 0
+    if args.child:
+        return child(args.child)
 
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="qa-crash-"))
@@ -232,37 +284,42 @@ def main() -> int:
     base_state = inspect(base, corpus)
     assert not base_state["problems"], base_state
 
-    # When each ingest, left alone, first and last changes the index dir: the kills fall in between.
-    windows = {}
+    # Each ingest left alone: its phases and how long each lasted, within which the kills are aimed.
+    timed = {}
     for scenario in SCENARIOS:
         prepare(scenario, pristine, corpus, base, index_dir, random.Random(args.seed))
-        windows[scenario] = timed_ingest(corpus, index_dir)
-    print("alone: " + ", ".join(f"{s} changes the index from {a:.1f} s to {b:.1f} s" for s, (a, b) in windows.items()),
-          file=sys.stderr, flush=True)
+        timed[scenario] = traced_ingest(corpus, index_dir)["phases"]
+        print(f"alone, {scenario}: " + ", ".join(f"{p} {d:.2f} s" for p, d in durations(timed[scenario])),
+              file=sys.stderr, flush=True)
 
     rows = []
     for trial in range(args.trials):
         scenario = SCENARIOS[trial % len(SCENARIOS)]
+        target = TARGETS[trial // len(SCENARIOS) % len(TARGETS)]
         prepare(scenario, pristine, corpus, base, index_dir, rng)
         before = inspect(index_dir, corpus)
-        touched, end = windows[scenario]
-        delay = rng.uniform(0, end - touched)
-        killed, killed_at = killed_ingest(corpus, index_dir, delay)
+        aim = aim_at(target, timed[scenario], rng)
+        run = traced_ingest(corpus, index_dir, aim)
         left = inspect(index_dir, corpus)
-        where = interrupted(before, left, len(list(corpus.glob("*.txt"))), killed)
         repair_seconds = run_ingest(corpus, index_dir)
         after = inspect(index_dir, corpus)
-        rows.append({"trial": trial + 1, "scenario": scenario, "kill_s": round(delay, 2), "interrupted": where,
-                     "left_orphans": left["orphans"], "repair_s": round(repair_seconds, 1),
-                     "consistent": not after["problems"], "problems": after["problems"]})
-        print(f"{trial + 1:2d} {scenario:6s} kill {delay:5.1f} s into the ingest, {killed_at:5.1f} s from the start "
-              f"({where}); repaired in {repair_seconds:.1f} s: "
-              f"{'consistent' if not after['problems'] else after['problems']}", file=sys.stderr, flush=True)
+        # A reader open before the ingest (a server) reopens when the generation advances: it must
+        # have, once the listed chunk set is no longer the one it holds.
+        told = after["generation"] > before["generation"] or after["fingerprint"] == before["fingerprint"]
+        rows.append({"trial": trial + 1, "scenario": scenario, "target": target, "line": aim[1] + 1,
+                     "delay": round(aim[2], 3), "landed": run["landed"],
+                     "left": left_behind(before, left, len(list(corpus.glob("*.txt")))),
+                     "repair_s": round(repair_seconds, 1), "consistent": not after["problems"],
+                     "problems": after["problems"], "told": told})
+        print(f"{trial + 1:2d} {scenario:6s} aimed at {target} (line {aim[1] + 1}, +{aim[2]:.3f} s), "
+              f"landed in {run['landed']}; left {rows[-1]['left']}; repaired in {repair_seconds:.1f} s: "
+              f"{'consistent' if not after['problems'] else after['problems']}"
+              f"{'' if told else ', but the generation did not advance'}", file=sys.stderr, flush=True)
 
     passed = sum(row["consistent"] for row in rows)
-    print(report(rows, windows, args, passed))
+    print(report(rows, timed, args, passed))
     shutil.rmtree(work, ignore_errors=True)
-    return 0 if passed == len(rows) else 1
+    return 0 if passed == len(rows) and all(row["told"] for row in rows) else 1
 
 
 def prepare(scenario: str, pristine: Path, corpus: Path, base: Path, index_dir: Path, rng: random.Random) -> None:
@@ -275,16 +332,34 @@ def prepare(scenario: str, pristine: Path, corpus: Path, base: Path, index_dir: 
         mutate(corpus, scenario, rng)
 
 
-def report(rows: list[dict], windows: dict, args, passed: int) -> str:
+def report(rows: list[dict], timed: dict, args, passed: int) -> str:
+    def lasted(phases, phase):
+        return sum(d for p, d in durations(phases) if p == phase)
+
     lines = [f"**{passed}/{len(rows)}** trials left a consistent index after the next ingest "
-             f"({args.documents} documents, half of them edited or deleted, seed {args.seed}; left alone, the ingests "
-             "changed the index dir for " + ", ".join(f"{b - a:.1f} s ({s})" for s, (a, b) in windows.items())
-             + ").", "",
-             "| trial | ingest | killed (s into the ingest) | the kill landed | unlisted vectors left | repair (s) | consistent |",
-             "| ---: | --- | ---: | --- | ---: | ---: | --- |"]
+             f"({args.documents} documents, half of them edited or deleted, seed {args.seed}); in "
+             f"**{sum(r['told'] for r in rows)}/{len(rows)}** the generation advanced. Left alone, "
+             "the phases lasted (s, all lines of a phase together; fresh, update, delete): "
+             + "; ".join(f"{t} " + ", ".join(f"{lasted(timed[s], t):.2f}" for s in SCENARIOS) for t in TARGETS) + ".",
+             "", "By the phase the kill landed in:", "",
+             "| the kill landed in | kills | fresh / update / delete | aimed there | consistent after the next ingest "
+             "| generation advanced (open readers told) |",
+             "| --- | ---: | --- | ---: | ---: | ---: |"]
+    for phase, label in PHASES.items():
+        landed = [r for r in rows if r["landed"] == phase]
+        if not landed and phase not in TARGETS:
+            continue
+        kinds = " / ".join(str(sum(r["scenario"] == s for r in landed)) for s in SCENARIOS)
+        lines.append(f"| {label} | {len(landed)} | {kinds} | {sum(r['target'] == phase for r in rows)} | "
+                     f"{sum(r['consistent'] for r in landed)}/{len(landed)} | {sum(r['told'] for r in landed)}/{len(landed)} |")
+    lines += ["", "Each trial:", "",
+              "| trial | ingest | aimed at (line, delay s) | landed in | what it left | repair (s) | consistent "
+              "| generation advanced |",
+              "| ---: | --- | --- | --- | --- | ---: | --- | --- |"]
     for row in rows:
-        lines.append(f"| {row['trial']} | {row['scenario']} | {row['kill_s']} | {row['interrupted']} | "
-                     f"{row['left_orphans']} | {row['repair_s']} | {'yes' if row['consistent'] else '; '.join(row['problems'])} |")
+        lines.append(f"| {row['trial']} | {row['scenario']} | {row['target']} ({row['line']}, {row['delay']}) | "
+                     f"{row['landed']} | {row['left']} | {row['repair_s']} | "
+                     f"{'yes' if row['consistent'] else '; '.join(row['problems'])} | {'yes' if row['told'] else 'no'} |")
     return "\n".join(lines)
 
 

@@ -10,11 +10,16 @@ One process writes at a time, and only while it writes: reading, chunking and em
 with the lock free, and each batch takes it for steps 1-3 (then once more for the removals and
 step 4). So a removal or another upload waits a batch's write, never a whole ingest; one that
 cannot have the lock within LOCK_WAIT seconds is told the index is busy (`IngestBusyError`).
+
+Each phase starts with a debug line, `ingest phase: <name>` (read, embed, vectors, catalog, check,
+lexical, done), so that a log shows where an ingest was when it stopped; `bench/crash.py` aims its
+kills by them.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +42,8 @@ from index.vectors import ChromaVectors
 BATCH_CHUNKS = 256  # chunks embedded and committed together (and the progress bar step)
 LOCK_WAIT = 3.0  # seconds a writer waits for another's write (a batch's) before it says busy
 EMBED_PART = 32  # with a `pause`: chunks embedded at a time, between which questions go first
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -122,6 +129,7 @@ def ingest(
             raise
     try:
         report = _sync(paths, settings, catalog, vectors, embedder, progress, options)
+        log.debug("ingest phase: done")
         report.documents = len(catalog.documents())
         report.chunks = len(catalog.chunks())
     finally:
@@ -142,7 +150,9 @@ def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
             held = [d for d in dict.fromkeys(doc_ids) if d in catalog.documents()]
             if held:
                 old_ids = catalog.vector_ids(held)
+                log.debug("ingest phase: catalog")
                 catalog.remove_documents(held)
+                log.debug("ingest phase: vectors")
                 ChromaVectors(settings).delete(old_ids)
                 _refresh_lexical(catalog, settings.index_dir)
         finally:
@@ -151,6 +161,7 @@ def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
 
 
 def _sync(paths, settings, catalog, vectors, embedder, progress, options: IngestOptions) -> IngestReport:
+    log.debug("ingest phase: read")
     report = IngestReport()
     stored = catalog.documents()
     found: dict[str, Document] = {}
@@ -195,6 +206,7 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
     changed_ids = {doc.doc_id for doc in changed}
     with _exclusive(settings.index_dir):
         stored = catalog.documents()  # as it is now: another writer may have come and gone meanwhile
+        log.debug("ingest phase: catalog")
         catalog.relocate([doc for doc in found.values() if doc.doc_id in stored and doc.doc_id not in changed_ids
                           and (stored[doc.doc_id].root, stored[doc.doc_id].source) != (doc.root, doc.source)])
         gone = [
@@ -204,7 +216,9 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
         ]
         if gone:
             old_ids = catalog.vector_ids(gone)
+            log.debug("ingest phase: catalog")
             catalog.remove_documents(gone)
+            log.debug("ingest phase: vectors")
             vectors.delete(old_ids)
         _refresh_lexical(catalog, settings.index_dir)
     report.removed = len(gone)
@@ -272,11 +286,15 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
             text = doc.text[chunk.start : chunk.end]
             texts.append(searchable_text(doc.title, text) if titles else text)
             doc_ids.append(doc.doc_id)
+    log.debug("ingest phase: embed")
     embedded = _embed(embedder, texts, pause, advance)
     with _exclusive(index_dir):
+        log.debug("ingest phase: vectors")
         vectors.add(ids, embedded, doc_ids)
         old_ids = set(catalog.vector_ids(doc.doc_id for doc, _ in batch))
+        log.debug("ingest phase: catalog")
         catalog.put_documents(batch, now=time.time())
+        log.debug("ingest phase: vectors")
         vectors.delete(sorted(old_ids - set(ids)))
 
 
@@ -310,12 +328,14 @@ def _repair(catalog: Catalog, vectors: ChromaVectors) -> None:
 def _refresh_lexical(catalog: Catalog, index_dir: Path) -> None:
     """Bring BM25 in step with the catalog; when the chunk set changed, tell readers (last, so that
     a reader that reopens finds the catalog and BM25 of one generation)."""
+    log.debug("ingest phase: check")
     for stale in index_dir.glob(".bm25-*"):
         shutil.rmtree(stale, ignore_errors=True)
     fingerprint = catalog.fingerprint()
     current = LexicalIndex.load(index_dir)
     if current is not None and current.fingerprint == fingerprint:
         return
+    log.debug("ingest phase: lexical")
     build_lexical(catalog, fingerprint).save(index_dir)
     catalog.advance_generation()
 
