@@ -105,10 +105,17 @@ class Catalog:
         """How many times the listed chunk set has changed and its BM25 index been brought in step."""
         return int(self.get_meta("generation") or 0)
 
-    def advance_generation(self) -> None:
-        """Tell readers that a new, complete state of the index is ready to open."""
+    def advance_generation(self, fingerprint: str = "") -> None:
+        """Tell readers that a new, complete state of the index is ready to open; `fingerprint`
+        records which chunk set it is, in the same transaction, so that an ingest killed before
+        this is seen by the next one (`announced`)."""
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('generation_of', ?)", (fingerprint,))
+
+    def announced(self, fingerprint: str) -> bool:
+        """Whether readers were told of the chunk set with this fingerprint."""
+        return self.get_meta("generation_of") == fingerprint
 
     def searched_text(self) -> str:
         """TITLE_AND_CHUNK or CHUNK_ONLY: what the vectors and BM25 of this index were made from."""

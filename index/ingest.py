@@ -333,11 +333,11 @@ def _refresh_lexical(catalog: Catalog, index_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
     fingerprint = catalog.fingerprint()
     current = LexicalIndex.load(index_dir)
-    if current is not None and current.fingerprint == fingerprint:
-        return
-    log.debug("ingest phase: lexical")
-    build_lexical(catalog, fingerprint).save(index_dir)
-    catalog.advance_generation()
+    if current is None or current.fingerprint != fingerprint:
+        log.debug("ingest phase: lexical")
+        build_lexical(catalog, fingerprint).save(index_dir)
+    if not catalog.announced(fingerprint):  # also when a killed ingest swapped BM25 but told no reader
+        catalog.advance_generation(fingerprint)
 
 
 def build_lexical(catalog: Catalog, fingerprint: str) -> LexicalIndex:

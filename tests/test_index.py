@@ -378,3 +378,18 @@ def test_titles_count_in_both_searches_and_quotes_stay_the_documents_text(tmp_pa
         assert reader.chunk_text(chunk) == text[chunk.start:chunk.end]
         assert "Quillfeather" not in reader.chunk_text(chunk)
     assert ingest([corpus], settings, embedder=embedder).unchanged == 2
+
+
+def test_an_ingest_killed_before_telling_readers_is_announced_by_the_next(tmp_path, corpus_copy, embedder):
+    """Killed after BM25 was swapped in but before the generation moved: the next ingest, which finds
+    nothing to rebuild, still tells running readers, so none keeps serving the old corpus."""
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    reader = open_index(settings, embedder)
+    catalog = Catalog(settings.index_dir)
+    with catalog.transaction() as db:  # the state such a kill leaves: the last change never announced
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('generation_of', 'an older chunk set')")
+    catalog.close()
+    assert reader.is_current()
+    ingest([corpus_copy], settings, embedder=embedder)
+    assert not reader.is_current()
