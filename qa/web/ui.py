@@ -27,16 +27,32 @@ UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl"]
 REVEAL_STEPS = 12  # an extractive answer is ready at once; show it in this many steps
 REVEAL_PAUSE = 0.025
 
+# Scrolls an article's text box to its <mark>: two whole lines above the quote, so that no line is
+# cut in half under the article's header and the quote starts with some context; then the page
+# itself scrolls the article into view if it is not.
+REVEAL_MARK_JS = """
+const revealMark = (root) => {
+  const mark = root.querySelector('mark');
+  if (!mark) return;
+  const box = mark.closest('.qa-article-text');
+  if (box) {
+    const style = getComputedStyle(box);
+    const line = parseFloat(style.lineHeight) || 20, pad = parseFloat(style.paddingTop) || 0;
+    const offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop - pad;
+    box.scrollTop = Math.max(0, pad + (Math.round(offset / line) - 2) * line);
+    (box.closest('.qa-article') || box).scrollIntoView({block: 'nearest'});
+  } else {
+    mark.scrollIntoView({block: 'center'});
+  }
+};
+"""
+
 # Clicks on any citation link, in the chat or in the source cards, open the article beside the
 # chat. One listener on the document, in the capture phase, so that it runs before the chat's own
 # link handling (which would open a new tab). The viewer it fills is the latest one mounted.
-OPEN_CITATION_JS = """
+OPEN_CITATION_JS = REVEAL_MARK_JS + """
 window.__qaViewer = {element: element, props: props, server: server};
-const reveal = () => {
-  const mark = element.querySelector('mark');
-  if (mark) mark.scrollIntoView({block: 'center'});
-};
-watch('value', reveal);
+watch('value', () => revealMark(element));
 if (!window.__qaCitationClicks) {
   window.__qaCitationClicks = true;
   document.addEventListener('click', async (event) => {
@@ -50,19 +66,13 @@ if (!window.__qaCitationClicks) {
     if (!id) return;
     const viewer = window.__qaViewer;
     viewer.props.value = await viewer.server.open_citation(id);
-    requestAnimationFrame(() => {
-      const mark = viewer.element.querySelector('mark');
-      if (mark) mark.scrollIntoView({block: 'center'});
-    });
+    requestAnimationFrame(() => revealMark(viewer.element));
   }, true);
 }
 """
 
-SCROLL_TO_MARK_JS = """
-watch('value', () => {
-  const mark = element.querySelector('mark');
-  if (mark) mark.scrollIntoView({block: 'center'});
-});
+SCROLL_TO_MARK_JS = REVEAL_MARK_JS + """
+watch('value', () => revealMark(element));
 """
 
 
@@ -90,7 +100,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                             placeholder="Ask about the documents in the corpus. Every claim in an answer "
                                         "is cited; click a citation to read it in its article.",
                         )
-                        with gr.Row():
+                        with gr.Row(elem_id="qa-ask-row"):
                             box = gr.Textbox(
                                 show_label=False, placeholder="Ask a question…", elem_id="qa-question",
                                 scale=6, max_lines=4, autofocus=True,
@@ -168,7 +178,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                     _document_choices(assistant, []))
 
         ask_inputs = [box, chatbot, questions, top_k, mode, only_docs, only_title, since, until]
-        ask_outputs = [box, chatbot, questions, sources]
+        ask_outputs = [box, chatbot, questions, sources, article]
         box.submit(respond, ask_inputs, ask_outputs)
         ask_button.click(respond, ask_inputs, ask_outputs)
         new_chat.click(new_conversation, None, [chatbot, questions, sources, article])
@@ -199,11 +209,11 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
     """Stream one turn: the question, "Searching…", the answer as it is written, then its sources."""
     chat = list(chat or [])
     if not (question or "").strip():
-        yield gr.update(), chat, questions, gr.update()
+        yield gr.update(), chat, questions, gr.update(), gr.update()
         return
     chat.append({"role": "user", "content": ui_html.question_html(question)})
     chat.append({"role": "assistant", "content": ui_html.pending_html("Searching the corpus…")})
-    yield "", chat, questions, ui_html.sources_html(None, {})
+    yield "", chat, questions, ui_html.sources_html(None, {}), gr.update()
 
     try:
         response = assistant.ask(question, list(questions), top_k=_as_int(top_k), mode=mode or None,
@@ -214,27 +224,29 @@ def _respond(assistant: Assistant, question: str, chat: list, questions: list[st
             if streamed:
                 draft += piece
                 chat[-1] = {"role": "assistant", "content": ui_html.partial_html(draft)}
-                yield "", chat, questions, gr.update()
+                yield "", chat, questions, gr.update(), gr.update()
         answer = response.result()
     except (QAError, IndexStoreError) as exc:
         chat[-1] = {"role": "assistant", "content": ui_html.error_html(_public(exc))}
-        yield "", chat, questions, ui_html.sources_html(None, {})
+        yield "", chat, questions, ui_html.sources_html(None, {}), gr.update()
         return
     except Exception as exc:  # a bug, not the visitor's fault: say so briefly, log the rest
         log.exception("answering %r failed", question[:200])
         chat[-1] = {"role": "assistant", "content": ui_html.error_html(f"internal error ({type(exc).__name__})")}
-        yield "", chat, questions, ui_html.sources_html(None, {})
+        yield "", chat, questions, ui_html.sources_html(None, {}), gr.update()
         return
 
     if not streamed and not answer.abstained:
         for partial in _reveal(answer.answer):
             chat[-1] = {"role": "assistant", "content": ui_html.partial_html(partial)}
-            yield "", chat, questions, gr.update()
+            yield "", chat, questions, gr.update(), gr.update()
             time.sleep(REVEAL_PAUSE)
     resolved = {c.n: _resolve(assistant, c.id) for c in answer.citations}
     chat[-1] = {"role": "assistant", "content": ui_html.answer_html(answer)}
     recent = [*questions, question][-assistant.config.max_history_turns:]  # all that the next turn reads
-    yield "", chat, recent, ui_html.sources_html(answer, resolved)
+    # A declined answer has no article; the one an earlier answer opened would read as this one's.
+    article = ui_html.article_declined() if answer.abstained else gr.update()
+    yield "", chat, recent, ui_html.sources_html(answer, resolved), article
 
 
 def _reveal(text: str) -> Iterator[str]:

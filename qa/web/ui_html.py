@@ -8,7 +8,7 @@ only tags in the output are the ones written in this module.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from urllib.parse import quote
 
@@ -24,6 +24,20 @@ def text(value: str) -> str:
     """Plain text as HTML: escaped, line breaks kept without leaving blank lines, which would end
     the HTML block that the chat's Markdown renderer leaves alone."""
     return escape(value).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def reflow(value: str) -> str:
+    """A PDF's text as paragraphs: each single line break, a line's end on the page, becomes a
+    space; blank lines still part paragraphs. Character for character, so offsets into it hold."""
+    return _LINE_BREAK.sub(lambda run: run[0] if run[0].count("\n") > 1 else re.sub(r"[\r\n]", " ", run[0]), value)
+
+
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+
+
+def _for_display(doc_id: str) -> Callable[[str], str]:
+    """How a document's text is shown: a PDF's reflowed (display only; quotes keep the exact text)."""
+    return reflow if doc_id.lower().endswith(".pdf") else str
 
 
 def cite_link(n: int, citation_id: str, title: str = "", supported: bool = True) -> str:
@@ -133,13 +147,15 @@ def source_card(citation: Citation, passages: Sequence[Passage], resolved: Resol
     """A cited sentence highlighted inside the passage it came from, under its article's title."""
     holder = next((p for p in passages if p.doc_id == citation.doc_id
                    and p.start <= citation.start and citation.end <= p.end), None)
+    shown = _for_display(citation.doc_id)
     if holder is not None:
         cut = citation.start - holder.start, citation.end - holder.start
-        body = _marked(_tail(holder.text[: cut[0]]), citation.quote, _head(holder.text[cut[1] :]))
+        passage = shown(holder.text)
+        body = _marked(_tail(passage[: cut[0]]), shown(citation.quote), _head(passage[cut[1] :]))
     elif resolved is not None:  # the citation was re-pointed outside the passages: show its context
-        body = _marked(resolved.context_before, resolved.quote, resolved.context_after)
+        body = _marked(shown(resolved.context_before), shown(resolved.quote), shown(resolved.context_after))
     else:
-        body = _marked("", citation.quote, "")
+        body = _marked("", shown(citation.quote), "")
     verdict = "" if citation.supported else (
         '<div class="qa-verdict">⚠ This passage does not support the sentence that cites it.</div>')
     date = resolved.date if resolved is not None else None
@@ -168,6 +184,7 @@ def sources_html(answer: Answer | None, resolved: dict[int, ResolvedCitation | N
 def article_html(found: ResolvedCitation, document_text: str) -> str:
     """The whole article with the cited span marked; the page scrolls the <mark> into view."""
     start, end = found.start, found.end
+    document_text = _for_display(found.doc_id)(document_text)
     body = _marked(document_text[:start], document_text[start:end], document_text[end:])
     return _panel("Article", (
         f'<div class="qa-article" data-citation-id="{escape(found.id)}">'
@@ -181,6 +198,12 @@ def article_html(found: ResolvedCitation, document_text: str) -> str:
 def article_placeholder() -> str:
     return _panel("Article", '<p class="qa-empty">Click a citation such as [1] to read the whole '
                              "article at the cited passage.</p>")
+
+
+def article_declined() -> str:
+    """The Article panel after a declined answer: the article of an earlier answer would mislead."""
+    return _panel("Article", '<p class="qa-empty">The corpus does not answer this question, so there is '
+                             "nothing to show here.</p>")
 
 
 def lookup_error_html(error: str) -> str:
@@ -280,7 +303,12 @@ mark { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; 
 .qa-span { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .qa-article-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.55; padding: 6px 10px;
                     max-height: 320px; overflow-y: auto; }
+.qa-source, .qa-article { overflow-wrap: anywhere; min-width: 0; }
 .qa-lookup-error { color: #b91c1c; }
+@media (max-width: 640px) {  /* a phone: the Ask button under the question box, at full width */
+  #qa-ask-row { flex-direction: column; gap: 8px; }
+  #qa-ask-row > * { width: 100%; min-width: 0 !important; flex: none !important; }
+}
 table.qa-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; border: none; }
 table.qa-docs th, table.qa-docs td { text-align: left; padding: 4px 8px; border: none;
                                      border-bottom: 1px solid var(--border-color-primary); }
