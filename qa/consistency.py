@@ -399,6 +399,8 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
     asked = [n for n in dict.fromkeys(names(question, context.names))]
     if asked and not any(_same_name(n, w) for n in asked for w in context.tokens):
         found.append(Conflict("name", asked[0], ""))
+    elif rival := _rival_phrase(question, asked, context):
+        found.append(rival)
     given = figures(sentence)
     for claimed in figures(question):
         if any(agrees(claimed, f) for f in context.figures):
@@ -407,3 +409,18 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
         if rival:
             found.append(Conflict("date" if claimed.year else "number", claimed.text, rival[0].text))
     return found
+
+
+def _rival_phrase(question: str, asked: list[str], context: Context) -> Conflict | None:
+    """"Tower Bridge" asked of a document that has only "Harbour Bridge": a name of several words
+    whose last word the document gives with another name before it, and whose other words it lacks."""
+    for match in re.finditer(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z][\w’'\-]*)+", question):
+        phrase = match.group().split()
+        modifiers = [w for w in phrase[:-1] if w in asked]
+        if not modifiers or any(_same_name(m, t) for m in modifiers for t in context.tokens):
+            continue
+        for text, _ in context.sentences:
+            for other in re.finditer(rf"\b([A-Z][\w’'\-]*)\s+{re.escape(phrase[-1])}\b", text):
+                if other.group(1) not in phrase and other.group(1).lower() not in STOPWORDS:
+                    return Conflict("name", match.group(), other.group())
+    return None

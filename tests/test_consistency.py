@@ -137,3 +137,16 @@ def test_a_question_about_another_name_or_figure_is_not_answered_by_the_sentence
     assert question_conflicts("What happened to the office in 2005?", "The Oslo office opened in 2004.", oslo) == \
         [Conflict("date", "2005", "2004")]
     assert question_conflicts("when did the bergen office open", "The Oslo office opened in 2004.", oslo) == []
+
+
+def test_a_name_of_several_words_against_another_with_the_same_last_word():
+    from qa.consistency import question_conflicts
+
+    bridge = Context.of(["bridge.txt", "The Harbour Bridge is 340 metres long."])
+    assert question_conflicts("How long is the Tower Bridge?", "The Harbour Bridge is 340 metres long.", bridge) \
+        == [Conflict("name", "Tower Bridge", "Harbour Bridge")]
+    assert question_conflicts("How long is the Harbour Bridge?", "The Harbour Bridge is 340 metres long.",
+                              bridge) == []
+    broncos = Context.of(["Super Bowl 50", "The Broncos defeated the Panthers 24-10."])
+    assert question_conflicts("Who did the Denver Broncos defeat?", "The Broncos defeated the Panthers 24-10.",
+                              broncos) == []
