@@ -240,7 +240,7 @@ def pick(scored: list[ScoredSentence], threshold: float, most: int = 2) -> list[
     likely to; nothing when no sentence reaches the threshold. A sentence whose passage names
     nothing the question asks about, or gives another figure, is never the answer."""
     scored = [s for s in scored if not s.conflicts]
-    if best_support(scored) < threshold:
+    if not scored or best_support(scored) < threshold:
         return []
     chosen = [scored[0]]
     for sentence in scored[1:most]:

@@ -267,13 +267,13 @@ def test_only_one_ingest_writes_at_a_time(tmp_path, corpus_copy, embedder):
             ingest([corpus_copy], settings, embedder=embedder)
 
 
-KILL_AFTER_SECONDS = [0.5, 6.0, 12.0]
+KILL_AFTER_SECONDS = [0.5, 4.0, 12.0]
 
 
 @pytest.mark.parametrize("delay", KILL_AFTER_SECONDS)
 def test_a_killed_ingest_is_completed_by_the_next(tmp_path, embedder, delay):
     """kill -9 at several points of a real ingest; the next ingest leaves one consistent index."""
-    corpus = paragraph_corpus(tmp_path / "corpus.jsonl", 240)
+    corpus = paragraph_corpus(tmp_path / "corpus.jsonl", 400)
     index_dir = tmp_path / "index"
     script = (
         "import sys; from pathlib import Path; from index import IndexSettings, ingest; "
@@ -287,7 +287,7 @@ def test_a_killed_ingest_is_completed_by_the_next(tmp_path, embedder, delay):
     child.wait()
 
     report = ingest([corpus], IndexSettings(index_dir=index_dir), embedder=embedder)
-    assert report.errors == [] and report.documents == 240
+    assert report.errors == [] and report.documents == 400
     assert_consistent(index_dir)
     catalog = Catalog(index_dir, read_only=True)
     spans = [(c.doc_id, c.start, c.end) for c in catalog.chunks().values()]
