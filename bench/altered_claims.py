@@ -43,7 +43,9 @@ def sentences_of(text: str) -> list[tuple[int, int]]:
 
 def squad_paragraphs(bench: Path) -> list[tuple[str, str]]:
     """(article, paragraph) of the development articles that training never reads."""
-    trained = set((bench / "squad-v2.0-dev-train" / "train_articles.txt").read_text("utf-8").split())
+    from training.support_data import train_articles
+
+    trained = set(train_articles(bench))
     data = json.loads((bench / "squad-v1.1-dev" / "dev-v1.1.reconstructed.json").read_text("utf-8"))["data"]
     return [(a["title"], p["context"]) for a in data if a["title"] not in trained for p in a["paragraphs"]]
 

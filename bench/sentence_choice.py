@@ -59,6 +59,7 @@ from qa.eval.sentence_choice import first_sentence_hits, keyword_style  # noqa: 
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
+from training.support_data import train_articles  # noqa: E402
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
@@ -74,11 +75,6 @@ class Outcome:
     diagnosis: dict | None = None
 
 
-def train_articles(bench: Path) -> set[str]:
-    lines = (bench / "squad-v2.0-dev-train" / "train_articles.txt").read_text(encoding="utf-8").splitlines()
-    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-
-
 def spread(items: list, n: int) -> list:
     """`n` items evenly spread over the list, in order."""
     return list(items) if n >= len(items) else [items[i * len(items) // n] for i in range(n)]
@@ -88,7 +84,7 @@ def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQues
     """`count` questions of the held-out articles; for each, another paragraph of its article
     (seeded); and a corpus file of only the paragraphs these name."""
     squad = bench / "squad-v1.1-dev"
-    fitted = train_articles(bench)
+    fitted = set(train_articles(bench))
     questions = [q for q in read_gold(squad / "gold.jsonl")
                  if q.evidence and q.evidence[0].doc_id.split("#")[0] not in fitted]
     questions = spread(questions, count)

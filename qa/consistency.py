@@ -6,9 +6,10 @@ person can read why. Each check is a small function that returns the `Conflict`s
 `conflicts` runs them all, and `qa.grounding` combines the result with the model's probability
 (a claim with a conflict is never supported). Number words are read with `text2num`.
 
-The evidence is a few sentences, the closest first. Names and polarity are checked against the
-*anchor*: the evidence sentence that holds most of the claim's other words, which is where the
-claim says what it says; numbers and qualifiers may come from any evidence sentence.
+The evidence is a few sentences, the closest first; the context is what all the passages hold.
+Names and polarity are checked against the *anchor*: the sentence, of the evidence or else of the
+passages, that holds most of the claim's other words, which is where the claim says what it says;
+numbers and qualifiers may come from any evidence sentence.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from qa.text import STOPWORDS, content_terms, words
+from qa.text import STOPWORDS, content_terms, stem_words, words
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,6 @@ class Conflict:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.claim!r} vs {self.evidence!r}" if self.evidence else \
-            f"{self.kind}: {self.claim!r} is not in the evidence"
 
 
 SAYS = 0.75  # the anchor holds this share of the claim's words other than names: it says what the claim says
@@ -52,7 +49,7 @@ class Context:
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Context:
-        return cls(frozenset().union(*(_tokens(t) for t in texts)), tuple(f for t in texts for f in figures(t)),
+        return cls(frozenset().union(*(_tokens(t) for t in texts)), tuple(f for t in texts for f in _figures_of(t)),
                    frozenset(_known_names(texts)), tuple((t, frozenset(content_terms(t))) for t in texts))
 
 
@@ -61,30 +58,27 @@ def conflicts(claim: str, evidence: Sequence[str], context: Context | None = Non
 
     A figure or a name that no passage gives is always a conflict. The rest (a name given to
     another, a negation, an antonym, a sweeping word) counts only where the anchor says what the
-    claim says (`says_the_same`): a summary that joins many sentences is not contradicted by one."""
+    claim says (it holds SAYS of the claim's words other than its names, figures and words of
+    polarity): a summary that joins many sentences is not contradicted by one."""
     if not evidence:
         return []
     context = context or Context.of(evidence)
-    anchor = anchor_sentence(claim, evidence, context)
-    close = says_the_same(claim, anchor, evidence, context)
+    known = _known(evidence, context)
+    said = _plain_terms(claim, known)
+    anchor = anchor_sentence(claim, evidence, context, said)
+    close = not said or len(said & set(content_terms(anchor))) >= SAYS * len(said)
     found = [*number_conflicts(claim, evidence, context, anchor if close else None),
-             *name_conflicts(claim, anchor, evidence, context, close)]
+             *name_conflicts(claim, anchor, evidence, context, close, known)]
     if close:
         found += [*negation_conflicts(claim, anchor), *antonym_conflicts(claim, anchor),
                   *qualifier_conflicts(claim, evidence)]
     return found
 
 
-def says_the_same(claim: str, anchor: str, evidence: Sequence[str], context: Context | None = None,
-                  share: float = SAYS) -> bool:
-    """Whether `anchor` holds at least `share` of the claim's content words other than those the
-    checks look at: its names, its figures and words of polarity ("closed" for "opened")."""
-    said = _plain_terms(claim, _known(evidence, context))
-    return not said or len(said & set(content_terms(anchor))) >= share * len(said)
-
-
 def _plain_terms(claim: str, known: set[str]) -> set[str]:
-    checked = set(content_terms(" ".join(names(claim, known)))) | {s for pair in _antonym_stems() for s in pair}
+    """The claim's content words other than those the checks look at: its names, its figures and
+    words of polarity ("closed" for "opened")."""
+    checked = set(content_terms(" ".join(names(claim, known)))) | _polarity_stems()
     return {t for t in content_terms(claim) if t not in checked and not t[:1].isdigit()}
 
 
@@ -92,14 +86,15 @@ def _known(evidence: Sequence[str], context: Context | None) -> set[str]:
     return _known_names(evidence) | (context.names if context else set())
 
 
-def anchor_sentence(claim: str, evidence: Sequence[str], context: Context | None = None) -> str:
+def anchor_sentence(claim: str, evidence: Sequence[str], context: Context | None = None,
+                    said: set[str] | None = None) -> str:
     """The sentence, of the evidence or else of the context, that holds most of what the claim
     says of its names: its content words other than names and figures ("head", "republic" in
     "Putin is the head of the Chechen republic"), then all its content words; the evidence's
     first on a tie. The evidence is what most resembles the claim; the sentence that says the
-    same of someone else may be elsewhere."""
+    same of someone else may be elsewhere. `said`: the claim's `_plain_terms`, when known already."""
     terms = set(content_terms(claim))
-    said = _plain_terms(claim, _known(evidence, context))
+    said = _plain_terms(claim, _known(evidence, context)) if said is None else said
     candidates = [(sentence, set(content_terms(sentence))) for sentence in evidence]
     candidates += list(context.sentences if context else ())
 
@@ -123,6 +118,7 @@ _NEAR = r"about|around|approximately|roughly|nearly|almost|some|close to|an esti
 _HEDGE = re.compile(rf"(?:(?P<above>{_ABOVE})|(?P<below>{_BELOW})|(?P<near>{_NEAR}))\s+$", re.IGNORECASE)
 NEAR = 0.15  # "about 400" agrees with a figure within 15% of 400
 NEAR_YEARS = 2  # and "about 1836" with a year at most this far from it
+CACHED_CHARS = 2_000  # the longest text whose figures are kept for the next check
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,18 @@ class Figure:
 
 @lru_cache(maxsize=4096)
 def figures(text: str) -> tuple[Figure, ...]:
-    """The numbers in `text`, number words ("forty-two", "three thousand") included."""
+    """The numbers in `text`, number words ("forty-two", "three thousand") included; kept for the
+    next time the same sentence is checked."""
+    return _read_figures(text)
+
+
+def _figures_of(text: str) -> tuple[Figure, ...]:
+    """`figures`, kept only for a text of a sentence's size: a whole document read for the
+    question checks is kept once, in its `Context`, not again under its text in this cache."""
+    return figures(text) if len(text) <= CACHED_CHARS else _read_figures(text)
+
+
+def _read_figures(text: str) -> tuple[Figure, ...]:
     digits = _number_words_as_digits(text)
     found = []
     for match in _NUMBER.finditer(digits):
@@ -279,12 +286,12 @@ _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 
 
 def name_conflicts(claim: str, anchor: str, evidence: Sequence[str], context: Context | None = None,
-                   close: bool = True) -> list[Conflict]:
+                   close: bool = True, known: set[str] | None = None) -> list[Conflict]:
     """A name in the claim that neither the evidence nor the context mentions, or, when the
     anchor says what the claim says (`close`), one that the anchor replaces with another ("The
     Bergen office opened" against "The Oslo office opened"). A name written in part ("Kadyrov"
-    for "Ramzan Kadyrov") is the same name."""
-    known = _known(evidence, context)
+    for "Ramzan Kadyrov") is the same name. `known`: `_known(evidence, context)`, when known already."""
+    known = _known(evidence, context) if known is None else known
     evidence_words = set().union(*(_tokens(sentence) for sentence in evidence), context.tokens if context else ())
     anchor_words = _tokens(anchor)
     claim_names = names(claim, known)
@@ -344,6 +351,11 @@ def _antonym_stems() -> list[tuple[str, str]]:
     return [(_stems(a)[0], _stems(b)[0]) for a, b in _ANTONYMS]
 
 
+@lru_cache(maxsize=1)
+def _polarity_stems() -> frozenset[str]:
+    return frozenset(s for pair in _antonym_stems() for s in pair)
+
+
 def antonym_conflicts(claim: str, anchor: str) -> list[Conflict]:
     """A word of the claim whose opposite the anchor sentence says instead ("closed" for "opened")."""
     claim_terms, anchor_terms = set(_stems(claim)), set(_stems(anchor))
@@ -358,9 +370,7 @@ def antonym_conflicts(claim: str, anchor: str) -> list[Conflict]:
 
 def _stems(text: str) -> list[str]:
     """Stems of every word, stopwords too ("more", "after" and "before" carry the polarity here)."""
-    from qa.text import _stemmer
-
-    return _stemmer().stemWords(_irregular(words(text)))
+    return stem_words(_irregular(words(text)))
 
 
 _IRREGULAR = {"rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "won": "win", "lost": "lose",

@@ -196,15 +196,12 @@ def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str
     scores = model.probabilities(pairs)
     probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
     rule = model.settings.answer_rule
-    documents: dict[str, Context] = {}
     scored = []
     for c, probability in zip(chosen, probabilities):
         features = {"probability": float(probability), **c.features}
         rank_score = rule.probability(features) if rule else features["probability"]
-        if c.passage.doc_id not in documents:
-            body = texts[c.passage.doc_id] if texts else c.passage.text
-            documents[c.passage.doc_id] = _document_context(c.passage.title, body)
-        found = question_conflicts(asked or question, c.text, documents[c.passage.doc_id])
+        document = _document_context(c.passage.title, texts[c.passage.doc_id] if texts else c.passage.text)
+        found = question_conflicts(asked or question, c.text, document)
         scored.append(ScoredSentence(c.passage.doc_id, c.passage.title, c.start, c.end, c.text, float(probability),
                                      rank_score, features, tuple(found)))
     scored.sort(key=lambda s: -s.rank_score)  # stable: equal scores keep the cheap order
@@ -240,7 +237,7 @@ def pick(scored: list[ScoredSentence], threshold: float, most: int = 2) -> list[
     likely to; nothing when no sentence reaches the threshold. A sentence whose passage names
     nothing the question asks about, or gives another figure, is never the answer."""
     scored = [s for s in scored if not s.conflicts]
-    if not scored or best_support(scored) < threshold:
+    if not scored or max(s.support for s in scored) < threshold:
         return []
     chosen = [scored[0]]
     for sentence in scored[1:most]:

@@ -81,8 +81,8 @@ def judge(claims: list[str], spans: list[Span], alike: np.ndarray, model: Suppor
     shown = [claim_evidence(row, order, model.settings.evidence_sentences) for row in alike]
     probabilities = model.probabilities(
         [(claim, " ".join(spans[j].text for j in evidence)) for claim, evidence in zip(claims, shown)])
-    context = set().union(*(content_terms(s.text) for s in spans))
     everything = Context.of([s.text for s in spans])
+    context = set().union(*(terms for _, terms in everything.sentences))
     verdicts = []
     for row, (claim, p, evidence) in enumerate(zip(claims, probabilities, shown)):
         closest = sorted(evidence, key=lambda j: -alike[row, j])

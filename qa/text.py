@@ -32,8 +32,12 @@ def words(text: str) -> list[str]:
 
 def content_terms(text: str) -> list[str]:
     """Stemmed words that carry meaning: no stopwords, no punctuation."""
-    kept = [w for w in words(text) if w not in STOPWORDS]
-    return _stemmer().stemWords(kept)
+    return stem_words([w for w in words(text) if w not in STOPWORDS])
+
+
+def stem_words(tokens: list[str]) -> list[str]:
+    """Each word as the English Snowball stemmer gives it ("opened" -> "open")."""
+    return _stemmer().stemWords(tokens)
 
 
 def clean_question(text: str) -> str:

@@ -2,7 +2,8 @@
 
 Each sentence of the answer (its `[n]` markers aside) is a claim; the support model and the
 consistency checks judge it against the few source sentences most like it (`qa.grounding.judge`),
-and the closest of those is reported as its source, with any conflict that the checks found. `start`/`end` locate each sentence in the answer exactly as it was sent.
+and the closest of those is reported as its source, with any conflict that the checks found.
+`start`/`end` locate each sentence in the answer exactly as it was sent.
 """
 
 from __future__ import annotations

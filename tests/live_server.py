@@ -6,6 +6,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
@@ -29,6 +31,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def sample_corpus_with_pdf(sample_corpus: Path, root: Path, embedder, name: str, pages: list[list[str]]
+                           ) -> Iterator[LiveServer]:
+    """The real server over a copy of the sample corpus and a PDF of `pages` (lines each)."""
+    from tests.pdf_files import write_pdf
+
+    shutil.copytree(sample_corpus, root / "corpus")
+    write_pdf(root / "corpus" / name, pages)
+    assistant = Assistant(Config(index_dir=root / "index", corpus_dir=root / "corpus"), embedder=embedder)
+    assistant.ingest()
+    with LiveServer(assistant) as live:
+        yield live
 
 
 def corpus_with_evil_document(sample_corpus: Path, target: Path) -> Path:

@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from qa.config import Config
 from qa.service import Assistant
 from tests.conftest import SAMPLE_CORPUS
-from tests.live_server import EVIL_DOC_ID, EVIL_QUESTION, LiveServer, ScriptedChat, corpus_with_evil_document
+from tests.live_server import EVIL_DOC_ID, EVIL_QUESTION, LiveServer, ScriptedChat, corpus_with_evil_document, \
+    sample_corpus_with_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -319,15 +320,10 @@ def test_corpus_tab_lists_documents_and_adds_uploads(app, tmp_path):
 @pytest.fixture(scope="module")
 def paged_server(tmp_path_factory, embedder):
     """The sample corpus and a PDF whose answer lies on its third page."""
-    from tests.pdf_files import write_pdf
     from tests.test_pages import PAGES
 
-    root = tmp_path_factory.mktemp("browser-pages")
-    shutil.copytree(SAMPLE_CORPUS, root / "corpus")
-    write_pdf(root / "corpus" / "harbour.pdf", PAGES)
-    assistant = Assistant(Config(index_dir=root / "index", corpus_dir=root / "corpus"), embedder=embedder)
-    assistant.ingest()
-    with LiveServer(assistant) as live:
+    with sample_corpus_with_pdf(SAMPLE_CORPUS, tmp_path_factory.mktemp("browser-pages"), embedder,
+                                "harbour.pdf", PAGES) as live:
         yield live
 
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import expect
 
-from qa.config import Config
-from qa.service import Assistant
 from tests.conftest import SAMPLE_CORPUS
-from tests.live_server import LiveServer
-from tests.pdf_files import write_pdf
+from tests.live_server import sample_corpus_with_pdf
 from tests.test_browser import QUESTION, ask, browser, visit, wait_for_answer  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -29,12 +24,8 @@ CANAL_PAGES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
     """The sample corpus and a PDF whose lines break inside its sentences."""
-    root = tmp_path_factory.mktemp("browser-reading")
-    shutil.copytree(SAMPLE_CORPUS, root / "corpus")
-    write_pdf(root / "corpus" / "canal.pdf", CANAL_PAGES)
-    assistant = Assistant(Config(index_dir=root / "index", corpus_dir=root / "corpus"), embedder=embedder)
-    assistant.ingest()
-    with LiveServer(assistant) as live:
+    with sample_corpus_with_pdf(SAMPLE_CORPUS, tmp_path_factory.mktemp("browser-reading"), embedder,
+                                "canal.pdf", CANAL_PAGES) as live:
         yield live
 
 

@@ -357,7 +357,11 @@ def squad_train_questions(bench: Path, count: int, seed: int = 13) -> list[Squad
 
 def keyword_style(question: str, rng: random.Random) -> str:
     """A question as a search box gets it: lower case, no function words or question mark, and
-    sometimes its words in another order ("how many people left chechnya" -> "people left chechnya")."""
+    sometimes its words in another order ("how many people left chechnya" -> "people left chechnya").
+
+    Not `qa.eval.sentence_choice.keyword_style` on purpose: the evaluation rewrites questions its
+    own way (other words dropped, neighbours swapped), so that its keyword-style figures are of a
+    style the model never trained on."""
     kept = [w for w in re.findall(r"[\w'-]+", question.lower()) if w not in _FUNCTION_WORDS]
     if len(kept) > 2 and rng.random() < 0.5:
         cut = rng.randrange(1, len(kept))

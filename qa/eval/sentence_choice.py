@@ -20,10 +20,9 @@ from index.documents import Span
 
 from qa import extractive
 from qa.eval import metrics
+from qa.extractive import Embed
 from qa.results import Answer, Passage
 from qa.text import STOPWORDS, words
-
-Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
 # Question words that a keyword query sometimes keeps ("how african americans were immigrated").
 _QUESTION_WORDS = ("what", "which", "who", "whom", "whose", "when", "where", "why", "how")
