@@ -66,7 +66,9 @@ def test_the_chunk_cap_stops_chunking_as_soon_as_it_is_passed():
     assert len(chunk_text("d", "One. Two.", 192, 32, max_chunks=1)) == 1
 
 
-@pytest.mark.parametrize("body", [b"a" * (3 * MB), b"word " * (2 * MB // 5)])
+# 4 MB of one letter makes more chunks than the cap (refused as it is chunked); 400 KB of "word " fewer
+# (indexed). Either is settled in seconds, while a question asked meanwhile is answered.
+@pytest.mark.parametrize("body", [b"a" * (4 * MB), b"word " * (2 * MB // 5)])
 def test_a_shapeless_upload_is_refused_or_indexed_quickly_while_questions_are_answered(
         tmp_path, sample_index_dir, embedder, support_model, body):
     config = Config(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus", max_document_chunks=2000)
