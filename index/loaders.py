@@ -1,8 +1,9 @@
 """Find documents under the paths given and extract their text.
 
 Plain text and Markdown are kept byte-for-byte as decoded UTF-8 so that offsets can be checked
-against the file itself; HTML and PDF are reduced to their text; a JSONL corpus gives one document
-per line (BEIR style: `_id`, `title`, `text`).
+against the file itself; HTML, Word (.docx, `index.word`) and PDF are reduced to their text; a JSONL
+corpus gives one document per line (BEIR style: `_id`, `title`, `text`). A folder's files of other
+kinds are reported as skipped, never passed over in silence.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.documents import Document, LoadError
+from index.word import docx_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf", ".jsonl"}
 SIDECAR = "metadata.json"  # {doc_id: {"title": ..., "date": ...}} beside the documents
 MAX_ID_CHARS = 200  # of a JSONL record's id; a file's id is its path, which the file system bounds
 
@@ -31,8 +33,7 @@ def load_paths(paths: list[Path]) -> Iterator[Document | LoadError]:
         elif path.is_dir():
             yield from _load_folder(path)
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            yield LoadError(str(path), f"unsupported file type {path.suffix or '(none)'!r}; "
-                            f"expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+            yield LoadError(str(path), unsupported(path.name))
         else:
             yield from load_file(path, root=path, doc_id=path.name, sidecar={})
 
@@ -49,6 +50,14 @@ def _load_folder(root: Path) -> Iterator[Document | LoadError]:
             continue
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
             yield from load_file(path, root=root, doc_id=relative.as_posix(), sidecar=sidecar)
+        else:
+            yield LoadError(str(path), unsupported(path.name))
+
+
+def unsupported(name: str) -> str:
+    """Why a file of this name is not read: its kind, and the kinds that are."""
+    suffix = Path(name).suffix
+    return f"unsupported file type {suffix or '(none)'!r}; expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
 
 
 def _read_sidecar(path: Path) -> tuple[dict, LoadError | None]:
@@ -75,8 +84,11 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
         return
     try:
         pages: tuple[int, ...] = ()
+        date = None
         if suffix == ".pdf":
             (text, pages), title = _pdf_text(raw), ""
+        elif suffix == ".docx":
+            text, title, date = docx_text(raw)
         else:
             text = _decode(raw, path.name)
             title = _html_title(text) if suffix in HTML_SUFFIXES else ""
@@ -93,7 +105,7 @@ def load_file(path: Path, root: Path, doc_id: str, sidecar: dict) -> Iterator[Do
         doc_id=doc_id,
         text=text,
         title=str(meta.get("title") or title or _first_line(text)),
-        date=_date(meta.get("date")),
+        date=_date(meta.get("date")) or date,
         source=str(path),
         root=str(root),
         pages=pages,

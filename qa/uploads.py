@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.ingest import IngestBusyError, IngestReport
-from index.loaders import SUPPORTED_SUFFIXES
+from index.loaders import SUPPORTED_SUFFIXES, unsupported
 
 from qa.config import Config
 from qa.errors import INDEX_BUSY, BadInputError, IndexStoreError, QAError, ReadOnlyError, StoppingError
@@ -74,19 +74,18 @@ def check_uploads(files: Sequence[Upload], config: Config) -> None:
 
 
 def check_name(name: str) -> str:
-    """A plain file name of a supported type: no folders, no hidden files, no control characters."""
+    """A plain file name: no folders, no hidden files, no control characters. (A file of a kind that
+    is not read is not refused here: it gets its own outcome, and the others are indexed.)"""
     if (not name or name != name.strip() or name.startswith(".") or len(name) > MAX_NAME_CHARS
             or any(ch in name for ch in "/\\") or any(unicodedata.category(ch)[0] == "C" for ch in name)):
         raise BadInputError(f"{name[:80]!r} is not a usable file name; rename the file")
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise BadInputError(f"{name}: unsupported file type {suffix or '(none)'!r}; "
-                            f"expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
     return name
 
 
 def add_upload(upload: Upload, folder: Path, ingest: Callable[[Path], IngestReport]) -> UploadOutcome:
     """Store one checked upload as `folder/<name>` and index it; on failure put back what was there."""
+    if Path(upload.name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        return UploadOutcome(upload.name, False, f"nothing indexed: {unsupported(upload.name)}")
     target = folder / upload.name
     previous = folder / f".{upload.name}.previous"  # hidden: a folder scan never reads it
     had_previous = False

@@ -23,7 +23,7 @@ from qa.uploads import Upload
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl"]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".jsonl"]
 REVEAL_STEPS = 12  # an extractive answer is ready at once; show it in this many steps
 REVEAL_PAUSE = 0.025
 
@@ -340,7 +340,7 @@ def _mode_info(assistant: Assistant) -> str:
 
 def _upload_label(config) -> str:
     size = config.max_upload_bytes / (1024 * 1024)
-    return (f"Add files (txt, md, html, pdf, jsonl; up to {config.max_upload_files} at once, "
+    return (f"Add files (txt, md, html, docx, pdf, jsonl; up to {config.max_upload_files} at once, "
             f"{size:g} MB each)")
 
 
