@@ -4,6 +4,7 @@ real server on 127.0.0.1 over the real sample index."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import httpx
 import openai
@@ -67,6 +68,44 @@ def test_streaming_sends_the_answer_then_the_sources_and_ends(client):
     assert last.finish_reason == "stop"
     assert [c["id"] for c in last.delta.model_extra["citations"]] == \
         [c["id"] for c in plain.choices[0].message.model_extra["citations"]]
+
+
+def cl100k(monkeypatch):
+    """tiktoken's own cl100k_base, from the copy that llama-index ships (nothing is downloaded)."""
+    import llama_index.core
+    import tiktoken
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"))
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def test_usage_counts_the_tokens_sent_and_returned_with_tiktoken(client, monkeypatch):
+    encoding = cl100k(monkeypatch)
+    messages = [{"role": "system", "content": "Answer from the corpus."},
+                {"role": "user", "content": "How many people from Chechnya left to join the Islamic State?"},
+                {"role": "assistant", "content": "405 [1]"},
+                {"role": "user", "content": QUESTION}]
+
+    def tokens(text: str) -> int:
+        return len(encoding.encode(text))
+
+    # As OpenAI counts a chat for its cl100k models: 3 tokens around each message, 3 to start the reply.
+    prompt = sum(3 + tokens(m["role"]) + tokens(m["content"]) for m in messages) + 3
+    reply = client.chat.completions.create(model="qa-corpus", messages=messages)
+    usage = reply.usage
+    assert usage.prompt_tokens == prompt > 40
+    assert usage.completion_tokens == tokens(reply.choices[0].message.content) > 20
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+    chunks = list(client.chat.completions.create(model="qa-corpus", messages=messages, stream=True,
+                                                 stream_options={"include_usage": True}))
+    *answer, last = chunks
+    assert last.choices == [] and last.usage == usage
+    assert all(c.usage is None for c in answer) and answer[-1].choices[0].finish_reason == "stop"
+    assert "".join(c.choices[0].delta.content or "" for c in answer) == reply.choices[0].message.content
+
+    plain = list(client.chat.completions.create(model="qa-corpus", messages=messages, stream=True))
+    assert all(c.usage is None and c.choices for c in plain)  # no usage chunk unless asked for
 
 
 def test_a_follow_up_reads_the_earlier_user_turns(client):

@@ -11,7 +11,8 @@ same citations, as the API gives them, are in the message's extra field `citatio
 in `/api/ask` (with the `openai` package: `extra_body={"filters": {...}}`).
 
 Streaming (`"stream": true`) sends server-sent `chat.completion.chunk`s: the answer, then the
-sources, then `[DONE]`. An LLM answer streams once its claims are checked: a chat client cannot
+sources, then (with `"stream_options": {"include_usage": true}`) a chunk with no choices that holds
+`usage`, then `[DONE]`. `usage` counts tokens with tiktoken's cl100k_base (`usage`). An LLM answer streams once its claims are checked: a chat client cannot
 take back text it has shown, so nothing unchecked is sent. Errors have OpenAI's shape,
 `{"error": {"message", "type", "param", "code"}}`.
 """
@@ -31,6 +32,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.chunking import cl100k_counter
 from qa.web import redact
 from qa.errors import BadInputError, IndexStoreError, LLMError, NotFoundError, SupportModelError
 from qa.web.limits import BodyLimit, BodyTooLarge, too_large_message
@@ -62,12 +64,19 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False  # a last chunk, with no choices, that holds the reply's `usage`
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens and the like do not apply
 
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     n: int | None = None  # choices asked for: the corpus gives one answer, so more is refused, not cut to one
     filters: dict[str, Any] | None = None  # as in /api/ask: doc_ids, title, since, until
 
@@ -103,20 +112,36 @@ def extra(answer: Answer) -> dict[str, Any]:
             "support": answer.support}
 
 
-def completion(answer: Answer, model: str) -> dict:
+def usage(messages: list[ChatMessage], reply: str) -> dict[str, int]:
+    """Tokens in tiktoken's cl100k_base, counted as OpenAI counts a chat for its models of that
+    encoding: each message's role and text and 3 tokens around them, then 3 that start the reply.
+    The completion is the content sent back (the cited answer and its sources); the citations
+    field repeats it for programs and is not counted."""
+    count = cl100k_counter()
+    prompt = sum(3 + count(m.role) + count(m.text()) for m in messages) + 3
+    completion = count(reply)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def completion(answer: Answer, body: ChatRequest) -> dict:
+    text = content(answer)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-        "model": model,
+        "model": body.model,
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": content(answer), **extra(answer)}}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                     "message": {"role": "assistant", "content": text, **extra(answer)}}],
+        "usage": usage(body.messages, text),
     }
 
 
-def chunks(answer: Answer, model: str) -> Iterator[str]:
-    """Server-sent events: the role, the answer a sentence at a time, the sources, the end."""
+def chunks(answer: Answer, body: ChatRequest) -> Iterator[str]:
+    """Server-sent events: the role, the answer a sentence at a time, the sources, the usage if
+    asked for, the end."""
+    counted = body.stream_options is not None and body.stream_options.include_usage
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model}
+            "model": body.model}
+    if counted:  # as OpenAI sends it: every chunk has the field, and only the last one a value
+        base["usage"] = None
 
     def event(delta: dict, finish: str | None = None) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
@@ -129,6 +154,8 @@ def chunks(answer: Answer, model: str) -> Iterator[str]:
     if sources:
         yield event({"content": sources})
     yield event(extra(answer), finish="stop")
+    if counted:
+        yield f"data: {json.dumps(base | {'choices': [], 'usage': usage(body.messages, content(answer))})}\n\n"
     yield "data: [DONE]\n\n"
 
 
@@ -155,9 +182,9 @@ def build_openai(assistant: Assistant) -> FastAPI:
         # Whole before the first byte: a chat client cannot take back text it has shown.
         answer = assistant.ask(question, history, filters=body.filters).result()
         if body.stream:
-            return StreamingResponse(chunks(answer, body.model), media_type="text/event-stream",
+            return StreamingResponse(chunks(answer, body), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
-        return completion(answer, body.model)
+        return completion(answer, body)
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
