@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES)
     p.add_argument("--json", action="store_true")
 
+    commands.add_parser("mcp", help="serve the tools and documents to an MCP client on stdin/stdout",
+                        description="An MCP server on stdio, for a desktop client's config: tools search, ask, "
+                                    "cite, verify and documents; each document a resource. qa serve also serves "
+                                    "it over HTTP under /mcp.")
+
     p = commands.add_parser("serve", help="serve the chat app and the HTTP API")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -265,6 +270,16 @@ def cmd_eval(args, config: Config) -> int:
     return run(args, config)
 
 
+def cmd_mcp(args, config: Config) -> int:
+    from qa.web.mcp_server import run_stdio
+
+    assistant = _assistant(config)
+    if not assistant.index_exists():
+        assistant.reader  # raises "no index ...": said now, in the client's log, rather than by every tool
+    run_stdio(assistant)
+    return 0
+
+
 def cmd_serve(args, config: Config) -> int:
     from qa.web.server import serve
 
@@ -275,6 +290,7 @@ def cmd_serve(args, config: Config) -> int:
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "cite": cmd_cite,
     "docs": cmd_docs, "eval": cmd_eval, "serve": cmd_serve, "verify": cmd_verify, "remove": cmd_remove,
+    "mcp": cmd_mcp,
 }
 
 if __name__ == "__main__":

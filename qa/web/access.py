@@ -5,9 +5,9 @@ adds dozens) is left out:
 - a Host header outside the allowlist gets a 400, so a web page whose name was rebound to
   127.0.0.1 (DNS rebinding) reaches nothing;
 - a request that changes something and comes from a page of another site (its Origin) gets a 403;
-- with a key, the API wants `Authorization: Bearer <key>` and the chat app a login, which sets a
-  signed session cookie; without either, pages redirect to the login and every other route
-  answers 401;
+- with a key, the APIs (/api, /v1, /mcp) want `Authorization: Bearer <key>` and the chat app a
+  login, which sets a signed session cookie; without either, pages redirect to the login and every
+  other route answers 401;
 - Gradio's upload route gets a body cap, and answers 403 on a read-only server;
 - the routes by which Gradio fetches a URL for a client (`/gradio_api/file=https://...`, `/proxy=`)
   answer 403: this server reaches out to nothing;
@@ -119,7 +119,7 @@ class Access:
 
     # --- replies ----------------------------------------------------------------------------------
     def _unauthorized(self, path: str, method: str, headers: Headers) -> Response:
-        api = path.startswith(("/api", "/v1"))
+        api = path.startswith(("/api", "/v1", "/mcp"))
         if not api and method == "GET" and "text/html" in headers.get("accept", ""):
             return RedirectResponse("/login", status_code=303)
         message = "this server needs its key: send Authorization: Bearer <key>" if api else "log in first"

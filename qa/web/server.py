@@ -1,5 +1,6 @@
-"""One server on 127.0.0.1: the HTTP API under /api, an OpenAI-compatible endpoint under /v1 and
-the Gradio chat app at /, behind one access layer (qa.web.access: Host allowlist, Origin check, key, read-only)."""
+"""One server on 127.0.0.1: the HTTP API under /api, an OpenAI-compatible endpoint under /v1, an MCP
+server under /mcp and the Gradio chat app at /, behind one access layer (qa.web.access: Host
+allowlist, Origin check, key, read-only)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from qa.service import Assistant
 from qa.text import counted
 
 STOP_SECONDS = 3  # a stopping server gives open requests to end
+SERVICES = ("/api/", "/v1/", "/mcp/")  # mounted beside the chat app, which answers every other path
 
 
 def _offline_gradio() -> None:
@@ -33,13 +35,16 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
 
     from qa.web.access import Access
     from qa.web.api import build_api
+    from qa.web.mcp_server import build_server, http_app, serving
     from qa.web.openai_api import build_openai
     from qa.web.ui import build_ui
 
     assistant = assistant or Assistant(config)
-    app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
+    mcp = build_server(assistant)
+    app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lambda _: serving(mcp))
     app.mount("/api", build_api(assistant))
     app.mount("/v1", build_openai(assistant))
+    app.mount("/mcp", http_app(mcp))
     demo = build_ui(assistant)
     # run_history off: it would keep every question in the browser. No footer ("Use via API"):
     # the API to use is ours, under /api, not the UI's internal event endpoints. show_error off:
@@ -62,18 +67,18 @@ def build_app(config: Config, assistant: Assistant | None = None) -> FastAPI:
 class _ApiPathsStayInTheApi:
     """Starlette's mounts match no path that holds a line break, so `/api/documents/a%0Ab` would
     fall through to the chat app's mount and answer in its format; it gets the API's 404. Nor do
-    they match `/api` or `/v1` themselves, which go to their mount as `/api/` and `/v1/`, whose
-    404s list the routes there are."""
+    they match `/api`, `/v1` or `/mcp` themselves, which go to their mount as `/api/`, `/v1/` and
+    `/mcp/` (the MCP endpoint itself; the others' 404s list the routes there are)."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and path.startswith(("/api/", "/v1/")) and ("\n" in path or "\r" in path):
+        if scope["type"] == "http" and path.startswith(SERVICES) and ("\n" in path or "\r" in path):
             await JSONResponse({"error": "no such route or document"}, status_code=404)(scope, receive, send)
             return
-        if path in ("/api", "/v1"):
+        if path in ("/api", "/v1", "/mcp"):
             scope = {**scope, "path": path + "/", "raw_path": path.encode() + b"/"}
         await self.app(scope, receive, send)
 
