@@ -5,8 +5,11 @@ finds offsets afterwards, which drifts where whitespace is folded; here every sp
 original text, so a citation is always `text[start:end]`.
 
 A line break ends a sentence, except in hard-wrapped plain text (e-mail, RFCs, text kept at 72
-columns), where a line was broken because its next word would not fit: there a single line break
-inside a paragraph is a space, and a sentence may run over several lines.
+columns) and in a PDF's text layer, where a line was broken because its next word would not fit:
+there a single line break inside a paragraph is a space, and a sentence may run over several lines.
+A PDF puts no blank line between paragraphs, so the short last line of each ("Petrova.") is
+followed by the next paragraph's first: such a line ends its sentence, and is no sign either way
+of whether the text is wrapped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
+_LAST_TERMINATOR = re.compile(r"[.!?…]+[\"'”’»)\]]*$")
 WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
 WRAP_SAMPLE = 20_000  # the characters, from the start of a document, that show whether it is wrapped
 SLACK = 0.9  # wrapping that counts bytes or tabs breaks a little early: a word that nearly fit did not
@@ -73,13 +77,20 @@ def _wrap_width(sample: str) -> int | None:
         return None
     inside = [(a, b) for a, b in zip(lines, lines[1:]) if _continues(a, b)]
     forced = [(a, b) for a, b in inside if _forced(a, b, width)]
-    if not inside or len(forced) < 0.6 * len(inside):
+    last_lines = sum(not _forced(a, b, width) and _closes_sentence(a, b) for a, b in inside)
+    if len(inside) == last_lines or len(forced) < 0.6 * (len(inside) - last_lines):
         return None
     if sum(len(a.split()) for a, _ in forced) < PROSE_WORDS * len(forced):
         return None
     if sum(b.lstrip()[:1].islower() for _, b in forced) < CONTINUED * len(forced):
         return None
     return width
+
+
+def _closes_sentence(line: str, following: str) -> bool:
+    """Whether `line` ends with the end of a sentence (not with "Dr." before a name)."""
+    line = line.rstrip()
+    return bool(_LAST_TERMINATOR.search(line)) and _ends_sentence(line + "\n" + following, len(line))
 
 
 def _breaks_sentence(text: str, newline: int, width: int | None) -> bool:

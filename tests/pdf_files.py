@@ -36,3 +36,28 @@ def write_pdf(path: Path, pages: list[list[str]]) -> Path:
 
 def _escape(line: str) -> str:
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+# A report as a PDF's text layer gives it: no blank line between paragraphs, the last line of each
+# short, and a sentence that runs over a line break after "Dr. Irina".
+SURVEY_LINES = [
+    "Volga River Survey",
+    "In the summer of 1998 twenty hydrologists mapped the lower",
+    "Volga from Samara to Astrakhan. The survey was led by Dr. Irina",
+    "Petrova.",
+    "The work was paid for by the Kazan River Fund, which gave",
+    "two boats.",
+    "The main channel had moved east by two hundred metres since",
+    "1961.",
+    "The maps are kept in the library of the Kazan institute, which",
+    "printed them in 2001.",
+]
+# The same report laid out again, a paragraph to a line.
+SURVEY_REPRINT_LINES = [
+    "Volga River Survey",
+    "In the summer of 1998 twenty hydrologists mapped the lower Volga from Samara to Astrakhan. "
+    "The survey was led by Dr. Irina Petrova.",
+    "The work was paid for by the Kazan River Fund, which gave two boats.",
+    "The main channel had moved east by two hundred metres since 1961.",
+    "The maps are kept in the library of the Kazan institute, which printed them in 2001.",
+]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tests.conftest import ROOT
 from tests.live_server import LiveServer
-from tests.pdf_files import write_pdf
+from tests.pdf_files import SURVEY_LINES, write_pdf
 
 from index.catalog import Catalog
 from index.loaders import load_file
@@ -108,3 +108,13 @@ def test_a_sentence_wrapped_over_lines_of_a_pdf_is_one_sentence(tmp_path):
         "The keeper lit them every night until the harbour closed in the winter of 1950, when the piers were "
         "given to the navy.",
     ]
+
+
+def test_a_sentence_over_a_paragraphs_short_last_line_is_one_sentence(tmp_path):
+    """No blank line between paragraphs, a short last line to each, "Dr." before the break."""
+    write_pdf(tmp_path / "survey.pdf", [SURVEY_LINES])
+    [document] = load_file(tmp_path / "survey.pdf", tmp_path, "survey.pdf", {})
+    spans = sentence_spans(document.text)
+    [(start, end)] = [(s, e) for s, e in spans if "Irina" in document.text[s:e]]
+    assert document.text[start:end] == "The survey was led by Dr. Irina\nPetrova."
+    assert all("Petrova" not in document.text[s:e] for s, e in spans if s != start)

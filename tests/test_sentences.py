@@ -97,3 +97,21 @@ def test_a_record_of_fields_is_not_wrapped_text():
                "we waited for half an hour for a table on a friday night with the kids"]
     listing = "\n".join(["name: Bistro Lyon", "city: Santa Barbara"] + [f"review text: {r}" for r in reviews] * 3)
     assert wrap_width(listing) is None
+
+
+def test_short_last_lines_of_paragraphs_with_no_blank_line_between_them_are_still_wrapped_text():
+    # as a PDF's text layer reads: each paragraph's last line short, the next paragraph on the next line
+    from tests.pdf_files import SURVEY_LINES
+
+    text = "\n".join(SURVEY_LINES)
+    assert wrap_width(text)
+    assert folded(text) == [
+        "Volga River Survey",
+        "In the summer of 1998 twenty hydrologists mapped the lower Volga from Samara to Astrakhan.",
+        "The survey was led by Dr. Irina Petrova.",
+        "The work was paid for by the Kazan River Fund, which gave two boats.",
+        "The main channel had moved east by two hundred metres since 1961.",
+        "The maps are kept in the library of the Kazan institute, which printed them in 2001.",
+    ]
+    for start, end in sentence_spans(text):
+        assert text[start:end] == text[start:end].strip()
