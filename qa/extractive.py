@@ -10,6 +10,21 @@ rule's call (`support.Rule`, fitted on training questions in their own words and
 style): it weighs the model's probability together with the cheap signals, which picks the
 answering sentence more often than either alone, and more often than the sentence nearest the
 question by the embedder's cosine (`qa.eval.sentence_choice`).
+
+Rules beside the model decide what an answer may be made of (`pick`):
+- A question that asks how many or when is answered only by a sentence that gives a number or a
+  date it does not already say (the day of "December 17" is no count): "When did Kadyrov become
+  president?" is declined rather than answered by a sentence about his presidency with no date.
+- A sentence that closes a quotation opened earlier in its paragraph ('...with the gunmen,"
+  Kadyrov said.') is read by the model as it is, and quoted from the start of the sentence that
+  opens the quotation, so that its marks balance; where that makes the quote longer than
+  MAX_QUOTE_CHARS, the sentence is not quoted at all.
+- A second sentence joins the first only when it adds to the answer to this question: the two
+  are one statement (next to each other in one document, the later opening with a word that
+  refers back to the earlier: "405 left... Among those, 104..."), or the second gives the kind of
+  thing asked for, which the first lacks. Another event, in another article or further on in the
+  same one, does not join however likely the model finds it; nor does the first sentence again
+  (the same content in two documents).
 """
 
 from __future__ import annotations
@@ -17,12 +32,12 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.sentences import sentence_spans
+from index.sentences import sentence_spans, wrap_width
 
 from qa.consistency import Conflict, Context, question_conflicts
 from qa.results import Passage
@@ -52,6 +67,16 @@ _QUESTION_KINDS = [
     ("date", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|century|decade)\b", re.I)),
     ("name", re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:city|country|place|team|group|company|organization|person|name)\b", re.I)),
 ]
+GATED_KINDS = ("number", "date")  # what a sentence must give to answer a question asking for it
+# The figures of a date or a time, which say when, not how many: "December 17", "1998", "8 a.m."
+_DATE_FIGURES = re.compile(
+    rf"\b(?:{_MONTHS})\s*\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})|"
+    r"\b\d{4}-\d\d-\d\d\b|\b(?:1[0-9]|20)\d\d\b|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{1,2}:\d\d\b"
+)
+_OPENING_MARKS, _CLOSING_MARKS = "“«", "”»"
+# Words that, among the first two of a sentence, make it go on from the one before ("Among those, ...").
+_REFERRING = frozenset("he she it they them this that these those his her its their such".split())
+MAX_QUOTE_CHARS = 600  # a quotation widened to its opening mark is quoted up to this long, else not at all
 
 WEIGHTS = {"lexical": 0.45, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
 SHORTLIST = 8  # sentences the support model reads per question
@@ -75,14 +100,16 @@ class ScoredSentence:
 
 
 def question_kind(question: str) -> str | None:
-    for kind, pattern in _QUESTION_KINDS:
-        if pattern.search(question):
-            return kind
-    return None
+    """What the question asks for: the kind whose cue comes first ("Which country was he visiting
+    when..." asks for a name)."""
+    found = [(match.start(), kind) for kind, pattern in _QUESTION_KINDS if (match := pattern.search(question))]
+    return min(found)[1] if found else None
 
 
 def _has_new(kind: str, sentence: str, question_words: set[str]) -> bool:
     """Whether the sentence holds a thing of that kind that the question does not already say."""
+    if kind == "number":
+        sentence = _DATE_FIGURES.sub(" ", sentence)
     for match in _PATTERNS[kind].finditer(sentence):
         if not set(words(match.group())) <= question_words:
             return True
@@ -104,13 +131,50 @@ def _pairs(terms: list[str]) -> set[tuple[str, str]]:
     return set(zip(terms, terms[1:]))
 
 
+def _quotation_marks(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(offset, +1 for a mark that opens a quotation or -1 for one that closes it) in text[start:end]."""
+    for i in range(start, end):
+        ch = text[i]
+        if ch in _OPENING_MARKS or ch in _CLOSING_MARKS:
+            yield i, 1 if ch in _OPENING_MARKS else -1
+        elif ch == '"':  # a straight mark opens after a space or a bracket, and closes after a word
+            yield i, 1 if i == 0 or text[i - 1].isspace() or text[i - 1] in "([{—–" else -1
+
+
+def whole_quotation(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span to quote for the sentence text[start:end]: itself, or, when it closes a quotation
+    that opens before it in its paragraph, from the start of the sentence that opens it; None when
+    that would be longer than MAX_QUOTE_CHARS. A closing mark that nothing in the paragraph opens
+    is the source's own stray mark, and the sentence is quoted as it stands."""
+    depth = lowest = 0
+    for _, step in _quotation_marks(text, start, end):
+        depth += step
+        lowest = min(lowest, depth)
+    if lowest == 0:
+        return start, end
+    # A paragraph ends at a blank line, and at any line break in text that is not hard-wrapped.
+    floor = max(0, end - 4 * MAX_QUOTE_CHARS)
+    paragraph = max(text.rfind("\n\n", floor, start), -1 if wrap_width(text) else text.rfind("\n", floor, start))
+    bound = floor if paragraph < 0 else paragraph + 1
+    unmatched = -lowest
+    for offset, step in reversed(list(_quotation_marks(text, bound, start))):
+        unmatched -= step
+        if unmatched == 0:
+            opening = next(s for s, e in sentence_spans(text, bound, start) if s <= offset < e)
+            return (opening, end) if end - opening <= MAX_QUOTE_CHARS else None
+    return start, end
+
+
 def candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list[tuple[Passage, int, int, int]]:
-    """(passage, rank, start, end) for every sentence of the passages, each span once."""
+    """(passage, rank, start, end) for every sentence of the passages, each span once; not one
+    that closes a quotation which cannot be quoted whole (`whole_quotation`)."""
     seen: set[tuple[str, int, int]] = set()
     found = []
     for rank, passage in enumerate(passages):
         text = texts[passage.doc_id]
         for start, end in sentence_spans(text, passage.start, passage.end):
+            if whole_quotation(text, start, end) is None:
+                continue
             key = (passage.doc_id, start, end)
             if key not in seen and len(words(text[start:end])) >= 3:
                 seen.add(key)
@@ -226,21 +290,65 @@ def score_sentences(
     return read(question, shortlisted(signals(question, passages, texts, asked), shortlist), model, asked, texts)
 
 
-def best_support(scored: list[ScoredSentence]) -> float:
+def gives_what_is_asked(sentence: ScoredSentence, kind: str | None) -> bool:
+    """Whether the sentence can answer a question asking for `kind`: one that asks how many or
+    when (`GATED_KINDS`) needs a sentence that gives a number or a date it does not already say."""
+    return kind not in GATED_KINDS or sentence.features.get("kind", 0.0) > 0
+
+
+def _answerable(scored: list[ScoredSentence], kind: str | None) -> list[ScoredSentence]:
+    return [s for s in scored if not s.conflicts and gives_what_is_asked(s, kind)]
+
+
+def best_support(scored: list[ScoredSentence], kind: str | None = None) -> float:
     """The probability that the shortlist answers the question: its best sentence's, of those
-    whose passage does not contradict the question (`consistency.question_conflicts`)."""
-    return max((s.support for s in scored if not s.conflicts), default=0.0)
+    whose passage does not contradict the question (`consistency.question_conflicts`) and that
+    give what a question of `kind` asks for."""
+    return max((s.support for s in _answerable(scored, kind)), default=0.0)
 
 
-def pick(scored: list[ScoredSentence], threshold: float, most: int = 2) -> list[ScoredSentence]:
-    """The sentence the rule ranks first, and the next ones that also answer and are nearly as
-    likely to; nothing when no sentence reaches the threshold. A sentence whose passage names
-    nothing the question asks about, or gives another figure, is never the answer."""
-    scored = [s for s in scored if not s.conflicts]
+def adds_to(first: ScoredSentence, second: ScoredSentence, texts: dict[str, str] | None = None) -> bool:
+    """Whether `second` adds to the answer that `first` gives: it is not the same words again, nor
+    a part of the same span, and either the two are one statement (`_one_statement`) or `second`
+    gives the kind of thing asked for, which `first` lacks."""
+    if " ".join(second.text.split()) == " ".join(first.text.split()):
+        return False
+    if second.doc_id == first.doc_id and second.start < first.end and first.start < second.end:
+        return False
+    if _one_statement(first, second, texts):
+        return True
+    return first.features.get("kind", 0.0) == 0 and second.features.get("kind", 0.0) > 0
+
+
+def _one_statement(first: ScoredSentence, second: ScoredSentence, texts: dict[str, str] | None) -> bool:
+    """Whether the two sentences stand next to each other in one document (`texts` tell), the later
+    opening with a word that refers back to the earlier ("Among those, 104 have been killed")."""
+    text = texts.get(first.doc_id) if texts and second.doc_id == first.doc_id else None
+    if text is None:
+        return False
+    earlier, later = sorted((first, second), key=lambda s: s.start)
+    return not text[earlier.end:later.start].strip() and bool(_REFERRING.intersection(words(later.text)[:2]))
+
+
+def _quoted_whole(sentence: ScoredSentence, text: str) -> ScoredSentence:
+    start, end = whole_quotation(text, sentence.start, sentence.end) or (sentence.start, sentence.end)
+    return replace(sentence, start=start, text=text[start:end]) if start != sentence.start else sentence
+
+
+def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: str | None = None,
+         texts: dict[str, str] | None = None) -> list[ScoredSentence]:
+    """The sentence the rule ranks first, and the next ones that also answer, are nearly as likely
+    to, and add to the answer (`adds_to`); nothing when no sentence reaches the threshold. A
+    sentence whose passage names nothing the question asks about, or gives another figure, or
+    that gives no number or date where the question (of `kind`) asks for one, is never the answer."""
+    scored = _answerable(scored, kind)
     if not scored or max(s.support for s in scored) < threshold:
         return []
+    if texts:  # the model read the sentence; the answer quotes it with the quotation it closes
+        scored = [_quoted_whole(s, texts[s.doc_id]) for s in scored[:most]]
     chosen = [scored[0]]
     for sentence in scored[1:most]:
-        if sentence.support >= max(threshold, SECOND_SENTENCE_RATIO * scored[0].support):
+        if sentence.support >= max(threshold, SECOND_SENTENCE_RATIO * scored[0].support) and \
+                all(adds_to(c, sentence, texts) for c in chosen):
             chosen.append(sentence)
     return chosen
