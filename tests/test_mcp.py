@@ -139,7 +139,7 @@ def test_mcp_over_http_without_the_key_gets_401(keyed_server):
         assert refused.json() == {"error": "this server needs its key: send Authorization: Bearer <key>"}
 
 
-def test_mcp_over_http_answers_only_to_its_host_names_and_caps_bodies(keyed_server):
+def test_mcp_over_http_answers_only_to_its_host_names_caps_bodies_and_holds_no_stream(keyed_server):
     auth = {"Authorization": f"Bearer {KEY}"}
     rebound = httpx.post(keyed_server.url + "/mcp", headers=auth | {"Host": "attacker.example"}, timeout=60,
                          json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -147,3 +147,6 @@ def test_mcp_over_http_answers_only_to_its_host_names_and_caps_bodies(keyed_serv
     huge = httpx.post(keyed_server.url + "/mcp", headers=auth | {"content-type": "application/json"}, timeout=60,
                       content=b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "x": "' + b"x" * 1_100_000 + b'"}')
     assert huge.status_code == 413
+    # A stateless server has no stream of its own to send: a GET is refused, not held open for ever.
+    stream = httpx.get(keyed_server.url + "/mcp", headers=auth | {"accept": "text/event-stream"}, timeout=60)
+    assert stream.status_code == 405

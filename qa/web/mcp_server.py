@@ -8,7 +8,8 @@ assistants, built with the official SDK.
 Tools: `search`, `ask`, `cite`, `verify`, `documents`, each a thin call of one `Assistant` method.
 Resources: each indexed document, its text as citations' offsets count it, at `qa://documents/<doc_id>`.
 An error the user can act on comes back as a tool error (`isError`) carrying the product's own
-one-line message, as the CLI prints it; arguments of the wrong shape are said in one line too.
+one-line message (the CLI's, naming the `documents` tool where the CLI names `qa docs`); arguments
+of the wrong shape are said in one line too.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ INSTRUCTIONS = (
     "passages, `documents` lists what is indexed. Each document is a resource, qa://documents/<doc_id>."
 )
 
-TopK = Annotated[int | None, Field(ge=1, le=MAX_TOP_K, description="how many passages to retrieve (default 5)")]
+TopK = Annotated[int | None, Field(ge=1, le=MAX_TOP_K, description="how many passages to retrieve (default: the server's, 5 unless set)")]
 Filters = Annotated[FilterSpec | None, Field(description=(
     "only some documents: doc_ids (as `documents` lists them), a part of the title, "
     "since/until dates YYYY-MM-DD (inclusive; undated documents are left out)"))]
@@ -212,7 +213,25 @@ def http_app(server: CorpusServer):
         streamable_http_path="/", stateless_http=True, json_response=True, max_request_body_size=MAX_BODY_BYTES,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    return BodyLimit(app, MAX_BODY_BYTES)
+    return _NoStream(BodyLimit(app, MAX_BODY_BYTES))
+
+
+class _NoStream:
+    """A GET asks for a stream of the server's own messages; a stateless server has none to send,
+    and the SDK would hold the connection open for ever. It gets a 405, which clients expect."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "GET":
+            from starlette.responses import JSONResponse
+
+            refusal = JSONResponse({"error": "this endpoint sends no stream of its own; POST MCP requests to it"},
+                                   status_code=405, headers={"Allow": "POST"})
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 @asynccontextmanager

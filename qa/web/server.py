@@ -148,7 +148,7 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
         listening.close()
         raise
     host = f"[{config.host}]" if ":" in config.host else config.host
-    print(f"qa: serving the chat app on http://{host}:{config.port}/ and the API under /api"
+    print(f"qa: serving the chat app on http://{host}:{config.port}/, the API under /api and MCP under /mcp"
           + ("; a key is required" if config.api_key else "") + ("; read-only" if config.read_only else ""),
           file=sys.stderr, flush=True)
     if config.insecure and not config.api_key and not is_loopback(config.host):
