@@ -13,6 +13,7 @@ on the mean-pooled output. Nothing is downloaded.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 from collections.abc import Sequence
@@ -29,6 +30,22 @@ from qa.errors import SupportModelError
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
+BUNDLED_BASE = "all-MiniLM-L6-v2"
+BASES_VARIABLE = "QA_BASE_MODELS"  # a folder holding other bases, each in a folder of its name
+
+
+def base_path(name: str) -> str:
+    """The folder of the base encoder `name`: the bundled MiniLM, or a folder of that name in
+    $QA_BASE_MODELS (where `training/mpnet_base.py` puts the larger base it fetched)."""
+    from index.embedding import bundled_model_path
+
+    if name == BUNDLED_BASE:
+        return bundled_model_path()
+    folder = Path(os.environ.get(BASES_VARIABLE, "")) / name
+    if not os.environ.get(BASES_VARIABLE) or not (folder / "config.json").is_file():
+        raise SupportModelError(f"the support model's base {name} is not installed; set {BASES_VARIABLE} "
+                                f"to the folder that holds it")
+    return str(folder)
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class SupportSettings:
     answer_rule: Rule | None = None  # None: the model's probability alone orders the shortlist
     claim_rule: Rule | None = None  # None: the model's probability alone decides a claim
     named_threshold: float | None = None  # answer_threshold for a question asked of named documents; None: the same
+    base: str = BUNDLED_BASE  # the encoder the updates apply to (`base_path`)
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
@@ -78,11 +96,12 @@ class SupportSettings:
             claim_threshold=float(data["claim_threshold"]), evidence_sentences=int(data["evidence_sentences"]),
             answer_rule=rule("answer_rule"), claim_rule=rule("claim_rule"),
             named_threshold=float(data["named_threshold"]) if data.get("named_threshold") is not None else None,
+            base=str(data.get("base", BUNDLED_BASE)),
         )
 
 
-def build_network(base_path: str, attention: str | None = None):
-    """The bundled encoder with a one-logit head on its mean-pooled output (untrained head)."""
+def build_network(folder: str, attention: str | None = None):
+    """The encoder in `folder` with a one-logit head on its mean-pooled output (untrained head)."""
     import torch
     from transformers import AutoModel
 
@@ -90,13 +109,15 @@ def build_network(base_path: str, attention: str | None = None):
         def __init__(self):
             super().__init__()
             with _quiet_transformers():  # it reports the unused pooler weights on every load
-                self.encoder = AutoModel.from_pretrained(base_path, local_files_only=True, add_pooling_layer=False,
+                self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False,
                                                          attn_implementation=attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
+            # MPNet has one segment: it takes no token types.
+            self.typed = "token_type_ids" in inspect.signature(self.encoder.forward).parameters
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            types = {"token_type_ids": token_type_ids} if self.typed and token_type_ids is not None else {}
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             return self.head(pooled).squeeze(-1)
@@ -125,16 +146,14 @@ def target_layers(network, targets: Sequence[str]) -> dict[str, object]:
 
 
 def merged_network(model_dir: Path, settings: SupportSettings, attention: str | None = None):
-    """The bundled encoder with the shipped updates merged into its weights, and the trained head."""
+    """The base encoder with the shipped updates merged into its weights, and the trained head."""
     import torch
     from safetensors.torch import load_file
     from transformers.utils import logging as transformers_logging
 
-    from index.embedding import bundled_model_path
-
     transformers_logging.disable_progress_bar()
     state = load_file(str(model_dir / WEIGHTS))
-    network = build_network(bundled_model_path(), attention)
+    network = build_network(base_path(settings.base), attention)
     layers = target_layers(network, settings.targets)
     if not layers or settings.rank < 1:
         raise ValueError("its settings name no layer of the bundled model")
@@ -173,8 +192,6 @@ class SupportModel:
         from safetensors import SafetensorError
         from tokenizers import Tokenizer
 
-        from index.embedding import bundled_model_path
-
         if precision not in PRECISIONS:
             raise SupportModelError(f"unknown support model precision {precision!r}; use one of: "
                                     f"{', '.join(PRECISIONS)}")
@@ -183,7 +200,7 @@ class SupportModel:
             raise SupportModelError(f"the support model is missing: no {WEIGHTS} and {SETTINGS} in {model_dir.name}/")
         try:
             settings = SupportSettings.read(settings_file)
-            tokenizer = Tokenizer.from_file(str(Path(bundled_model_path()) / "tokenizer.json"))
+            tokenizer = Tokenizer.from_file(str(Path(base_path(settings.base)) / "tokenizer.json"))
             tokenizer.enable_truncation(settings.max_tokens, strategy="longest_first")
             tokenizer.no_padding()
             if precision == "int8":
@@ -218,10 +235,10 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
     was also faster than batches here), else scored on the calling thread."""
     from safetensors.numpy import load_file
 
-    from index.embedding import bundled_model_path, every_core_if_free
+    from index.embedding import every_core_if_free
     from index.onnx_embedding import default_cache_dir, inference_session, mean_pooled, quantised_model
 
-    path = quantised_model(Path(bundled_model_path()), cache_dir or default_cache_dir(), "support",
+    path = quantised_model(Path(base_path(settings.base)), cache_dir or default_cache_dir(), "support",
                            encoder=lambda: merged_network(model_dir, settings, attention="eager").encoder,
                            depends_on=(model_dir / WEIGHTS,))  # not the settings: refitted rules change no weight
     session = inference_session(path, threads=1)  # sessions may run concurrently

@@ -163,6 +163,18 @@ def test_missing_model_files_are_one_clear_error(tmp_path):
         SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
 
 
+def test_a_base_that_is_not_installed_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("QA_BASE_MODELS", raising=False)
+    shutil.copy(MODEL_DIR / "adapter.safetensors", tmp_path / "adapter.safetensors")
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (tmp_path / "settings.json").write_text(json.dumps(settings | {"base": "all-mpnet-base-v2"}), encoding="utf-8")
+    with pytest.raises(SupportModelError, match="base all-mpnet-base-v2 is not installed; set QA_BASE_MODELS"):
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
+    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))  # set, but the base is not in it
+    with pytest.raises(SupportModelError, match="not installed"):
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
+
+
 def test_concurrent_scoring_gives_the_same_probabilities(support_model):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -45,7 +45,7 @@ from index.embedding import SentenceTransformerEmbedder, bundled_model_path  # n
 from index.sentences import sentence_spans  # noqa: E402
 from qa.grounding import similarity  # noqa: E402
 from qa.text import content_terms  # noqa: E402
-from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
+from qa.support import BASES_VARIABLE, BUNDLED_BASE, MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
 from training.measures import balanced_accuracy, best_threshold, capped_threshold, expected_calibration_error, \
     f1  # noqa: E402
@@ -53,7 +53,11 @@ from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, QUESTIONS_PER_
     altered_claims, altered_questions, keyword_pairs, non_question_pairs, ragtruth_claims, snli_pairs, split_sources, \
     squad_pairs, squad_questions, squad_train_questions  # noqa: E402
 
-RANK, ALPHA, TARGETS = 16, 32.0, ("query", "key", "value", "dense")
+RANK, ALPHA = 16, 32.0
+TARGETS = {  # the linear layers that get a low-rank update, by the base's architecture
+    "bert": ("query", "key", "value", "dense"),
+    "mpnet": ("attn.q", "attn.k", "attn.v", "attn.o", "dense"),
+}
 MAX_TOKENS = 256
 EVIDENCE_SENTENCES = 3
 CLAIM_FILES = {"summary": "ragtruth_summary.jsonl", "data2txt": "ragtruth_data2txt.jsonl"}
@@ -77,12 +81,23 @@ class LowRank(torch.nn.Module):
         return self.base(x) + (self.dropout(x) @ self.down.T @ self.up.T) * self.scale
 
 
-def add_low_rank(network, start: dict | None = None) -> dict[str, LowRank]:
+def targets_of(network, top_layers: int = 0) -> tuple[str, ...]:
+    """The suffixes of the layers to update: every target layer of the architecture, or with
+    `top_layers` only those of the encoder's top layers (the ones below then need no gradient)."""
+    suffixes = TARGETS[network.encoder.config.model_type]
+    if not top_layers:
+        return suffixes
+    count = network.encoder.config.num_hidden_layers
+    return tuple(name for name in target_layers(network, suffixes)
+                 if int(name.split("layer.")[1].split(".")[0]) >= count - top_layers)
+
+
+def add_low_rank(network, targets: tuple[str, ...], start: dict | None = None) -> dict[str, LowRank]:
     """Wrap the target layers; `start` (a saved state) sets the updates and the head to go on from."""
     for parameter in network.encoder.parameters():
         parameter.requires_grad_(False)
     wrapped = {}
-    for name, layer in target_layers(network, TARGETS).items():
+    for name, layer in target_layers(network, targets).items():
         parent_name, _, child = name.rpartition(".")
         parent = network.encoder.get_submodule(parent_name)
         wrapped[name] = LowRank(layer, RANK, ALPHA)
@@ -186,15 +201,15 @@ def listwise_loss(logits, chosen: list[Pair]):
     return torch.stack(losses).mean() if losses else None
 
 
-def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_size: int = 16,
-          start: dict | None = None, listwise: float = 0.0, checkpoint: Path | None = None,
+def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets: tuple[str, ...],
+          batch_size: int = 16, start: dict | None = None, listwise: float = 0.0, checkpoint: Path | None = None,
           every: int = CHECKPOINT_EVERY) -> dict:
     """Train the updates and the head; with `checkpoint`, save there every `every` batches and, when
     a checkpoint of the same plan is there already, go on from it (the batches are planned from
     the seed, so the run that resumes sees what the interrupted one would have)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    wrapped = add_low_rank(network, start)
+    wrapped = add_low_rank(network, targets, start)
     low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
     optimizer = torch.optim.AdamW([
         {"params": low_rank, "lr": 5e-4},
@@ -227,7 +242,7 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, batch_s
             chosen = [pairs[i] for i in batch]
             encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
                                 max_length=MAX_TOKENS, padding=True, return_tensors="pt")
-            logits = network(encoded["input_ids"], encoded["attention_mask"], encoded["token_type_ids"])
+            logits = network(encoded["input_ids"], encoded["attention_mask"], encoded.get("token_type_ids"))
             loss = loss_fn(logits, torch.tensor([float(p.label) for p in chosen]))
             ranking = listwise_loss(logits, chosen) if listwise else None
             if ranking is not None:
@@ -310,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-article", type=_at_least_zero, default=QUESTIONS_PER_ARTICLE,
                         help="questions of each SQuAD 1.1 article at most (0: all)")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
+    parser.add_argument("--base", type=Path,
+                        help="the folder of another base encoder (as training/mpnet_base.py makes it); "
+                             "default: the bundled all-MiniLM-L6-v2")
+    parser.add_argument("--top-layers", type=_at_least_zero, default=0,
+                        help="update only the encoder's top N layers (0: all of them)")
     parser.add_argument("--mine", action="store_true",
                         help="with --init: the paragraph's negatives are the sentences that model scores highest")
     parser.add_argument("--squad-train", type=_at_least_zero, default=0,
@@ -371,9 +391,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoTokenizer
 
-    base = bundled_model_path()
+    base = str(args.base) if args.base else bundled_model_path()
+    base_name = Path(base).name if args.base else BUNDLED_BASE
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     network = build_network(base)
+    targets = targets_of(network, args.top_layers)
     start, previous = None, None
     if args.init:
         from safetensors.torch import load_file
@@ -381,18 +403,20 @@ def main(argv: list[str] | None = None) -> int:
         start = load_file(str(args.init / WEIGHTS))
         previous = json.loads((args.init / SETTINGS).read_text("utf-8")).get("trained")
     args.out.mkdir(parents=True, exist_ok=True)
-    state = train(fit, network, tokenizer, args.epochs, args.seed, start=start, listwise=args.listwise,
+    state = train(fit, network, tokenizer, args.epochs, args.seed, targets, start=start, listwise=args.listwise,
                   checkpoint=args.checkpoint or args.out / "checkpoint.pt")
 
     from safetensors.torch import save_file
 
     save_file(state, str(args.out / WEIGHTS))
-    provisional = {"rank": RANK, "alpha": ALPHA, "targets": list(TARGETS), "max_tokens": MAX_TOKENS,
+    provisional = {"base": base_name, "rank": RANK, "alpha": ALPHA, "targets": list(targets), "max_tokens": MAX_TOKENS,
                    "answer_threshold": 0.5, "claim_threshold": 0.5, "evidence_sentences": EVIDENCE_SENTENCES}
     (args.out / SETTINGS).write_text(json.dumps(provisional, indent=2) + "\n", encoding="utf-8")
 
     # Thresholds from the loaded model, exactly as it runs in the product.
-    model = SupportModel.load(args.out)
+    if args.base:  # the larger bases run in fp32: their int8 export is not made
+        os.environ[BASES_VARIABLE] = str(Path(base).parent)
+    model = SupportModel.load(args.out, "int8" if not args.base else "fp32")
     tune_probabilities = model.probabilities([(p.first, p.second) for p in tune_q])
     q_best, answerable = per_group(tune_q, tune_probabilities)
     answer_threshold = capped_threshold(q_best, answerable, DECLINE_CAP)
