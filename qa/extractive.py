@@ -56,7 +56,7 @@ _MONTHS = (
 _PATTERNS = {
     "number": re.compile(rf"\b\d[\d,.]*\b|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
     "date": re.compile(
-        rf"\b(?:{_MONTHS})\b|\b(?:1[0-9]|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+century\b|"
+        rf"\b(?:{_MONTHS})\b|\b(?:1[0-9]|20)\d\d(?:s|’s|'s)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+century\b|"
         r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b|"
         r"\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b(?:morning|evening|night|midnight)\b"
     ),

@@ -61,6 +61,14 @@ def test_a_question_asking_when_or_how_many_needs_a_date_or_a_figure():
     assert pick([dateless], 0.15, kind=None) == [dateless]  # "What did the presidency allow?" it answers
 
 
+@pytest.mark.parametrize("text", ["The line was electrified in the 1990s.", "Its mills closed in the 1800's.",
+                                  "It opened on 4 May 2004.", "It was built in the 12th century."])
+def test_a_decade_a_year_or_a_century_is_a_date(text):
+    from qa.extractive import _has_new
+
+    assert _has_new("date", text, {"when", "was", "the", "line", "electrified"})
+
+
 def test_what_a_question_asks_for_is_its_first_cue():
     assert question_kind("Which country was the Chechen leader visiting when the attacks happened?") == "name"
     assert question_kind("When did Kadyrov become president?") == "date"
