@@ -99,23 +99,28 @@ def _sentence_encoder(model_dir: Path):
 
 
 def _export(bert, target: Path) -> None:
+    import inspect
+
     import torch
+
+    # MPNet has one segment and takes no token types: its graph has no such input.
+    typed = "token_type_ids" in inspect.signature(bert.forward).parameters
 
     class Encoder(torch.nn.Module):  # keyword arguments: the model's positional order varies by version
         def __init__(self):
             super().__init__()
             self.bert = bert.eval()
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            types = {"token_type_ids": token_type_ids} if typed else {}
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
 
     encoder = Encoder().eval()
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    names = ["input_ids", "attention_mask", "token_type_ids"][:3 if typed else 2]
     ids = torch.full((2, 16), 1000, dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
     mask[1, 9:] = 0  # a padded row, so that nothing about the mask is traced as a constant
-    example = (ids, mask, torch.zeros_like(ids))
+    example = (ids, mask, torch.zeros_like(ids))[:len(names)]
     axes = {name: {0: "batch", 1: "tokens"} for name in names}
     axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
     with torch.no_grad(), warnings.catch_warnings():
@@ -238,6 +243,7 @@ def padded(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def mean_pooled(session, encodings) -> np.ndarray:
     """The mean of the last hidden state over each tokenised text's (or pair's) own tokens."""
     ids, mask, types = padded(encodings)
-    hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    hidden = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
     summed = (hidden * mask[:, :, None]).sum(axis=1)
     return summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
