@@ -6,13 +6,14 @@ Each trial takes one of three ingests in turn, run as `qa ingest CORPUS` in its 
 - delete: an index of the corpus, then half of the documents deleted.
 and aims its SIGKILL at one phase in turn: before any write (reading, chunking, embedding the first
 batch), the vector writes (Chroma add or delete), the catalog transaction (SQLite), the lexical
-write (BM25 rebuilt and saved). The ingest says where it is by the debug lines of `index.ingest`
+write (the documents' entries replaced in Tantivy and committed, then unmarked in the catalog). The ingest says where it is by the debug lines of `index.ingest`
 (`ingest phase: <name>`), which the child process sends to stderr; the harness reads them as they
 come, and kills the child a random time after the line that opens the phase, within the time the
 same phase took in an undisturbed ingest of the same kind. The phase a kill landed in is that of the
 last line the child wrote before it died.
 The state it left is recorded, then a clean `qa ingest CORPUS` runs and the index is checked:
-- the ids in Chroma, in the catalog and in BM25 are the same set, and none appears twice;
+- the ids in Chroma, in the catalog and in the lexical index are the same set, none appears twice,
+  and the catalog marks no document's lexical entries as still to be replaced;
 - every document of the corpus folder is indexed once, with its current text, and nothing else;
 and apart from that, whether the catalog's generation has advanced since before the killed ingest
 (when the chunk set changed), which is what tells a reader that was open then (a server) to reopen.
@@ -50,8 +51,8 @@ PHASES = {  # where a kill can land, in the order of an ingest
     "vectors": "vector writes (Chroma add, delete)",
     "catalog": "catalog transaction (SQLite)",
     "between": "embedding a later batch",
-    "check": "comparing BM25 with the catalog (no write)",
-    "lexical": "lexical write (BM25 rebuilt and saved)",
+    "lexical": "lexical write (Tantivy entries replaced and committed, catalog marks cleared)",
+    "announce": "announcing the generation (one small transaction)",
     "done": "after the last write (closing)",
     "ended": "after the ingest ended",
 }
@@ -190,14 +191,15 @@ def state(index_dir: Path, corpus: Path) -> dict:
     from index.vectors import ChromaVectors
 
     if not (index_dir / FILENAME).is_file():
-        return {"catalog": False, "documents": 0, "chunks": 0, "orphans": 0, "bm25_current": False,
-                "bm25_saves": 0, "current_documents": 0, "generation": 0, "fingerprint": None, "problems": []}
+        return {"catalog": False, "documents": 0, "chunks": 0, "orphans": 0, "lexical_current": False,
+                "lexical_pending": 0, "current_documents": 0, "generation": 0, "fingerprint": None, "problems": []}
     catalog = Catalog(index_dir, read_only=True)
     try:
         documents = catalog.texts()
         listed = catalog.chunks()
         fingerprint = catalog.fingerprint()
         generation = catalog.generation()
+        pending = catalog.lexical_pending()
     finally:
         catalog.close()
     with sqlite3.connect(f"file:{index_dir / FILENAME}?mode=ro", uri=True) as db:
@@ -205,8 +207,8 @@ def state(index_dir: Path, corpus: Path) -> dict:
     vectors = ChromaVectors(IndexSettings(index_dir=index_dir))
     in_chroma = vectors.ids()
     chroma_count = vectors.count()
-    lexical = LexicalIndex.load(index_dir)
-    bm25_ids = lexical.ids if lexical is not None else []
+    lexical = LexicalIndex.open(index_dir)
+    lexical_ids = lexical.ids() if lexical is not None else []
 
     problems = []
     if set(listed) != in_chroma:
@@ -214,10 +216,12 @@ def state(index_dir: Path, corpus: Path) -> dict:
                         f"{len(set(listed) - in_chroma)} listed chunks without a vector")
     if chroma_count != len(in_chroma):
         problems.append(f"Chroma counts {chroma_count} vectors but has {len(in_chroma)} distinct ids")
-    if lexical is None or set(bm25_ids) != set(listed) or lexical.fingerprint != fingerprint:
-        problems.append("BM25 is missing or differs from the catalog")
-    if len(bm25_ids) != len(set(bm25_ids)):
-        problems.append("BM25 lists an id twice")
+    lexical_current = lexical is not None and set(lexical_ids) == set(listed) and not pending
+    if not lexical_current:
+        problems.append(f"the lexical index is missing or differs from the catalog ({len(pending)} documents "
+                        "marked to replace)")
+    if len(lexical_ids) != len(set(lexical_ids)):
+        problems.append("the lexical index holds an id twice")
     if spans[0] != spans[1]:
         problems.append(f"the catalog lists {spans[0] - spans[1]} chunk spans twice")
     expected = {p.relative_to(corpus).as_posix(): p.read_text(encoding="utf-8") for p in corpus.rglob("*.txt")}
@@ -230,9 +234,8 @@ def state(index_dir: Path, corpus: Path) -> dict:
     if without_chunks:
         problems.append(f"{len(without_chunks)} documents without chunks")
     return {"catalog": True, "documents": len(documents), "chunks": len(listed),
-            "orphans": len(in_chroma - set(listed)), "bm25_current": lexical is not None and lexical.fingerprint == fingerprint,
-            # what a BM25 save cut short leaves: its staging folder, or the old copy set aside
-            "bm25_saves": len(list(index_dir.glob(".bm25-*"))),
+            "orphans": len(in_chroma - set(listed)), "lexical_current": lexical_current,
+            "lexical_pending": len(pending),
             "generation": generation, "fingerprint": fingerprint,
             "current_documents": len(expected.keys() & documents.keys()) - len(stale), "problems": problems}
 
@@ -251,10 +254,10 @@ def left_behind(before: dict, after: dict, expected_documents: int) -> str:
         parts.append("catalog part switched")
     else:
         parts.append("catalog switched")
-    if progressed or after["orphans"]:
-        parts.append("BM25 current" if after["bm25_current"] else "BM25 stale")
-    if after["bm25_saves"] and before["bm25_saves"] == 0:
-        parts.append("a BM25 save cut short")
+    if progressed or after["orphans"] or after["lexical_pending"]:
+        parts.append("lexical current" if after["lexical_current"] else
+                     f"lexical behind ({after['lexical_pending']} documents marked)" if after["lexical_pending"] else
+                     "lexical differs, none marked")
     return ", ".join(parts)
 
 

@@ -1,8 +1,10 @@
 """The catalog: documents, their chunks and the index's own facts, in one SQLite file.
 
-It is the index's source of truth. Chroma and BM25 are derived from it: a chunk exists when the
-catalog lists it, so an ingest killed half way leaves at worst unlisted vectors (swept on the next
-ingest) and a stale BM25 file (rebuilt on open), never a listed chunk that cannot be found.
+It is the index's source of truth. Chroma and the lexical index are derived from it: a chunk exists
+when the catalog lists it, so an ingest killed half way leaves at worst unlisted vectors (swept on the
+next ingest) and documents whose lexical entries are still to be replaced (`lexical_pending`, listed
+in the same transaction as their chunks, and done by the next writer), never a listed chunk that
+cannot be found.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     vec_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS lexical_pending (doc_id TEXT PRIMARY KEY);
 """
 FILENAME = "catalog.sqlite3"
 # What the searches were given for each chunk; an index without the key predates titles.
@@ -102,7 +105,7 @@ class Catalog:
         return row[0] if row else None
 
     def generation(self) -> int:
-        """How many times the listed chunk set has changed and its BM25 index been brought in step."""
+        """How many times the listed chunk set has changed and its lexical index been brought in step."""
         return int(self.get_meta("generation") or 0)
 
     def advance_generation(self, fingerprint: str = "") -> None:
@@ -113,12 +116,25 @@ class Catalog:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation_of', ?)", (fingerprint,))
 
+    def vectors_settled(self) -> bool:
+        """Whether the last write of vectors finished (`mark_vectors`); no mark: not known."""
+        return self.get_meta("vectors_settled") == "1"
+
+    def mark_vectors(self, settled: bool) -> None:
+        """Say that vectors are about to be written (False) or that every one written is listed
+        and every unlisted one deleted (True), so that the next writer sweeps only after a kill."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('vectors_settled', ?)", ("1" if settled else "0",))
+
+    def document_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
+
     def announced(self, fingerprint: str) -> bool:
         """Whether readers were told of the chunk set with this fingerprint."""
         return self.get_meta("generation_of") == fingerprint
 
     def searched_text(self) -> str:
-        """TITLE_AND_CHUNK or CHUNK_ONLY: what the vectors and BM25 of this index were made from."""
+        """TITLE_AND_CHUNK or CHUNK_ONLY: what the vectors and lexical index were made from."""
         return self.get_meta("searched_text") or CHUNK_ONLY
 
     def use_searched_text(self, recipe: str) -> bool:
@@ -166,16 +182,37 @@ class Catalog:
     def texts(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT doc_id, text FROM documents"))
 
-    def chunk_texts(self) -> Iterator[tuple[str, str]]:
-        """(vector id, what the searches see of it) for every listed chunk, one document's text in
-        memory at a time."""
+    def chunk_texts(self, doc_ids: Iterable[str] | None = None) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+        """(doc id, [(vector id, what the searches see of it)]) for every listed document, or for
+        each of `doc_ids` (an empty list for one not listed), one document's text in memory at a time."""
         titles = self.searched_text() == TITLE_AND_CHUNK
-        spans: dict[str, list[tuple[str, int, int]]] = {}
-        for vec_id, doc_id, start, end in self._db.execute('SELECT vec_id, doc_id, start, "end" FROM chunks'):
-            spans.setdefault(doc_id, []).append((vec_id, start, end))
-        for doc_id, title, text in self._db.execute("SELECT doc_id, title, text FROM documents"):
-            for vec_id, start, end in spans.get(doc_id, ()):
-                yield vec_id, searchable_text(title, text[start:end]) if titles else text[start:end]
+        if doc_ids is None:
+            doc_ids = [row[0] for row in self._db.execute("SELECT doc_id FROM documents")]
+        for doc_id in doc_ids:
+            row = self._db.execute("SELECT title, text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+            if row is None:
+                yield doc_id, []
+                continue
+            title, text = row
+            spans = self._db.execute('SELECT vec_id, start, "end" FROM chunks WHERE doc_id = ? ORDER BY start',
+                                     (doc_id,))
+            yield doc_id, [(vec_id, searchable_text(title, text[start:end]) if titles else text[start:end])
+                           for vec_id, start, end in spans]
+
+    def chunk_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def lexical_pending(self) -> list[str]:
+        """Documents whose lexical entries are still to be replaced (by a writer under way, or
+        left by one that was killed); none in a catalog older than the list."""
+        try:
+            return [row[0] for row in self._db.execute("SELECT doc_id FROM lexical_pending ORDER BY doc_id")]
+        except sqlite3.OperationalError:  # a read-only view of a catalog made before the table
+            return []
+
+    def lexical_done(self, doc_ids: Iterable[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM lexical_pending WHERE doc_id = ?", [(d,) for d in doc_ids])
 
     def chunks(self) -> dict[str, Chunk]:
         """Every listed chunk, by vector id."""
@@ -190,17 +227,19 @@ class Catalog:
         return ids
 
     def fingerprint(self) -> str:
-        """A digest of the listed chunk set and what the searches see of it; BM25 is current when it
-        was built from the same."""
+        """A digest of the listed chunk set and what the searches see of it: which state of the
+        index the generation announced (`announced`)."""
         digest = hashlib.sha256(self.searched_text().encode("utf-8") + b"\n")
         for (vec_id,) in self._db.execute("SELECT vec_id FROM chunks ORDER BY vec_id"):
             digest.update(vec_id.encode("utf-8") + b"\n")
         return digest.hexdigest()
 
     def put_documents(self, batch: list[tuple[Document, list[Chunk]]], now: float) -> None:
-        """List new versions of documents and their chunks, replacing the old, in one transaction."""
+        """List new versions of documents and their chunks, replacing the old, in one transaction
+        that also marks their lexical entries to be replaced."""
         with self.transaction() as db:
             for doc, chunks in batch:
+                db.execute("INSERT OR IGNORE INTO lexical_pending VALUES (?)", (doc.doc_id,))
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
                 db.execute(
                     "INSERT OR REPLACE INTO documents (doc_id, root, source, title, date, hash, text, indexed_at, pages)"
@@ -222,6 +261,7 @@ class Catalog:
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         with self.transaction() as db:
             for doc_id in doc_ids:
+                db.execute("INSERT OR IGNORE INTO lexical_pending VALUES (?)", (doc_id,))
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 

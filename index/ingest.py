@@ -2,18 +2,22 @@
 
 Order of writes, chosen so that a kill at any point leaves a consistent index:
 1. new vectors go into Chroma under ids no listed chunk uses;
-2. one SQLite transaction lists the new chunks and unlists the old;
-3. the old vectors are deleted; 4. BM25 is rebuilt from the catalog and swapped in.
-A kill after 1 or 2 leaves unlisted vectors, which the next ingest sweeps away (`_repair`).
+2. one SQLite transaction lists the new chunks, unlists the old and marks the documents' lexical
+   entries to be replaced (`Catalog.lexical_pending`);
+3. the old vectors are deleted; 4. the documents' lexical entries are replaced in place and
+   committed, and the mark taken off (`_apply_lexical`).
+At the end the catalog's generation advances, which tells readers to reopen. A kill after 1 or 2
+leaves unlisted vectors, which the next ingest sweeps away, and a kill before the end of 4 leaves
+marked documents, whose entries the next writer replaces again (`_repair`).
 
 One process writes at a time, and only while it writes: reading, chunking and embedding happen
-with the lock free, and each batch takes it for steps 1-3 (then once more for the removals and
-step 4). So a removal or another upload waits a batch's write, never a whole ingest; one that
-cannot have the lock within LOCK_WAIT seconds is told the index is busy (`IngestBusyError`).
+with the lock free, and each batch takes it for steps 1-4 (then once more for the removals). So a
+removal or another upload waits a batch's write, never a whole ingest; one that cannot have the
+lock within LOCK_WAIT seconds is told the index is busy (`IngestBusyError`).
 
-Each phase starts with a debug line, `ingest phase: <name>` (read, embed, vectors, catalog, check,
-lexical, done), so that a log shows where an ingest was when it stopped; `bench/crash.py` aims its
-kills by them.
+Each phase starts with a debug line, `ingest phase: <name>` (read, embed, vectors, catalog,
+lexical, announce, done), so that a log shows where an ingest was when it stopped; `bench/crash.py`
+aims its kills by them.
 """
 
 from __future__ import annotations
@@ -29,12 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from index import lexical
 from index.catalog import CHUNK_ONLY, FILENAME, TITLE_AND_CHUNK, Catalog, StoredDocument, vector_id
 from index.chunking import TooManyChunks, chunk_text
 from index.documents import Chunk, Document, LoadError, searchable_text
 from index.embedding import Embedder, load_embedder
-from index.lexical import DIRNAME as BM25_DIRNAME
-from index.lexical import LexicalIndex
 from index.loaders import load_paths
 from index.settings import IndexSettings, IndexStoreError
 from index.vectors import ChromaVectors
@@ -123,15 +126,15 @@ def ingest(
             catalog.check_model(embedder.name, embedder.dimension, record=True)
             catalog.use_searched_text(TITLE_AND_CHUNK if settings.titles_in_chunks else CHUNK_ONLY)
             vectors = ChromaVectors(settings)
-            _repair(catalog, vectors)
+            _repair(catalog, vectors, settings.index_dir)
         except BaseException:
             catalog.close()
             raise
     try:
         report = _sync(paths, settings, catalog, vectors, embedder, progress, options)
         log.debug("ingest phase: done")
-        report.documents = len(catalog.documents())
-        report.chunks = len(catalog.chunks())
+        report.documents = catalog.document_count()
+        report.chunks = catalog.chunk_count()
     finally:
         catalog.close()
     report.seconds = round(time.perf_counter() - began, 3)
@@ -139,10 +142,10 @@ def ingest(
 
 
 def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
-    """Take documents out of the index (catalog, vectors, BM25); returns those it held.
+    """Take documents out of the index (catalog, vectors, lexical); returns those it held.
 
     The catalog forgets them in one transaction, so a reader sees them or not, never half; their
-    vectors go next and BM25 is rebuilt. Killed in between, the next ingest sweeps the vectors.
+    vectors and lexical entries go next. Killed in between, the next ingest finishes the work.
     """
     with _exclusive(settings.index_dir):
         catalog = Catalog(settings.index_dir)
@@ -150,11 +153,13 @@ def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
             held = [d for d in dict.fromkeys(doc_ids) if d in catalog.documents()]
             if held:
                 old_ids = catalog.vector_ids(held)
+                catalog.mark_vectors(False)
                 log.debug("ingest phase: catalog")
                 catalog.remove_documents(held)
                 log.debug("ingest phase: vectors")
                 ChromaVectors(settings).delete(old_ids)
-                _refresh_lexical(catalog, settings.index_dir)
+                catalog.mark_vectors(True)
+                _settle(catalog, settings.index_dir)
         finally:
             catalog.close()
     return held
@@ -216,11 +221,13 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
         ]
         if gone:
             old_ids = catalog.vector_ids(gone)
+            catalog.mark_vectors(False)
             log.debug("ingest phase: catalog")
             catalog.remove_documents(gone)
             log.debug("ingest phase: vectors")
             vectors.delete(old_ids)
-        _refresh_lexical(catalog, settings.index_dir)
+            catalog.mark_vectors(True)
+        _settle(catalog, settings.index_dir)
     report.removed = len(gone)
     return report
 
@@ -289,6 +296,7 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
     log.debug("ingest phase: embed")
     embedded = _embed(embedder, texts, pause, advance)
     with _exclusive(index_dir):
+        catalog.mark_vectors(False)
         log.debug("ingest phase: vectors")
         vectors.add(ids, embedded, doc_ids)
         old_ids = set(catalog.vector_ids(doc.doc_id for doc, _ in batch))
@@ -296,6 +304,8 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
         catalog.put_documents(batch, now=time.time())
         log.debug("ingest phase: vectors")
         vectors.delete(sorted(old_ids - set(ids)))
+        catalog.mark_vectors(True)
+        _apply_lexical(catalog, index_dir)
 
 
 def _embed(embedder: Embedder, texts: list[str], pause, advance) -> np.ndarray:
@@ -313,39 +323,83 @@ def _embed(embedder: Embedder, texts: list[str], pause, advance) -> np.ndarray:
     return np.concatenate(parts) if parts else embedder.embed([])
 
 
-def _repair(catalog: Catalog, vectors: ChromaVectors) -> None:
-    """Undo what a killed ingest left half done."""
-    listed = catalog.chunks()
-    present = vectors.ids()
-    orphans = present - listed.keys()
-    if orphans:
-        vectors.delete(sorted(orphans))
-    missing = {listed[i].doc_id for i in listed.keys() - present}
-    if missing:  # only a lost or foreign vector store does this; embed those documents again
-        catalog.forget_hashes(missing)
+def _repair(catalog: Catalog, vectors: ChromaVectors, index_dir: Path) -> None:
+    """Undo what a killed ingest left half done, and make the lexical index of an older index.
+
+    Every vector id is read (seconds at 100k chunks) only when a write of vectors did not finish
+    or the counts differ."""
+    if not catalog.vectors_settled() or vectors.count() != catalog.chunk_count():
+        listed = catalog.chunks()
+        present = vectors.ids()
+        orphans = present - listed.keys()
+        if orphans:
+            vectors.delete(sorted(orphans))
+        missing = {listed[i].doc_id for i in listed.keys() - present}
+        if missing:  # only a lost or foreign vector store does this; embed those documents again
+            catalog.forget_hashes(missing)
+        catalog.mark_vectors(True)
+    settle_lexical(catalog, index_dir)
 
 
-def _refresh_lexical(catalog: Catalog, index_dir: Path) -> None:
-    """Bring BM25 in step with the catalog; when the chunk set changed, tell readers (last, so that
-    a reader that reopens finds the catalog and BM25 of one generation)."""
-    log.debug("ingest phase: check")
-    for stale in index_dir.glob(".bm25-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    fingerprint = catalog.fingerprint()
-    current = LexicalIndex.load(index_dir)
-    if current is None or current.fingerprint != fingerprint:
+def settle_lexical(catalog: Catalog, index_dir: Path) -> None:
+    """Replace the entries a killed writer left marked; build the lexical index whole from the
+    catalog when it is missing (an index made when BM25 was a bm25s file, or a lost folder) or
+    does not hold as many chunks as the catalog lists. The caller holds the ingest lock."""
+    listed = catalog.chunk_count()
+    if lexical.LexicalIndex.open(index_dir) is not None:
+        _apply_lexical(catalog, index_dir)
+        current = lexical.LexicalIndex.open(index_dir)
+        if current is not None and current.count == listed:
+            if (index_dir / lexical.OLD_DIRNAME).exists():
+                shutil.rmtree(index_dir / lexical.OLD_DIRNAME, ignore_errors=True)
+            return
+    rebuild_lexical(catalog, index_dir, announce=listed > 0)
+
+
+def rebuild_lexical(catalog: Catalog, index_dir: Path, announce: bool = False) -> None:
+    """The lexical index made again from every chunk the catalog lists, in one commit (a reader
+    sees the old one or the new one). `announce` says so on stderr, for it takes a while at scale."""
+    began = time.perf_counter()
+    count = catalog.chunk_count()
+    if announce:
+        log.warning("building the lexical index from the catalog's %s chunks, once ...", f"{count:,}")
+    if lexical.LexicalIndex.open(index_dir) is None:
+        shutil.rmtree(index_dir / lexical.DIRNAME, ignore_errors=True)  # unreadable: start afresh
+    if count:  # making an empty index is no write a crash check aims at
         log.debug("ingest phase: lexical")
-        build_lexical(catalog, fingerprint).save(index_dir)
-    if not catalog.announced(fingerprint):  # also when a killed ingest swapped BM25 but told no reader
+    pending = catalog.lexical_pending()
+    with lexical.LexicalWriter(index_dir) as writer:
+        writer.clear()
+        for doc_id, chunks in catalog.chunk_texts():
+            writer.replace(doc_id, chunks)
+        writer.commit()
+    catalog.lexical_done(pending)
+    shutil.rmtree(index_dir / lexical.OLD_DIRNAME, ignore_errors=True)
+    if announce:
+        log.warning("built the lexical index in %.1f s", time.perf_counter() - began)
+
+
+def _apply_lexical(catalog: Catalog, index_dir: Path) -> None:
+    """Replace the lexical entries of the documents the catalog marks, commit, then unmark them."""
+    pending = catalog.lexical_pending()
+    if not pending:
+        return
+    log.debug("ingest phase: lexical")
+    with lexical.LexicalWriter(index_dir) as writer:
+        for doc_id, chunks in catalog.chunk_texts(pending):
+            writer.replace(doc_id, chunks)
+        writer.commit()
+    catalog.lexical_done(pending)
+
+
+def _settle(catalog: Catalog, index_dir: Path) -> None:
+    """Finish the lexical work, then tell readers when the chunk set changed (last, so that a
+    reader that reopens finds the catalog and the lexical index of one generation)."""
+    _apply_lexical(catalog, index_dir)
+    log.debug("ingest phase: announce")
+    fingerprint = catalog.fingerprint()
+    if not catalog.announced(fingerprint):  # also when a killed ingest finished its writes but told no reader
         catalog.advance_generation(fingerprint)
-
-
-def build_lexical(catalog: Catalog, fingerprint: str) -> LexicalIndex:
-    ids, texts = [], []
-    for vec_id, text in catalog.chunk_texts():
-        ids.append(vec_id)
-        texts.append(text)
-    return LexicalIndex.build(ids, texts, fingerprint)
 
 
 def _wipe(settings: IndexSettings) -> None:
@@ -353,5 +407,5 @@ def _wipe(settings: IndexSettings) -> None:
     index_dir = settings.index_dir
     for name in (FILENAME, FILENAME + "-wal", FILENAME + "-shm"):
         (index_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(index_dir / BM25_DIRNAME, ignore_errors=True)
+    lexical.drop(index_dir)
     ChromaVectors.drop(settings)

@@ -1,8 +1,8 @@
 """A read-only snapshot of the index for the query side.
 
-A reader holds one generation of the index: the catalog pinned by a read transaction, the BM25
-index built from the same chunk set, and the vectors (which are looked up by id, so a vector that
-its catalog does not list is ignored). Document texts stay in the catalog and are read when asked
+A reader holds one generation of the index: the catalog pinned by a read transaction, the lexical
+index as committed when it opened, and the vectors. Both searches are of ids, so a vector or a
+lexical entry that its catalog does not list is ignored. Document texts stay in the catalog and are read when asked
 for, through a cache of bounded size. An ingest in another process advances the catalog's
 generation when it has finished; `is_current` sees that, and the owner opens a new reader.
 """
@@ -19,9 +19,9 @@ import numpy as np
 from index.catalog import FILENAME, Catalog, StoredDocument
 from index.documents import Chunk
 from index.embedding import Embedder
-from index.ingest import build_lexical
+from index.ingest import LOCK_WAIT, IngestBusyError, _exclusive, settle_lexical
 from index.lexical import LexicalIndex
-from index.settings import IndexMismatchError, IndexNotFoundError, IndexSettings
+from index.settings import CorruptIndexError, IndexMismatchError, IndexNotFoundError, IndexSettings
 from index.vectors import ChromaVectors
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,7 @@ class IndexReader:
             self.generation = catalog.generation()
             self.documents: dict[str, StoredDocument] = catalog.documents()
             self._chunks = catalog.chunks()
-            fingerprint = catalog.fingerprint()
-            lexical = LexicalIndex.load(settings.index_dir)
-            if lexical is None or lexical.fingerprint != fingerprint:
-                # An ingest is under way or was stopped before it rebuilt BM25; search what the
-                # catalog lists.
-                log.warning("the BM25 index is out of date; using a fresh one in memory")
-                lexical = build_lexical(catalog, fingerprint)
+            lexical = _open_lexical(settings.index_dir, bool(catalog.lexical_pending()))
             self._probe = Catalog(settings.index_dir, read_only=True)  # sees the latest commit
         except BaseException:
             catalog.close()
@@ -151,14 +145,33 @@ class IndexReader:
 
     def lexical(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """The best chunks by BM25, of `doc_ids` only when given."""
-        keep = None
-        if doc_ids is not None:
-            ids = self._lexical.ids
-            keep = np.fromiter((i in self._chunks and self._chunks[i].doc_id in doc_ids for i in ids),
-                               dtype=bool, count=len(ids))
-        hits = self._lexical.search(query, k, keep)
+        hits = self._lexical.search(query, k, doc_ids)
         return [(self._chunks[i], score) for i, score in hits if i in self._chunks]
 
 
 def open_index(settings: IndexSettings, embedder: Embedder) -> IndexReader:
     return IndexReader(settings, embedder)
+
+
+def _open_lexical(index_dir: Path, pending: bool) -> LexicalIndex:
+    """The committed lexical index. Missing (an index made before it, when BM25 was a bm25s file),
+    it is built from the catalog once, which waits for an ingest under way. With documents left
+    marked by a writer that was killed, they are done first when no writer is at work."""
+    lexical = LexicalIndex.open(index_dir)
+    if lexical is None or pending:
+        try:
+            with _exclusive(index_dir, wait=LOCK_WAIT if lexical is None else 0.0):
+                catalog = Catalog(index_dir)
+                try:
+                    settle_lexical(catalog, index_dir)
+                finally:
+                    catalog.close()
+        except IngestBusyError:
+            if lexical is None:
+                raise
+            # an ingest is writing; its documents join the searches when it announces them
+        lexical = LexicalIndex.open(index_dir)
+    if lexical is None:
+        raise CorruptIndexError(f"the lexical index in {index_dir} cannot be read; "
+                                "rebuild it with 'qa ingest --rebuild'")
+    return lexical

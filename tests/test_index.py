@@ -51,17 +51,18 @@ class CountingEmbedder:
 
 
 def assert_consistent(index_dir: Path) -> None:
-    """Chroma, BM25 and the catalog list exactly the same chunks."""
+    """Chroma, the lexical index and the catalog list exactly the same chunks, and no document's
+    lexical entries are left to replace."""
     settings = IndexSettings(index_dir=index_dir)
     catalog = Catalog(index_dir, read_only=True)
     listed = catalog.chunks()
-    fingerprint = catalog.fingerprint()
+    pending = catalog.lexical_pending()
     texts = catalog.texts()
     catalog.close()
     assert ChromaVectors(settings).ids() == set(listed)
-    lexical = LexicalIndex.load(index_dir)
-    assert lexical is not None and lexical.fingerprint == fingerprint
-    assert sorted(lexical.ids) == sorted(listed)
+    lexical = LexicalIndex.open(index_dir)
+    assert lexical is not None and pending == []
+    assert sorted(lexical.ids()) == sorted(listed)
     for chunk in listed.values():
         assert 0 <= chunk.start < chunk.end <= len(texts[chunk.doc_id])
 
@@ -250,14 +251,44 @@ def test_a_corrupt_catalog_is_a_clear_error_and_rebuild_recovers(tmp_path, corpu
     assert_consistent(settings.index_dir)
 
 
-def test_a_lost_bm25_file_is_rebuilt(tmp_path, corpus_copy, embedder):
+def test_a_lost_lexical_index_is_built_again(tmp_path, corpus_copy, embedder):
     settings = IndexSettings(index_dir=tmp_path / "index")
     ingest([corpus_copy], settings, embedder=embedder)
-    shutil.rmtree(settings.index_dir / "bm25")
-    reader = open_index(settings, embedder)  # searches a fresh in-memory copy meanwhile
+    shutil.rmtree(settings.index_dir / "lexical")
+    reader = open_index(settings, embedder)  # built from the catalog as it opens
     assert reader.lexical("Kadyrov", 3)
-    ingest([corpus_copy], settings, embedder=embedder)
     assert_consistent(settings.index_dir)
+    shutil.rmtree(settings.index_dir / "lexical")
+    (settings.index_dir / "lexical").mkdir()
+    (settings.index_dir / "lexical" / "meta.json").write_text("not tantivy's")
+    assert ingest([corpus_copy], settings, embedder=embedder).unchanged == 4
+    assert_consistent(settings.index_dir)
+
+
+def test_an_index_made_with_bm25_files_is_moved_to_the_lexical_index_once(tmp_path, corpus_copy, embedder, caplog):
+    """An index of the layout before (BM25 in bm25s files beside the catalog, no lexical list in the
+    catalog) opens: the lexical index is built from the catalog's chunks, with a line that says so,
+    and the old files go."""
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    shutil.rmtree(settings.index_dir / "lexical")
+    (settings.index_dir / "bm25" / "model").mkdir(parents=True)
+    (settings.index_dir / "bm25" / "fingerprint.json").write_text('{"fingerprint": "old"}')
+    with sqlite3.connect(settings.index_dir / FILENAME) as db:
+        db.execute("DROP TABLE lexical_pending")
+    with caplog.at_level("WARNING", logger="index.ingest"):
+        reader = open_index(settings, embedder)
+    assert [r.getMessage() for r in caplog.records][0] == \
+        f"building the lexical index from the catalog's {reader.chunk_count} chunks, once ..."
+    [(chunk, _), *_] = reader.lexical("Kadyrov Chechnya", 3)
+    assert chunk.doc_id in reader.documents
+    assert not (settings.index_dir / "bm25").exists()
+    assert_consistent(settings.index_dir)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="index.ingest"):
+        open_index(settings, embedder)
+        assert ingest([corpus_copy], settings, embedder=embedder).unchanged == 4
+    assert caplog.records == []  # once
 
 
 def test_only_one_ingest_writes_at_a_time(tmp_path, corpus_copy, embedder):
@@ -381,8 +412,8 @@ def test_titles_count_in_both_searches_and_quotes_stay_the_documents_text(tmp_pa
 
 
 def test_an_ingest_killed_before_telling_readers_is_announced_by_the_next(tmp_path, corpus_copy, embedder):
-    """Killed after BM25 was swapped in but before the generation moved: the next ingest, which finds
-    nothing to rebuild, still tells running readers, so none keeps serving the old corpus."""
+    """Killed after its lexical writes but before the generation moved: the next ingest, which finds
+    nothing to do, still tells running readers, so none keeps serving the old corpus."""
     settings = IndexSettings(index_dir=tmp_path / "index")
     ingest([corpus_copy], settings, embedder=embedder)
     reader = open_index(settings, embedder)
@@ -393,3 +424,31 @@ def test_an_ingest_killed_before_telling_readers_is_announced_by_the_next(tmp_pa
     assert reader.is_current()
     ingest([corpus_copy], settings, embedder=embedder)
     assert not reader.is_current()
+
+
+def test_documents_left_marked_by_a_killed_lexical_write_are_done_by_the_next_writer_or_reader(
+        tmp_path, corpus_copy, embedder):
+    """The state a kill inside the lexical write leaves: the catalog switched, the document marked,
+    its lexical entries gone or old. The next ingest replaces them; so does a reader that opens
+    while no ingest is at work."""
+    from index import lexical
+
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings, embedder=embedder)
+    doc_id = "001_dd1aa14925b9a80a.txt"
+
+    def kill_inside_the_lexical_write() -> None:
+        with lexical.LexicalWriter(settings.index_dir) as writer:
+            writer.replace(doc_id, [])
+            writer.commit()
+        with sqlite3.connect(settings.index_dir / FILENAME) as db:
+            db.execute("INSERT INTO lexical_pending VALUES (?)", (doc_id,))
+
+    kill_inside_the_lexical_write()
+    assert ingest([corpus_copy], settings, embedder=embedder).unchanged == 4
+    assert_consistent(settings.index_dir)
+
+    kill_inside_the_lexical_write()
+    reader = open_index(settings, embedder)
+    assert {c.doc_id for c, _ in reader.lexical(reader.chunk_text(reader.chunks_of(doc_id)[0]), 3)} >= {doc_id}
+    assert_consistent(settings.index_dir)

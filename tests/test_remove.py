@@ -30,14 +30,14 @@ def copy_of(sample_index_dir, tmp_path, embedder, support_model, **settings) -> 
 
 
 def stored(assistant: Assistant) -> tuple[set[str], set[str], set[str], dict[str, str]]:
-    """Vector ids, catalog chunk ids, BM25 ids, and every document's text."""
+    """Vector ids, catalog chunk ids, lexical ids, and every document's text."""
     settings = assistant.config.index_settings()
     catalog = Catalog(settings.index_dir, read_only=True)
     try:
         chunks, texts = set(catalog.chunks()), catalog.texts()
     finally:
         catalog.close()
-    return ChromaVectors(settings).ids(), chunks, set(LexicalIndex.load(settings.index_dir).ids), texts
+    return ChromaVectors(settings).ids(), chunks, set(LexicalIndex.open(settings.index_dir).ids()), texts
 
 
 def test_delete_takes_the_document_out_of_a_running_server_and_keeps_the_rest(
