@@ -15,8 +15,8 @@ RAGTruth sources kept out of training. Per model:
 - claim F1: answer-level F1 of "this answer has an unsupported claim" at its best threshold;
 - the time to score one shortlist of eight pairs, median of 20, in the precision it runs in.
 The thresholds are chosen on these same pairs: figures for comparing models, not held-out ones.
-`--bases FOLDER` is where a model's larger base is (as `training/mpnet_base.py` puts it); those
-models run in fp32.
+`--bases FOLDER` is where a model's larger base is (as `training/mpnet_base.py` puts it). Every
+model runs in int8, as the product runs it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 from index.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.eval.sentence_choice import keyword_style  # noqa: E402
-from qa.support import BASES_VARIABLE, BUNDLED_BASE, SupportModel, SupportSettings, SETTINGS  # noqa: E402
+from qa.support import BASES_VARIABLE, SupportModel, SupportSettings, SETTINGS  # noqa: E402
 from training.measures import auc, best_threshold, capped_threshold, expected_calibration_error, f1  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, Pair, ragtruth_claims, split_sources, squad_pairs, \
     squad_questions  # noqa: E402
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     }}
     for folder in args.models:
         settings = SupportSettings.read(folder / SETTINGS)
-        model = SupportModel.load(folder, "int8" if settings.base == BUNDLED_BASE else "fp32")
+        model = SupportModel.load(folder, "int8")
         trained = json.loads((folder / SETTINGS).read_text("utf-8")).get("trained", {})
         name = f"{folder.name}: {settings.base}, {model.precision}, {trained.get('pairs', '?')} pairs"
         columns[name] = measure(model, own, keyword, claimed)
