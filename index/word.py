@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a few MB of .docx that unpacks past this is a zip bomb, not prose
 
@@ -43,10 +44,11 @@ def docx_text(raw: bytes) -> tuple[str, str, str | None]:
         document = docx.Document(io.BytesIO(raw))
         styles = _style_names(document)
         blocks = list(_blocks(document.element.body, styles))
-        properties = document.core_properties
-        title = (properties.title or "").strip()
-        when = properties.created or properties.modified
-    except (OpcError, zipfile.BadZipFile, LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        properties = _core_properties(document)
+        title = (properties.title or "").strip() if properties else ""
+        when = (properties.created or properties.modified) if properties else None
+    except (OpcError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, LxmlError, KeyError, ValueError,
+            TypeError, AttributeError) as exc:
         raise ValueError(f"cannot read Word document: {_damage(exc)}") from None
     lines = [(re.sub(r"[ \t\r\f\v]+", " ", text).strip(), heading) for text, heading in blocks]  # as in HTML
     lines = [(text, heading) for text, heading in lines if text]
@@ -65,6 +67,17 @@ def _check_size(raw: bytes) -> None:
         raise ValueError(f"it unpacks to {unpacked / 2**20:,.0f} MB; the limit is {MAX_UNPACKED_BYTES // 2**20} MB")
 
 
+def _core_properties(document):
+    """The package's own title and dates, or None when it has none: python-docx would make up
+    some (the title "Word Document", saved just now)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    try:
+        return document.part.package.part_related_by(RELATIONSHIP_TYPE.CORE_PROPERTIES).core_properties
+    except KeyError:
+        return None
+
+
 def _damage(exc: Exception) -> str:
     """What is wrong with a package the library could not read, in one line. A damaged package
     fails in any of these ways, deep in the library, whose own words name its internals."""
@@ -74,6 +87,10 @@ def _damage(exc: Exception) -> str:
     detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, (OpcError, zipfile.BadZipFile)):
         return "not a .docx package (a .doc, or an encrypted document? save it as .docx)"
+    if isinstance(exc, (zlib.error, EOFError)):
+        return "a part of the package is damaged (its compressed data does not unpack)"
+    if isinstance(exc, NotImplementedError):
+        return "a part of the package is compressed in a way that cannot be unpacked"
     if isinstance(exc, KeyError) or "no relationship of type" in detail:
         return "a part of the package is missing"
     if isinstance(exc, LxmlError):

@@ -5,9 +5,12 @@ a damaged one is one line and the rest of its folder is indexed; other kinds are
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import docx
@@ -80,6 +83,50 @@ def test_paragraphs_headings_list_items_and_table_cells_are_the_paragraphs_of_th
     assert document.text == REPORT_TEXT
     assert document.title == "Harbour report — Ålesund"  # no title in its properties: its first heading
     assert document.date == "2021-03-04"
+
+
+def repacked(path: Path, change) -> bytes:
+    """The package at `path` written again, each part's bytes as `change(name, data)` gives them
+    (None leaves the part out)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = change(name, source.read(name))
+            if data is not None:
+                target.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_package_without_core_properties_takes_its_first_heading_and_no_date(tmp_path):
+    """python-docx makes up properties for such a package: the title "Word Document", saved just now."""
+    def without_properties(name: str, data: bytes) -> bytes | None:
+        if name == "docProps/core.xml":
+            return None
+        return re.sub(rb"<Relationship [^>]*core-properties[^>]*/>", b"", data) if name == "_rels/.rels" else data
+
+    path = tmp_path / "plain.docx"
+    path.write_bytes(repacked(write_report(tmp_path / "report.docx", title="Not this"), without_properties))
+    [document] = load_paths([path])
+    assert (document.title, document.date) == ("Harbour report — Ålesund", None)
+    assert document.text == REPORT_TEXT
+
+
+def test_a_part_whose_compressed_data_is_damaged_is_one_line_and_the_rest_is_read(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    raw = bytearray(write_report(tmp_path / "report.docx").read_bytes())
+    with zipfile.ZipFile(io.BytesIO(raw)) as package:
+        part = package.getinfo("word/document.xml")
+    data = part.header_offset + 30 + len(part.filename) + len(part.extra)  # after the part's local header
+    for i in range(data + 10, data + 60):
+        raw[i] ^= 0x55
+    (corpus / "damaged.docx").write_bytes(bytes(raw))
+    (corpus / "note.txt").write_text("The harbour office kept the lamp oil in a shed.\n", encoding="utf-8")
+
+    damaged, note = load_paths([corpus])
+    assert damaged.message == ("cannot read Word document: a part of the package is damaged (its compressed data "
+                               "does not unpack)")
+    assert note.doc_id == "note.txt"
 
 
 def test_a_docx_is_indexed_asked_and_cited_to_its_exact_text(folder, tmp_path, embedder, support_model):
