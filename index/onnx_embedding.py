@@ -60,7 +60,7 @@ def _weights_digest(model_dir: Path, depends_on: Sequence[Path] = ()) -> str:
 
 def quantised_model(model_dir: Path, cache_dir: Path, name: str, encoder: Callable[[], object] | None = None,
                     depends_on: Sequence[Path] = ()) -> Path:
-    """The int8 ONNX file for a BERT encoder, made on first use and kept in `cache_dir`.
+    """The int8 ONNX file for a BERT or MPNet encoder, made on first use and kept in `cache_dir`.
 
     The encoder is the one in `model_dir`, or the torch module that `encoder()` builds (eager
     attention, returning the last hidden state) from it and the files `depends_on` names.

@@ -156,7 +156,7 @@ def merged_network(model_dir: Path, settings: SupportSettings, attention: str | 
     network = build_network(base_path(settings.base), attention)
     layers = target_layers(network, settings.targets)
     if not layers or settings.rank < 1:
-        raise ValueError("its settings name no layer of the bundled model")
+        raise ValueError(f"its settings name no layer of its base, {settings.base}")
     scale = settings.alpha / settings.rank
     with torch.no_grad():
         for name, layer in layers.items():

@@ -414,9 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / SETTINGS).write_text(json.dumps(provisional, indent=2) + "\n", encoding="utf-8")
 
     # Thresholds from the loaded model, exactly as it runs in the product.
-    if args.base:  # the larger bases run in fp32: their int8 export is not made
+    if args.base:  # where the product looks the base up by its name
         os.environ[BASES_VARIABLE] = str(Path(base).parent)
-    model = SupportModel.load(args.out, "int8" if not args.base else "fp32")
+    model = SupportModel.load(args.out, "int8")
     tune_probabilities = model.probabilities([(p.first, p.second) for p in tune_q])
     q_best, answerable = per_group(tune_q, tune_probabilities)
     answer_threshold = capped_threshold(q_best, answerable, DECLINE_CAP)

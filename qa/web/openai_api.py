@@ -12,9 +12,9 @@ in `/api/ask` (with the `openai` package: `extra_body={"filters": {...}}`).
 
 Streaming (`"stream": true`) sends server-sent `chat.completion.chunk`s: the answer, then the
 sources, then (with `"stream_options": {"include_usage": true}`) a chunk with no choices that holds
-`usage`, then `[DONE]`. `usage` counts tokens with tiktoken's cl100k_base (`usage`). An LLM answer streams once its claims are checked: a chat client cannot
-take back text it has shown, so nothing unchecked is sent. Errors have OpenAI's shape,
-`{"error": {"message", "type", "param", "code"}}`.
+`usage`, then `[DONE]`. `usage` counts tokens with tiktoken's cl100k_base (`usage()`). An LLM
+answer streams once its claims are checked: a chat client cannot take back text it has shown, so
+nothing unchecked is sent. Errors have OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`.
 """
 
 from __future__ import annotations
