@@ -12,9 +12,10 @@ answering sentence more often than either alone, and more often than the sentenc
 question by the embedder's cosine (`qa.eval.sentence_choice`).
 
 Rules beside the model decide what an answer may be made of (`pick`):
-- A question that asks how many or when is answered only by a sentence that gives a number or a
-  date it does not already say (the day of "December 17" is no count): "When did Kadyrov become
-  president?" is declined rather than answered by a sentence about his presidency with no date.
+- A question that asks how many, or opens "When did...", is answered only by a sentence that
+  gives a number or a date it does not already say (`required_kind`; the day of "December 17" is
+  no count): "When did Kadyrov become president?" is declined rather than answered by a sentence
+  about his presidency with no date. A "when" inside a question asks for no date.
 - A sentence that closes a quotation opened earlier in its paragraph ('...with the gunmen,"
   Kadyrov said.') is read by the model as it is, and quoted from the start of the sentence that
   opens the quotation, so that its marks balance; where that makes the quote longer than
@@ -56,9 +57,12 @@ _MONTHS = (
 _PATTERNS = {
     "number": re.compile(rf"\b\d[\d,.]*\b|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
     "date": re.compile(
-        rf"\b(?:{_MONTHS})\b|\b(?:1[0-9]|20)\d\d(?:s|’s|'s)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+century\b|"
+        rf"\b(?:{_MONTHS})\b|\b(?:1[0-9]|20)\d\d(?:s|’s|'s)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+[Cc]entury\b|"
         r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b|"
-        r"\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b(?:morning|evening|night|midnight)\b"
+        r"\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b(?:morning|evening|night|midnight)\b|"
+        # what geology and history date by: "~8,000 years ago", "11,600 BP", "the mid-Eocene", "his reign"
+        r"\b\d[\d,.]*\s+years\s+ago\b|\b\d[\d,.]*\s*(?:BC|BCE|AD|CE|BP)\b|\b[A-Z][a-z]+cene\b|"
+        r"\b(?:era|period|reign|dynasty)\b"
     ),
     "name": re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w’'-]+)*"),
 }
@@ -67,11 +71,21 @@ _QUESTION_KINDS = [
     ("date", re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|time|century|decade)\b", re.I)),
     ("name", re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:city|country|place|team|group|company|organization|person|name)\b", re.I)),
 ]
-GATED_KINDS = ("number", "date")  # what a sentence must give to answer a question asking for it
-# The figures of a date or a time, which say when, not how many: "December 17", "1998", "8 a.m."
+# A question that opens "When did..." or asks "what year" wants a date; "what happened when he was
+# arrested?", "When the law is the target, what is it called?" and, in the present tense, "When
+# does immunodeficiency occur?" (a condition) or "When do members vote?" (an event) do not.
+_ASKS_FOR_A_DATE = re.compile(
+    r"^\W*(?:when\s+(?:did|was|were|has|have|had|will)\b|"
+    r"(?:in\s+)?(?:what|which)\s+(?:year|date|month|century|decade)\b)", re.I)
+# The figures of a date or a time, which say when, not how many: "December 17", "in 1998", "8 a.m.".
+# A year is a four-digit figure after a word that places it in time, or before a comma or the end
+# of the sentence; "About 1500 people" is a count.
 _DATE_FIGURES = re.compile(
-    rf"\b(?:{_MONTHS})\s*\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})|"
-    r"\b\d{4}-\d\d-\d\d\b|\b(?:1[0-9]|20)\d\d\b|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{1,2}:\d\d\b"
+    rf"\b(?:{_MONTHS})\s*\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:1[0-9]|20)\d\d)?\b|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})(?:\s+(?:1[0-9]|20)\d\d)?|"
+    r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{1,2}:\d\d\b|"
+    r"\b(?i:in|since|by|until|till|from|to|of|during|before|after|around|circa|early|late|mid|year|between|and)"
+    r"[\s-]+(?:1[0-9]|20)\d\d(?:s|’s|'s)?\b|\b(?:1[0-9]|20)\d\d(?:s|’s|'s)?(?=\s*(?:[,;.)]|$))"
 )
 _OPENING_MARKS, _CLOSING_MARKS = "“«", "”»"
 # Words that, among the first two of a sentence, make it go on from the one before ("Among those, ...").
@@ -290,10 +304,21 @@ def score_sentences(
     return read(question, shortlisted(signals(question, passages, texts, asked), shortlist), model, asked, texts)
 
 
+def required_kind(question: str) -> str | None:
+    """What a sentence must give to answer the question: a number for one asking how many (or how
+    much, long, old...), a date for one that opens "When did..." (or was, has, will...) or asks
+    what year; else nothing in particular (a "when" inside a question, or in the present tense,
+    may be answered by a condition or an event)."""
+    kind = question_kind(question)
+    if kind == "number" or (kind == "date" and _ASKS_FOR_A_DATE.search(question)):
+        return kind
+    return None
+
+
 def gives_what_is_asked(sentence: ScoredSentence, kind: str | None) -> bool:
-    """Whether the sentence can answer a question asking for `kind`: one that asks how many or
-    when (`GATED_KINDS`) needs a sentence that gives a number or a date it does not already say."""
-    return kind not in GATED_KINDS or sentence.features.get("kind", 0.0) > 0
+    """Whether the sentence can answer a question that requires `kind` (`required_kind`): it gives
+    a number or a date that the question does not already say."""
+    return kind not in ("number", "date") or sentence.features.get("kind", 0.0) > 0
 
 
 def _answerable(scored: list[ScoredSentence], kind: str | None) -> list[ScoredSentence]:

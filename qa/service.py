@@ -372,7 +372,7 @@ class Assistant:
         threshold = self.abstain_below_for(filters)
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         scored = extractive.score_sentences(query, passages, texts, model, asked=question)
-        kind = extractive.question_kind(question)
+        kind = extractive.required_kind(question)
         chosen = extractive.pick(scored, threshold, kind=kind, texts=texts)
         support = round(extractive.best_support(scored, kind), 4)
         if not chosen:

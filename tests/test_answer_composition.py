@@ -69,6 +69,29 @@ def test_a_decade_a_year_or_a_century_is_a_date(text):
     assert _has_new("date", text, {"when", "was", "the", "line", "electrified"})
 
 
+@pytest.mark.parametrize("text, count", [("About 1500 people were evacuated.", True), ("Some 2000 soldiers died.", True),
+                                         ("It was founded in 1850 and grew.", False), ("By 2004 it was closed.", False),
+                                         ("The attack of December 17, 2014 killed them.", False)])
+def test_a_four_digit_figure_is_a_year_only_where_it_says_when(text, count):
+    from qa.extractive import _has_new
+
+    assert _has_new("number", text, set()) is count
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When did Kadyrov become president?", "date"), ("In what year was the bridge built?", "date"),
+    ("How many militants were killed?", "number"),
+    ("When does immunodeficiency occur?", None),  # a condition answers it
+    ("When do members proceed to vote on the bill?", None),  # an event answers it
+    ("Which two roles did she perform when she was in high school?", None),
+    ("When the law is the target of the protest, what is this called?", None),
+])
+def test_only_a_question_that_asks_for_a_date_or_a_count_requires_one(question, kind):
+    from qa.extractive import required_kind
+
+    assert required_kind(question) == kind
+
+
 def test_what_a_question_asks_for_is_its_first_cue():
     assert question_kind("Which country was the Chechen leader visiting when the attacks happened?") == "name"
     assert question_kind("When did Kadyrov become president?") == "date"
