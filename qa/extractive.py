@@ -332,15 +332,20 @@ def best_support(scored: list[ScoredSentence], kind: str | None = None) -> float
     return max((s.support for s in _answerable(scored, kind)), default=0.0)
 
 
-def adds_to(first: ScoredSentence, second: ScoredSentence, texts: dict[str, str] | None = None) -> bool:
+def adds_to(first: ScoredSentence, second: ScoredSentence, texts: dict[str, str] | None = None,
+            question: str | None = None) -> bool:
     """Whether `second` adds to the answer that `first` gives: it is not the same words again, nor
-    a part of the same span, and either the two are one statement (`_one_statement`) or `second`
-    gives the kind of thing asked for, which `first` lacks."""
+    a part of the same span, and either the two are one statement (`_one_statement`), or `second`
+    gives the kind of thing asked for, which `first` lacks, or it holds words of the `question`
+    that `first` does not ("the census of 2000" beside a population density, for "How many people
+    lived in Fresno in 2000, according to the census?")."""
     if " ".join(second.text.split()) == " ".join(first.text.split()):
         return False
     if second.doc_id == first.doc_id and second.start < first.end and first.start < second.end:
         return False
     if _one_statement(first, second, texts):
+        return True
+    if question and set(content_terms(question)) & (set(content_terms(second.text)) - set(content_terms(first.text))):
         return True
     return first.features.get("kind", 0.0) == 0 and second.features.get("kind", 0.0) > 0
 
@@ -361,7 +366,7 @@ def _quoted_whole(sentence: ScoredSentence, text: str) -> ScoredSentence:
 
 
 def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: str | None = None,
-         texts: dict[str, str] | None = None) -> list[ScoredSentence]:
+         texts: dict[str, str] | None = None, question: str | None = None) -> list[ScoredSentence]:
     """The sentence the rule ranks first, and the next ones that also answer, are nearly as likely
     to, and add to the answer (`adds_to`); nothing when no sentence reaches the threshold. A
     sentence whose passage names nothing the question asks about, or gives another figure, or
@@ -374,6 +379,6 @@ def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: st
     chosen = [scored[0]]
     for sentence in scored[1:most]:
         if sentence.support >= max(threshold, SECOND_SENTENCE_RATIO * scored[0].support) and \
-                all(adds_to(c, sentence, texts) for c in chosen):
+                all(adds_to(c, sentence, texts, question) for c in chosen):
             chosen.append(sentence)
     return chosen

@@ -373,7 +373,7 @@ class Assistant:
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
         scored = extractive.score_sentences(query, passages, texts, model, asked=question)
         kind = extractive.required_kind(question)
-        chosen = extractive.pick(scored, threshold, kind=kind, texts=texts)
+        chosen = extractive.pick(scored, threshold, kind=kind, texts=texts, question=question)
         support = round(extractive.best_support(scored, kind), 4)
         if not chosen:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)

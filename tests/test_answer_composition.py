@@ -54,6 +54,15 @@ def test_a_second_sentence_joins_when_it_gives_what_the_first_lacks():
     assert pick([nameless, named], 0.15, kind="name", texts={}) == [nameless, named]
 
 
+def test_a_second_sentence_joins_when_it_holds_what_the_question_names_and_the_first_does_not():
+    density = sentence("fresno-1", "The population density was 4,404.5 people per square mile.", 0.8)
+    census = sentence("fresno-2", "As of the census of 2000, there were 427,652 people in the city.", 0.78)
+    question = "How many people lived in Fresno in 2000, according to the census?"
+    assert pick([density, census], 0.15, kind="number", texts={}, question=question) == [density, census]
+    other = sentence("fresno-3", "There were 140,079 households in the city.", 0.78)
+    assert pick([density, other], 0.15, kind="number", texts={}, question=question) == [density]
+
+
 def test_a_question_asking_when_or_how_many_needs_a_date_or_a_figure():
     dateless = sentence(LEFT, "Giving Kadyrov the presidency allowed the 38-year-old to create a republic.", 0.87,
                         kind=0.0)
