@@ -6,11 +6,12 @@ Each trial takes one of three ingests in turn, run as `qa ingest CORPUS` in its 
 - delete: an index of the corpus, then half of the documents deleted.
 and aims its SIGKILL at one phase in turn: before any write (reading, chunking, embedding the first
 batch), the vector writes (Chroma add or delete), the catalog transaction (SQLite), the lexical
-write (the documents' entries replaced in Tantivy and committed, then unmarked in the catalog). The ingest says where it is by the debug lines of `index.ingest`
-(`ingest phase: <name>`), which the child process sends to stderr; the harness reads them as they
-come, and kills the child a random time after the line that opens the phase, within the time the
-same phase took in an undisturbed ingest of the same kind. The phase a kill landed in is that of the
-last line the child wrote before it died.
+write (the documents' entries replaced in Tantivy and committed, then unmarked in the catalog).
+The ingest says where it is by the debug lines of `index.ingest` (`ingest phase: <name>`), which the
+child process sends to stderr; the harness reads them as they come, and kills the child a random
+time after the line that opens the phase, within the time the same phase took in an undisturbed
+ingest of the same kind. The phase a kill landed in is that of the last line the child wrote before
+it died.
 The state it left is recorded, then a clean `qa ingest CORPUS` runs and the index is checked:
 - the ids in Chroma, in the catalog and in the lexical index are the same set, none appears twice,
   and the catalog marks no document's lexical entries as still to be replaced;

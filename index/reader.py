@@ -1,9 +1,9 @@
 """A read-only snapshot of the index for the query side.
 
 A reader holds one generation of the index: the catalog pinned by a read transaction, the lexical
-index as committed when it opened, and the vectors. Both searches are of ids, so a vector or a
-lexical entry that its catalog does not list is ignored. Document texts stay in the catalog and are read when asked
-for, through a cache of bounded size. An ingest in another process advances the catalog's
+index as committed when it opened, and the vectors. Both searches return ids, so a vector or a
+lexical entry that its catalog does not list is ignored. Document texts stay in the catalog and are
+read when asked for, through a cache of bounded size. An ingest in another process advances the catalog's
 generation when it has finished; `is_current` sees that, and the owner opens a new reader.
 """
 
