@@ -48,7 +48,7 @@ from qa.text import content_terms, words
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-    r"hundreds?|thousands?|millions?|billions?|dozens?|several|half"
+    r"hundreds?|thousands?|millions?|billions?|dozens?|several|half|once|twice|thrice"
 )
 _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -77,6 +77,7 @@ _QUESTION_KINDS = [
 _ASKS_FOR_A_DATE = re.compile(
     r"^\W*(?:when\s+(?:did|was|were|has|have|had|will)\b|"
     r"(?:in\s+)?(?:what|which)\s+(?:year|date|month|century|decade)\b)", re.I)
+_ASKS_FOR_A_COUNT = re.compile(r"\bhow (?:many|much|old)\b|\bwhat (?:number|percentage|amount)\b", re.I)
 # The figures of a date or a time, which say when, not how many: "December 17", "in 1998", "8 a.m.".
 # A year is a four-digit figure after a word that places it in time, or before a comma or the end
 # of the sentence; "About 1500 people" is a count.
@@ -305,12 +306,14 @@ def score_sentences(
 
 
 def required_kind(question: str) -> str | None:
-    """What a sentence must give to answer the question: a number for one asking how many (or how
-    much, long, old...), a date for one that opens "When did..." (or was, has, will...) or asks
-    what year; else nothing in particular (a "when" inside a question, or in the present tense,
-    may be answered by a condition or an event)."""
+    """What a sentence must give to answer the question: a number for one asking how many, how
+    much or how old (`_ASKS_FOR_A_COUNT`), a date for one that opens "When did..." (or was, has,
+    will...) or asks what year; else nothing in particular ("How long was it the capital?" may be
+    answered "until 1796"; a "when" inside a question, or in the present tense, by a condition or
+    an event)."""
     kind = question_kind(question)
-    if kind == "number" or (kind == "date" and _ASKS_FOR_A_DATE.search(question)):
+    if (kind == "number" and _ASKS_FOR_A_COUNT.search(question)) or \
+            (kind == "date" and _ASKS_FOR_A_DATE.search(question)):
         return kind
     return None
 

@@ -79,6 +79,7 @@ def test_a_decade_a_year_or_a_century_is_a_date(text):
 
 
 @pytest.mark.parametrize("text, count", [("About 1500 people were evacuated.", True), ("Some 2000 soldiers died.", True),
+                                         ("They won the cup twice as well.", True),
                                          ("It was founded in 1850 and grew.", False), ("By 2004 it was closed.", False),
                                          ("The attack of December 17, 2014 killed them.", False)])
 def test_a_four_digit_figure_is_a_year_only_where_it_says_when(text, count):
@@ -89,7 +90,8 @@ def test_a_four_digit_figure_is_a_year_only_where_it_says_when(text, count):
 
 @pytest.mark.parametrize("question, kind", [
     ("When did Kadyrov become president?", "date"), ("In what year was the bridge built?", "date"),
-    ("How many militants were killed?", "number"),
+    ("How many militants were killed?", "number"), ("How many times has Polonia won the cup?", "number"),
+    ("How long was Warsaw the capital?", None),  # "until 1796" answers it
     ("When does immunodeficiency occur?", None),  # a condition answers it
     ("When do members proceed to vote on the bill?", None),  # an event answers it
     ("Which two roles did she perform when she was in high school?", None),
