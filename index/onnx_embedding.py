@@ -15,6 +15,7 @@ recipe, so a change of either makes a new one; nothing is downloaded. The suppor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import BUNDLED_MODEL, SMALL_BATCH, _ALL_CORES, bundled_model_path
+from index.embedding import BUNDLED_MODEL, SMALL_BATCH, _ALL_CORES, bundled_model_path, takes_token_types
 from index.settings import EmbeddingModelError
 
 log = logging.getLogger(__name__)
@@ -99,12 +100,9 @@ def _sentence_encoder(model_dir: Path):
 
 
 def _export(bert, target: Path) -> None:
-    import inspect
-
     import torch
 
-    # MPNet has one segment and takes no token types: its graph has no such input.
-    typed = "token_type_ids" in inspect.signature(bert.forward).parameters
+    typed = takes_token_types(bert)  # else the graph has no such input
 
     class Encoder(torch.nn.Module):  # keyword arguments: the model's positional order varies by version
         def __init__(self):
@@ -240,10 +238,16 @@ def padded(encodings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ids, mask, types
 
 
+@functools.lru_cache(maxsize=16)
+def _typed(session) -> bool:
+    """Whether the session's graph takes token types; asked once per session."""
+    return "token_type_ids" in {i.name for i in session.get_inputs()}
+
+
 def mean_pooled(session, encodings) -> np.ndarray:
     """The mean of the last hidden state over each tokenised text's (or pair's) own tokens."""
     ids, mask, types = padded(encodings)
-    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-    hidden = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+    feed = {"input_ids": ids, "attention_mask": mask, **({"token_type_ids": types} if _typed(session) else {})}
+    hidden = session.run(None, feed)[0]
     summed = (hidden * mask[:, :, None]).sum(axis=1)
     return summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)

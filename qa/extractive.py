@@ -54,10 +54,12 @@ _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\."
 )
+_YEAR = r"(?:1[0-9]|20)\d\d"  # 1000-2099
+_DECADE = rf"{_YEAR}(?:s|’s|'s)?"  # a year, or its decade: "1990s"
 _PATTERNS = {
     "number": re.compile(rf"\b\d[\d,.]*\b|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
     "date": re.compile(
-        rf"\b(?:{_MONTHS})\b|\b(?:1[0-9]|20)\d\d(?:s|’s|'s)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+[Cc]entury\b|"
+        rf"\b(?:{_MONTHS})\b|\b{_DECADE}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+[Cc]entury\b|"
         r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b|"
         r"\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b(?:morning|evening|night|midnight)\b|"
         # what geology and history date by: "~8,000 years ago", "11,600 BP", "the mid-Eocene", "his reign"
@@ -82,11 +84,11 @@ _ASKS_FOR_A_COUNT = re.compile(r"\bhow (?:many|much|old)\b|\bwhat (?:number|perc
 # A year is a four-digit figure after a word that places it in time, or before a comma or the end
 # of the sentence; "About 1500 people" is a count.
 _DATE_FIGURES = re.compile(
-    rf"\b(?:{_MONTHS})\s*\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:1[0-9]|20)\d\d)?\b|"
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})(?:\s+(?:1[0-9]|20)\d\d)?|"
+    rf"\b(?:{_MONTHS})\s*\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?\b|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})(?:\s+{_YEAR})?|"
     r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{1,2}:\d\d\b|"
     r"\b(?i:in|since|by|until|till|from|to|of|during|before|after|around|circa|early|late|mid|year|between|and)"
-    r"[\s-]+(?:1[0-9]|20)\d\d(?:s|’s|'s)?\b|\b(?:1[0-9]|20)\d\d(?:s|’s|'s)?(?=\s*(?:[,;.)]|$))"
+    rf"[\s-]+{_DECADE}\b|\b{_DECADE}(?=\s*(?:[,;.)]|$))"
 )
 _OPENING_MARKS, _CLOSING_MARKS = "“«", "”»"
 # Words that, among the first two of a sentence, make it go on from the one before ("Among those, ...").

@@ -13,7 +13,6 @@ on the mean-pooled output. Nothing is downloaded.
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import os
 from collections.abc import Sequence
@@ -105,6 +104,8 @@ def build_network(folder: str, attention: str | None = None):
     import torch
     from transformers import AutoModel
 
+    from index.embedding import takes_token_types
+
     class CrossEncoder(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -112,8 +113,7 @@ def build_network(folder: str, attention: str | None = None):
                 self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False,
                                                          attn_implementation=attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
-            # MPNet has one segment: it takes no token types.
-            self.typed = "token_type_ids" in inspect.signature(self.encoder.forward).parameters
+            self.typed = takes_token_types(self.encoder)
 
         def forward(self, input_ids, attention_mask, token_type_ids=None):
             types = {"token_type_ids": token_type_ids} if self.typed and token_type_ids is not None else {}
