@@ -91,6 +91,7 @@ _DATE_FIGURES = re.compile(
     rf"[\s-]+{_DECADE}\b|\b{_DECADE}(?=\s*(?:[,;.)]|$))"
 )
 _OPENING_MARKS, _CLOSING_MARKS = "“«", "”»"
+_MARK = re.compile(f'[{_OPENING_MARKS}{_CLOSING_MARKS}"]')
 # Words that, among the first two of a sentence, make it go on from the one before ("Among those, ...").
 _REFERRING = frozenset("he she it they them this that these those his her its their such".split())
 MAX_QUOTE_CHARS = 600  # a quotation widened to its opening mark is quoted up to this long, else not at all
@@ -150,8 +151,8 @@ def _pairs(terms: list[str]) -> set[tuple[str, str]]:
 
 def _quotation_marks(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """(offset, +1 for a mark that opens a quotation or -1 for one that closes it) in text[start:end]."""
-    for i in range(start, end):
-        ch = text[i]
+    for match in _MARK.finditer(text, start, end):  # every sentence of every passage, on each question
+        i, ch = match.start(), match.group()
         if ch in _OPENING_MARKS or ch in _CLOSING_MARKS:
             yield i, 1 if ch in _OPENING_MARKS else -1
         elif ch == '"':  # a straight mark opens after a space or a bracket, and closes after a word
