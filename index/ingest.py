@@ -152,13 +152,7 @@ def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
         try:
             held = [d for d in dict.fromkeys(doc_ids) if d in catalog.documents()]
             if held:
-                old_ids = catalog.vector_ids(held)
-                catalog.mark_vectors(False)
-                log.debug("ingest phase: catalog")
-                catalog.remove_documents(held)
-                log.debug("ingest phase: vectors")
-                ChromaVectors(settings).delete(old_ids)
-                catalog.mark_vectors(True)
+                _unlist(catalog, held, lambda ids: ChromaVectors(settings).delete(ids))
                 _settle(catalog, settings.index_dir)
         finally:
             catalog.close()
@@ -220,16 +214,22 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
             and d.doc_id.startswith(options.namespace)
         ]
         if gone:
-            old_ids = catalog.vector_ids(gone)
-            catalog.mark_vectors(False)
-            log.debug("ingest phase: catalog")
-            catalog.remove_documents(gone)
-            log.debug("ingest phase: vectors")
-            vectors.delete(old_ids)
-            catalog.mark_vectors(True)
+            _unlist(catalog, gone, vectors.delete)
         _settle(catalog, settings.index_dir)
     report.removed = len(gone)
     return report
+
+
+def _unlist(catalog: Catalog, doc_ids: list[str], delete_vectors: Callable[[list[str]], None]) -> None:
+    """Take documents out of the catalog, then their vectors (their lexical entries are left marked
+    for `_settle`). The caller holds the ingest lock."""
+    old_ids = catalog.vector_ids(doc_ids)
+    catalog.mark_vectors(False)
+    log.debug("ingest phase: catalog")
+    catalog.remove_documents(doc_ids)
+    log.debug("ingest phase: vectors")
+    delete_vectors(old_ids)
+    catalog.mark_vectors(True)
 
 
 def _unless_taken(doc: Document, stored: StoredDocument | None, found: Document | None) -> Document | LoadError:

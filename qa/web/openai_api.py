@@ -150,12 +150,13 @@ def chunks(answer: Answer, body: ChatRequest) -> Iterator[str]:
     yield event({"role": "assistant", "content": ""})
     for piece in pieces(answer):
         yield event({"content": piece})
-    sources = content(answer)[len(answer.answer):]
+    text = content(answer)
+    sources = text[len(answer.answer):]
     if sources:
         yield event({"content": sources})
     yield event(extra(answer), finish="stop")
     if counted:
-        yield f"data: {json.dumps(base | {'choices': [], 'usage': usage(body.messages, content(answer))})}\n\n"
+        yield f"data: {json.dumps(base | {'choices': [], 'usage': usage(body.messages, text)})}\n\n"
     yield "data: [DONE]\n\n"
 
 
