@@ -26,6 +26,7 @@ _ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 _LAST_TERMINATOR = re.compile(r"[.!?…]+[\"'”’»)\]]*$")
+BRACKET_REACH = 40  # characters: a bracket opened further back, or closed further on, is not an abbreviation's
 WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
 WRAP_SAMPLE = 20_000  # the characters, from the start of a document, that show whether it is wrapped
 SLACK = 0.9  # wrapping that counts bytes or tabs breaks a little early: a word that nearly fit did not
@@ -112,11 +113,20 @@ def _ends_sentence(text: str, dot_end: int) -> bool:
         return False
     if "." not in text[max(0, dot_end - 3) : dot_end]:
         return True
+    if _inside_brackets(text, dot_end):
+        return False
     word_start = dot_end
     while word_start > 0 and not text[word_start - 1].isspace():
         word_start -= 1
     word = text[word_start:dot_end].rstrip("\"'”’»)]").rstrip(".").lower().lstrip("(\"'“‘«")
     return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
+
+
+def _inside_brackets(text: str, dot_end: int) -> bool:
+    """Whether the period stands inside a short bracket that closes soon after: "(Pharm. D.)"."""
+    before = text[max(0, dot_end - BRACKET_REACH) : dot_end]
+    opened = before.rfind("(")
+    return opened >= 0 and ")" not in before[opened:] and ")" in text[dot_end : dot_end + BRACKET_REACH // 2]
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -115,3 +115,10 @@ def test_short_last_lines_of_paragraphs_with_no_blank_line_between_them_are_stil
     ]
     for start, end in sentence_spans(text):
         assert text[start:end] == text[start:end].strip()
+
+
+def test_an_abbreviation_before_an_initial_does_not_end_the_sentence():
+    text = ("Moreover, the Doctor of Pharmacy (Pharm. D.) degree is now required. "
+            "The board met in Oslo. J. Smith chaired it.")
+    assert texts(text) == ["Moreover, the Doctor of Pharmacy (Pharm. D.) degree is now required.",
+                           "The board met in Oslo.", "J. Smith chaired it."]
