@@ -22,6 +22,7 @@ kill at any point leaves the document listed, and the next writer replaces its e
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Collection, Iterable, Sequence
@@ -33,6 +34,10 @@ OLD_DIRNAME = "bm25"  # the bm25s files of an index made before; built again fro
 ID, DOC, TERMS = "id", "doc", "terms"
 WRITER_HEAP = 50_000_000  # bytes Tantivy buffers before it writes a segment
 MAX_TERM = 1_000  # characters; Tantivy refuses a term past 64 KB, and no word is near this
+# Lucene's English stop set, which bm25s's tokenizer used with "en".
+STOPWORDS = frozenset("a an and are as at be but by for if in into is it no not of on or such that the their "
+                      "then there these they this to was will with".split())
+_WORD = re.compile(r"(?u)\b\w\w+\b")
 OPEN_TRIES = 3  # a reader that opens as a writer commits can find a file just merged away: try again
 
 
@@ -44,12 +49,12 @@ def _stemmer():
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """The lexical terms of each text (bm25s's tokenizer: the terms the index has always had)."""
-    import bm25s
-
-    return bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
+    """The lexical terms of each text: words of two or more word characters, lower-cased, English
+    stopwords out, Snowball stems. These are the terms bm25s's tokenizer gave (the index has always
+    had them; tests/test_lexical.py holds the two equal), made here without importing bm25s, whose
+    numba and scipy cost every process 0.4 s."""
+    stem = _stemmer().stemWords
+    return [stem([w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]) for text in texts]
 
 
 @lru_cache(maxsize=1)

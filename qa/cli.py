@@ -131,7 +131,7 @@ def _quiet_libraries() -> None:
     if not root.handlers:
         # Warnings and errors on stderr, as Python prints them when nothing is set up. Set up here,
         # for a library that logs through `logging.warning()` sets up a handler for every level
-        # otherwise, and bm25s puts its logger at DEBUG when imported ("Building index from tokens").
+        # otherwise.
         handler = logging.StreamHandler()
         handler.setLevel(logging.WARNING)
         root.addHandler(handler)

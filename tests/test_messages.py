@@ -156,7 +156,7 @@ def test_search_snippets_are_indented_and_cut_between_words(sample_index_dir):
 # --- libraries keep quiet -----------------------------------------------------------------------------
 def test_the_first_start_shows_no_library_logs(tmp_path):
     """On a machine without the int8 models yet, making them (onnxruntime's quantiser warns through
-    the root logger) and building BM25 (bm25s logs at DEBUG) print nothing of theirs."""
+    the root logger) print nothing of theirs."""
     home, index = tmp_path / "home", str(tmp_path / "index")
     home.mkdir()
     ingested = qa("--index-dir", index, "ingest", str(SAMPLE_CORPUS), HOME=str(home))
