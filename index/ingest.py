@@ -294,7 +294,14 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
             texts.append(searchable_text(doc.title, text) if titles else text)
             doc_ids.append(doc.doc_id)
     log.debug("ingest phase: embed")
-    embedded = _embed(embedder, texts, pause, advance)
+    stored = _stored_vectors(catalog, vectors, [doc.doc_id for doc, _ in batch], set(texts))
+    new = [text for text in texts if text not in stored]
+    advance(len(texts) - len(new))
+    if stored:
+        fresh = iter(_embed(embedder, new, pause, advance) if new else ())
+        embedded = np.stack([stored[text] if text in stored else next(fresh) for text in texts])
+    else:
+        embedded = _embed(embedder, texts, pause, advance)
     with _exclusive(index_dir):
         catalog.mark_vectors(False)
         log.debug("ingest phase: vectors")
@@ -306,6 +313,14 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
         vectors.delete(sorted(old_ids - set(ids)))
         catalog.mark_vectors(True)
         _apply_lexical(catalog, index_dir)
+
+
+def _stored_vectors(catalog: Catalog, vectors: ChromaVectors, doc_ids: list[str], wanted: set[str]) -> dict[str, np.ndarray]:
+    """The vectors already stored for the `wanted` texts among the listed chunks of `doc_ids`: the
+    chunks of a changed document that did not change (a paragraph added at the end changes only
+    the last) keep their vectors, and only the rest go to the model."""
+    ids = {vec_id: text for _, chunks in catalog.chunk_texts(doc_ids) for vec_id, text in chunks if text in wanted}
+    return {ids[vec_id]: vector for vec_id, vector in vectors.get(list(ids)).items()} if ids else {}
 
 
 def _embed(embedder: Embedder, texts: list[str], pause, advance) -> np.ndarray:

@@ -72,6 +72,15 @@ class ChromaVectors:
                 metadatas=[{"doc_id": d} for d in doc_ids[part]],
             )
 
+    def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those `ids` that are stored."""
+        found: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), self._batch):
+            page = self._collection.get(ids=ids[i : i + self._batch], include=["embeddings"])
+            found.update(zip(page["ids"], np.asarray(page["embeddings"], dtype=np.float32)))
+        return found
+
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), self._batch):

@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import IndexMismatchError, IndexSettings, ingest, open_index
@@ -103,6 +104,34 @@ def test_reingesting_an_unchanged_corpus_embeds_nothing(tmp_path, corpus_copy, e
     assert counting.texts == embedded
     assert second.chunks == first.chunks
     assert_consistent(settings.index_dir)
+
+
+def test_a_paragraph_added_to_a_document_embeds_only_the_chunks_that_changed(tmp_path, corpus_copy, embedder):
+    settings = IndexSettings(index_dir=tmp_path / "index")
+    counting = CountingEmbedder(embedder)
+    ingest([corpus_copy], settings, embedder=counting)
+    longest = max(corpus_copy.glob("*.txt"), key=lambda p: p.stat().st_size)
+    before = {vec_id: text for _, chunks in Catalog(settings.index_dir).chunk_texts([longest.name])
+              for vec_id, text in chunks}
+    assert len(before) >= 3
+    with longest.open("a", encoding="utf-8") as file:
+        file.write("\n\nA zebra named Quillfeather escaped from the zoo on Tuesday.\n")
+
+    counting.texts = 0
+    report = ingest([corpus_copy], settings, embedder=counting)
+    assert (report.updated, report.unchanged) == (1, 3)
+    after = {vec_id: text for _, chunks in Catalog(settings.index_dir).chunk_texts([longest.name])
+             for vec_id, text in chunks}
+    changed = [text for text in after.values() if text not in set(before.values())]
+    assert counting.texts == len(changed) < len(after)  # the model read only what changed
+    assert_consistent(settings.index_dir)
+    # Every vector, kept or new, is the model's vector of its chunk's text, under the new version's id.
+    stored = ChromaVectors(settings).get(list(after))
+    assert set(stored) == set(after)
+    texts = list(after.values())
+    assert np.allclose(np.stack([stored[v] for v in after]), embedder.embed(texts), atol=1e-5)
+    [(chunk, _)] = open_index(settings, embedder).lexical("Quillfeather zebra", 5)
+    assert chunk.doc_id == longest.name
 
 
 def test_a_changed_document_is_replaced_and_a_deleted_one_removed(tmp_path, corpus_copy, embedder):
