@@ -11,10 +11,11 @@ from typing import Protocol
 
 import numpy as np
 
-from index.settings import PRECISIONS, EmbeddingModelError
+from index.settings import PRECISIONS, EmbeddingModelError, IndexSettings
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SMALL_BATCH = 4  # up to this many texts (a query) are embedded on one thread
+EMBED_BATCH = IndexSettings.embed_batch_size
 _ALL_CORES = threading.Lock()  # one batch at a time takes every core, whichever model runs it
 
 
@@ -83,7 +84,7 @@ class SentenceTransformerEmbedder:
     name for it (listing documents, resolving a citation) starts in a fraction of a second.
     """
 
-    def __init__(self, model: str = "", batch_size: int = 64):
+    def __init__(self, model: str = "", batch_size: int = EMBED_BATCH):
         self.name = model or BUNDLED_MODEL
         self.batch_size = batch_size
         self._path = model
@@ -140,7 +141,7 @@ class SentenceTransformerEmbedder:
 
 
 
-def load_embedder(model: str = "", precision: str = "int8", batch_size: int = 64,
+def load_embedder(model: str = "", precision: str = "int8", batch_size: int = EMBED_BATCH,
                   cache_dir: Path | None = None) -> Embedder:
     """The embedding model to run: int8 on ONNX Runtime (the default), or the fp32 torch model.
 

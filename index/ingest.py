@@ -1,7 +1,8 @@
 """Bring the index up to date with a set of paths: add, replace and remove, safely.
 
 Order of writes, chosen so that a kill at any point leaves a consistent index:
-1. new vectors go into Chroma under ids no listed chunk uses;
+1. new vectors go into Chroma under ids no listed chunk uses (a chunk whose text the document's
+   listed version already had takes that vector: only new text goes to the model);
 2. one SQLite transaction lists the new chunks, unlists the old and marks the documents' lexical
    entries to be replaced (`Catalog.lexical_pending`);
 3. the old vectors are deleted; 4. the documents' lexical entries are replaced in place and

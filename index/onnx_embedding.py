@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import BUNDLED_MODEL, SMALL_BATCH, _ALL_CORES, bundled_model_path, takes_token_types
+from index.embedding import BUNDLED_MODEL, EMBED_BATCH, SMALL_BATCH, _ALL_CORES, bundled_model_path, takes_token_types
 from index.settings import EmbeddingModelError
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class OnnxEmbedder:
 
     precision = "int8"
 
-    def __init__(self, model: str = "", batch_size: int = 64, cache_dir: Path | None = None):
+    def __init__(self, model: str = "", batch_size: int = EMBED_BATCH, cache_dir: Path | None = None):
         self.name = model or BUNDLED_MODEL
         self.batch_size = batch_size
         self.max_tokens = MAX_TOKENS
