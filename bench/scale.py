@@ -12,7 +12,9 @@ estimated chunk count is reached. Then, in one run:
   an ingest replaces only the entries of the documents it changes);
 - a serving process (a fresh interpreter that opens the index as the server does): its resident
   memory after warm `search` and `ask` calls, and their p50/p95 over SQuAD questions;
-- an incremental ingest after 1% of the documents changed, then one after 10 documents changed;
+- an incremental ingest after 1% of the documents changed, then one after 10 documents changed,
+  each by a sentence added at its end (or, with --edit-at start, at its start, which moves every
+  chunk after it), with the number of chunks the model had to read;
 - with --chroma-server, the same ingest and searches against `chroma run` on 127.0.0.1; its
   ingest reuses the vectors the first one made (the model's share is the same either way), so
   its time is the rest of an ingest: chunking, the catalog, Chroma's writes over HTTP, the lexical index.
@@ -93,13 +95,17 @@ def make_corpus(shared: Path, chunks: int, target: Path, seed: int = 7) -> int:
     return count
 
 
-def change_documents(corpus: Path, count: int, seed: int = 11) -> int:
+def change_documents(corpus: Path, count: int, seed: int = 11, at: str = "end") -> int:
+    """Add a sentence to `count` documents, at their end or at their start (`at`): an ingest keeps
+    the vectors of chunks whose text is unchanged, so an edit at the start, which moves every chunk
+    after it, is the costlier update."""
     lines = corpus.read_text(encoding="utf-8").splitlines()
     rng = random.Random(seed)
     chosen = rng.sample(range(len(lines)), max(1, count))
     for i in chosen:
         record = json.loads(lines[i])
-        record["text"] += f" This paragraph was added in update {seed}."
+        added = f"This paragraph was added in update {seed}."
+        record["text"] = f"{added} {record['text']}" if at == "start" else f"{record['text']} {added}"
         lines[i] = json.dumps(record)
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(chosen)
@@ -121,6 +127,19 @@ class Remembering:
             self._seen.update(zip(missing, self._embedder.embed(missing)))
         self.reused += len(texts) - len(missing)
         return np.stack([self._seen[t] for t in texts]) if texts else self._embedder.embed(texts)
+
+
+class Counting:
+    """The embedder, counting the texts the model reads."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self.name, self.dimension = embedder.name, embedder.dimension
+        self.texts = 0
+
+    def embed(self, texts):
+        self.texts += len(texts)
+        return self._embedder.embed(texts)
 
 
 class StandIn:
@@ -202,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chroma-server", action="store_true", help="also ingest and search through `chroma run`")
     parser.add_argument("--work", type=Path, help="where the corpus and indexes go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--edit-at", choices=("end", "start"), default="end",
+                        help="where the updates add their sentence to each changed document (default: the end)")
     parser.add_argument("--stand-in-vectors", action="store_true",
                         help="build the index from scratch with hashed vectors, not the model (see above)")
     args = parser.parse_args(argv)
@@ -234,13 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     catalog.close()
     figures["serving"] = serve(settings.index_dir, questions, {})
 
-    changed = change_documents(corpus, figures["documents"] // 100)
-    report = ingest([corpus], settings, embedder=model)
-    figures["update_1pct"] = {"documents_changed": changed, "updated": report.updated, "seconds": report.seconds}
-    changed = change_documents(corpus, 10, seed=12)
-    report = ingest([corpus], settings, embedder=model)
-    figures["update_10_documents"] = {"documents_changed": changed, "updated": report.updated,
-                                      "seconds": report.seconds}
+    for name, count, seed in (("update_1pct", figures["documents"] // 100, 11), ("update_10_documents", 10, 12)):
+        changed = change_documents(corpus, count, seed=seed, at=args.edit_at)
+        counting = Counting(model)
+        report = ingest([corpus], settings, embedder=counting)
+        figures[name] = {"documents_changed": changed, "updated": report.updated, "edit_at": args.edit_at,
+                         "chunks_embedded": counting.texts, "seconds": report.seconds}
 
     if args.chroma_server:
         server, port = chroma_server(work / "chroma-server")
