@@ -346,7 +346,6 @@ def main(argv: list[str] | None = None) -> int:
     if set(kinds) - set(CONTRAST_KINDS):
         parser.error(f"--contrast-kinds: unknown {', '.join(sorted(set(kinds) - set(CONTRAST_KINDS)))}; "
                      f"use any of {', '.join(CONTRAST_KINDS)}")
-    torch.set_num_threads(os.cpu_count() or 1)
     began = time.time()
 
     questions = squad_questions(args.bench)
@@ -403,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         start = load_file(str(args.init / WEIGHTS))
         previous = json.loads((args.init / SETTINGS).read_text("utf-8")).get("trained")
     args.out.mkdir(parents=True, exist_ok=True)
+    # Every core, set here: the embedder that chose the claims' evidence above leaves torch on one
+    # thread when it is done (`index.embedding.cpu_threads`), which had halved training speed.
+    torch.set_num_threads(os.cpu_count() or 1)
     state = train(fit, network, tokenizer, args.epochs, args.seed, targets, start=start, listwise=args.listwise,
                   checkpoint=args.checkpoint or args.out / "checkpoint.pt")
 
