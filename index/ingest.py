@@ -197,7 +197,10 @@ def _sync(paths, settings, catalog, vectors, embedder, progress, options: Ingest
     report.added = sum(1 for doc, _ in pending if doc.doc_id not in stored)
     report.updated = len(pending) - report.added
 
-    _write(pending, catalog, vectors, embedder, progress, options, settings.index_dir)
+    # A listed version's vectors may be kept for its unchanged chunks, unless the document was
+    # marked to be embedded again (no hash: its vectors went missing, or the searched text changed).
+    reusable = {doc_id for doc_id, listed in stored.items() if listed.hash}
+    _write(pending, catalog, vectors, embedder, progress, options, settings.index_dir, reusable)
 
     # A document is gone when a path that held it was scanned and it was not found there.
     # Files that failed to load keep what they had: a bad edit must not erase an indexed version.
@@ -256,7 +259,7 @@ def _in_namespace(doc: Document, namespace: str) -> Document:
 
 
 def _write(pending: list[tuple[Document, list[Chunk]]], catalog, vectors, embedder, progress,
-           options: IngestOptions, index_dir: Path) -> None:
+           options: IngestOptions, index_dir: Path, reusable: set[str]) -> None:
     """Embed and list the documents in batches of about BATCH_CHUNKS chunks, each document whole."""
     from tqdm import tqdm
 
@@ -278,15 +281,15 @@ def _write(pending: list[tuple[Document, list[Chunk]]], catalog, vectors, embedd
         batch.append((doc, chunks))
         size += len(chunks)
         if size >= BATCH_CHUNKS:
-            _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance, index_dir)
+            _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance, index_dir, reusable)
             batch, size = [], 0
     if batch:
-        _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance, index_dir)
+        _write_batch(batch, catalog, vectors, embedder, titles, options.pause, advance, index_dir, reusable)
     bar.close()
 
 
 def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embedder, titles: bool, pause,
-                 advance, index_dir: Path) -> None:
+                 advance, index_dir: Path, reusable: set[str]) -> None:
     ids, texts, doc_ids = [], [], []
     for doc, chunks in batch:
         for chunk in chunks:
@@ -295,13 +298,13 @@ def _write_batch(batch, catalog: Catalog, vectors: ChromaVectors, embedder: Embe
             texts.append(searchable_text(doc.title, text) if titles else text)
             doc_ids.append(doc.doc_id)
     log.debug("ingest phase: embed")
-    stored = _stored_vectors(catalog, vectors, [doc.doc_id for doc, _ in batch], set(texts))
+    stored = _stored_vectors(catalog, vectors, [doc.doc_id for doc, _ in batch if doc.doc_id in reusable], set(texts))
     new = [text for text in texts if text not in stored]
     advance(len(texts) - len(new))
     if stored:
         fresh = iter(_embed(embedder, new, pause, advance) if new else ())
         embedded = np.stack([stored[text] if text in stored else next(fresh) for text in texts])
-    else:
+    else:  # nothing kept (a new document, say): the model reads it all, as before
         embedded = _embed(embedder, texts, pause, advance)
     with _exclusive(index_dir):
         catalog.mark_vectors(False)
@@ -320,8 +323,12 @@ def _stored_vectors(catalog: Catalog, vectors: ChromaVectors, doc_ids: list[str]
     """The vectors already stored for the `wanted` texts among the listed chunks of `doc_ids`: the
     chunks of a changed document that did not change (a paragraph added at the end changes only
     the last) keep their vectors, and only the rest go to the model."""
-    ids = {vec_id: text for _, chunks in catalog.chunk_texts(doc_ids) for vec_id, text in chunks if text in wanted}
-    return {ids[vec_id]: vector for vec_id, vector in vectors.get(list(ids)).items()} if ids else {}
+    texts_by_id = {}
+    for _, chunks in catalog.chunk_texts(doc_ids):
+        texts_by_id.update((vec_id, text) for vec_id, text in chunks if text in wanted)
+    if not texts_by_id:
+        return {}
+    return {texts_by_id[vec_id]: vector for vec_id, vector in vectors.get(list(texts_by_id)).items()}
 
 
 def _embed(embedder: Embedder, texts: list[str], pause, advance) -> np.ndarray:

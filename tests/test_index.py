@@ -429,6 +429,12 @@ def test_titles_count_in_both_searches_and_quotes_stay_the_documents_text(tmp_pa
     reader = open_index(settings, embedder)
     chunks = reader.chunks_of("heron")
     assert len(chunks) > 1
+    # Every vector is of the chunk with its title now, none kept from when titles did not count.
+    listed = {vec_id: text for _, pairs in Catalog(settings.index_dir).chunk_texts(["heron", "owls"])
+              for vec_id, text in pairs}
+    stored = ChromaVectors(settings).get(list(listed))
+    assert all(text.startswith(("Quillfeather heronry census\n\n", "Barn owls return\n\n")) for text in listed.values())
+    assert np.allclose(np.stack([stored[v] for v in listed]), embedder.embed(list(listed.values())), atol=1e-5)
     found = reader.lexical("Quillfeather", 10)
     assert {c for c, _ in found} == set(chunks)  # every chunk of the document, not only the first
     [(best, _), *_] = reader.dense(embedder.embed(["Quillfeather heronry census"])[0], 3)
