@@ -14,8 +14,10 @@ per question on top of the search.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -73,7 +75,10 @@ def main() -> int:
     parser.add_argument("--index-dir", type=Path, help="an index of squad-v1.1-dev/corpus.jsonl (made if absent)")
     args = parser.parse_args()
 
-    index_dir = args.index_dir or Path(tempfile.mkdtemp(prefix="rerank-"))
+    index_dir = args.index_dir
+    if index_dir is None:
+        index_dir = Path(tempfile.mkdtemp(prefix="rerank-"))
+        atexit.register(shutil.rmtree, index_dir, True)
     if not (index_dir / "catalog.sqlite3").exists():
         ingest([args.bench / "squad-v1.1-dev" / "corpus.jsonl"], IndexSettings(index_dir=index_dir), progress=True)
     assistant = Assistant(Config(index_dir=index_dir, mode="extractive"))

@@ -130,16 +130,19 @@ class Remembering:
 
 
 class Counting:
-    """The embedder, counting the texts the model reads."""
+    """The embedder, counting the texts the model reads and the time it takes."""
 
     def __init__(self, embedder):
         self._embedder = embedder
         self.name, self.dimension = embedder.name, embedder.dimension
-        self.texts = 0
+        self.texts, self.seconds = 0, 0.0
 
     def embed(self, texts):
+        began = time.perf_counter()
         self.texts += len(texts)
-        return self._embedder.embed(texts)
+        vectors = self._embedder.embed(texts)
+        self.seconds += time.perf_counter() - began
+        return vectors
 
 
 class StandIn:
@@ -260,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         counting = Counting(model)
         report = ingest([corpus], settings, embedder=counting)
         figures[name] = {"documents_changed": changed, "updated": report.updated, "edit_at": args.edit_at,
-                         "chunks_embedded": counting.texts, "seconds": report.seconds}
+                         "chunks_embedded": counting.texts, "embed_seconds": round(counting.seconds, 2),
+                         "seconds": report.seconds}
 
     if args.chroma_server:
         server, port = chroma_server(work / "chroma-server")

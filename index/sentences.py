@@ -26,7 +26,8 @@ _ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 _LAST_TERMINATOR = re.compile(r"[.!?…]+[\"'”’»)\]]*$")
-BRACKET_REACH = 40  # characters: a bracket opened further back, or closed further on, is not an abbreviation's
+BRACKET_OPENED = 40  # characters back: a bracket opened further back is not an abbreviation's
+BRACKET_CLOSES = 20  # characters on: nor one that closes further on
 WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
 WRAP_SAMPLE = 20_000  # the characters, from the start of a document, that show whether it is wrapped
 SLACK = 0.9  # wrapping that counts bytes or tabs breaks a little early: a word that nearly fit did not
@@ -124,9 +125,9 @@ def _ends_sentence(text: str, dot_end: int) -> bool:
 
 def _inside_brackets(text: str, dot_end: int) -> bool:
     """Whether the period stands inside a short bracket that closes soon after: "(Pharm. D.)"."""
-    before = text[max(0, dot_end - BRACKET_REACH) : dot_end]
+    before = text[max(0, dot_end - BRACKET_OPENED) : dot_end]
     opened = before.rfind("(")
-    return opened >= 0 and ")" not in before[opened:] and ")" in text[dot_end : dot_end + BRACKET_REACH // 2]
+    return opened >= 0 and ")" not in before[opened:] and ")" in text[dot_end : dot_end + BRACKET_CLOSES]
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
