@@ -31,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from index import IndexSettings, ingest  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa.config import Config  # noqa: E402
+from qa.eval.squad import spread  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel  # noqa: E402
 from training.support_data import train_articles  # noqa: E402
@@ -41,9 +42,7 @@ RRF_K = 60  # the usual constant of reciprocal rank fusion
 def held_out_queries(bench: Path, count: int) -> list[dict]:
     trained = set(train_articles(bench))
     lines = (bench / "squad-v1.1-dev" / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-    found = [q for q in map(json.loads, lines) if q["gold_passage"].split("#")[0] not in trained]
-    step = max(1, len(found) // count)
-    return found[::step][:count]
+    return spread([q for q in map(json.loads, lines) if q["gold_passage"].split("#")[0] not in trained], count)
 
 
 def judged(model: SupportModel, question: str, passages) -> list[float]:

@@ -151,7 +151,8 @@ def remove(doc_ids: list[str], settings: IndexSettings) -> list[str]:
     with _exclusive(settings.index_dir):
         catalog = Catalog(settings.index_dir)
         try:
-            held = [d for d in dict.fromkeys(doc_ids) if d in catalog.documents()]
+            listed = catalog.documents()
+            held = [d for d in dict.fromkeys(doc_ids) if d in listed]
             if held:
                 _unlist(catalog, held, lambda ids: ChromaVectors(settings).delete(ids))
                 _settle(catalog, settings.index_dir)
