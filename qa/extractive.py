@@ -268,7 +268,22 @@ def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str
          texts: dict[str, str] | None = None) -> list[ScoredSentence]:
     """The support model reads each chosen sentence with the question, and the answer rule ranks
     them: most likely to answer first. Each is checked against the question
-    (`consistency.question_conflicts`) in its whole document (`texts`), else in its passage."""
+    (`consistency.question_conflicts`) in its whole document (`texts`), else in its passage.
+
+    A model with a second reader (`SupportModel.second`, larger and slower) hands it its best
+    `keep` sentences that pass the checks and give what the question asks for; what comes back is
+    those alone, ranked by the second reader's rule, with its probability as their support."""
+    scored = _read_by(model, question, chosen, asked, texts)
+    if model.second is None:
+        return scored
+    kind = required_kind(asked or question)
+    kept = {(s.doc_id, s.start) for s in _answerable(scored, kind)[:model.settings.keep]}
+    again = [c for c in chosen if (c.passage.doc_id, c.start) in kept]
+    return _read_by(model.second, question, again, asked, texts) if again else []
+
+
+def _read_by(model: SupportModel, question: str, chosen: list[Candidate], asked: str | None,
+             texts: dict[str, str] | None) -> list[ScoredSentence]:
     pairs = [(question, c.text) for c in chosen]
     if asked and asked != question:
         # A follow-up made standalone still holds the earlier question, which a sentence may

@@ -92,13 +92,13 @@ class Assistant:
         """The probability of answering below which an extractive answer declines."""
         if self.config.abstain_below is not None:
             return self.config.abstain_below
-        return self.support_model.settings.answer_threshold
+        return self.support_model.answering.settings.answer_threshold
 
     def abstain_below_for(self, filters: Filters | None) -> float:
         """`abstain_below` for a question asked with these filters. Asked of named documents
         (`doc_ids`), where the asker expects the answer, the bar is the support model's
         `named_threshold` (chosen in `training/fit_answer_rule.py`); QA_ABSTAIN_BELOW sets both."""
-        named = self.support_model.settings.named_threshold
+        named = self.support_model.answering.settings.named_threshold
         if self.config.abstain_below is None and filters is not None and filters.doc_ids and named is not None:
             return named
         return self.abstain_below

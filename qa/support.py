@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,26 +25,32 @@ from pathlib import Path
 import numpy as np
 
 from index.settings import PRECISIONS
+from qa import bases
 from qa.errors import SupportModelError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
 BUNDLED_BASE = "all-MiniLM-L6-v2"
-BASES_VARIABLE = "QA_BASE_MODELS"  # a folder holding other bases, each in a folder of its name
 
 
-def base_path(name: str) -> str:
-    """The folder of the base encoder `name`: the bundled MiniLM, or a folder of that name in
-    $QA_BASE_MODELS (where `training/mpnet_base.py` puts the larger base it fetched)."""
+def base_path(name: str, verify: bool = False) -> str:
+    """The folder of the base encoder `name`: the bundled MiniLM, or one that `python -m qa.bases`
+    installed (`bases.default_dir`). With `verify`, its weights are hash-checked first: when a
+    model is to be built from them."""
     from index.embedding import bundled_model_path
 
     if name == BUNDLED_BASE:
         return bundled_model_path()
-    folder = Path(os.environ.get(BASES_VARIABLE, "")) / name
-    if not os.environ.get(BASES_VARIABLE) or not (folder / "config.json").is_file():
-        raise SupportModelError(f"the support model's base {name} is not installed; set {BASES_VARIABLE} "
-                                f"to the folder that holds it")
+    folder = bases.default_dir() / name
+    if name not in bases.KNOWN or not (folder / "config.json").is_file():
+        raise SupportModelError(f"the support model's base {name} is not installed; run `python -m qa.bases` "
+                                f"(scripts/setup.sh does), or set {bases.VARIABLE} to the folder that holds it")
+    if verify:
+        try:
+            bases.checked(folder, bases.KNOWN[name].sha256)
+        except bases.WeightsMismatch as exc:
+            raise SupportModelError(f"the support model's base: {exc}") from None
     return str(folder)
 
 
@@ -83,6 +90,8 @@ class SupportSettings:
     claim_rule: Rule | None = None  # None: the model's probability alone decides a claim
     named_threshold: float | None = None  # answer_threshold for a question asked of named documents; None: the same
     base: str = BUNDLED_BASE  # the encoder the updates apply to (`base_path`)
+    second_reader: str | None = None  # a model folder beside this one that reads its best sentences again
+    keep: int = 3  # how many of its best sentences the second reader reads
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
@@ -96,6 +105,8 @@ class SupportSettings:
             answer_rule=rule("answer_rule"), claim_rule=rule("claim_rule"),
             named_threshold=float(data["named_threshold"]) if data.get("named_threshold") is not None else None,
             base=str(data.get("base", BUNDLED_BASE)),
+            second_reader=(data.get("second_reader") or {}).get("model"),
+            keep=int((data.get("second_reader") or {}).get("keep", 3)),
         )
 
 
@@ -153,7 +164,7 @@ def merged_network(model_dir: Path, settings: SupportSettings, attention: str | 
 
     transformers_logging.disable_progress_bar()
     state = load_file(str(model_dir / WEIGHTS))
-    network = build_network(base_path(settings.base), attention)
+    network = build_network(base_path(settings.base, verify=True), attention)
     layers = target_layers(network, settings.targets)
     if not layers or settings.rank < 1:
         raise ValueError(f"its settings name no layer of its base, {settings.base}")
@@ -174,11 +185,19 @@ class SupportModel:
     cached; the mean pooling and the head run in numpy. In fp32 the torch network runs.
     """
 
-    def __init__(self, logits, tokenizer, settings: SupportSettings, precision: str):
+    def __init__(self, logits, tokenizer, settings: SupportSettings, precision: str,
+                 second: SupportModel | None = None):
         self._logits = logits  # (list of tokenised pairs) -> one logit per pair
         self._tokenizer = tokenizer
         self.settings = settings
         self.precision = precision
+        self.second = second  # reads this model's best `settings.keep` sentences again, and decides
+
+    @property
+    def answering(self) -> SupportModel:
+        """The model whose probability decides whether a question is answered: the second reader
+        when there is one."""
+        return self.second or self
 
     @classmethod
     @functools.cache
@@ -187,7 +206,25 @@ class SupportModel:
         return cls.load(MODEL_DIR, precision)
 
     @classmethod
-    def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None) -> SupportModel:
+    def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None,
+             second: bool = True) -> SupportModel:
+        """The model in `model_dir` and, with `second`, the second reader its settings name. A
+        second reader whose base is not installed is left out with a warning: the answers are then
+        this model's alone."""
+        model = cls._load(model_dir, precision, cache_dir)
+        name = model.settings.second_reader
+        if second and name:
+            folder = model_dir.parent / name
+            base = SupportSettings.read(folder / SETTINGS).base if (folder / SETTINGS).is_file() else None
+            if base and base != BUNDLED_BASE and not (bases.default_dir() / base / "config.json").is_file():
+                warnings.warn(f"the second reader's base {base} is not installed, so answers use the first "
+                              "reader alone; run `python -m qa.bases` to install it", stacklevel=2)
+            else:
+                model.second = cls._load(folder, precision, cache_dir)
+        return model
+
+    @classmethod
+    def _load(cls, model_dir: Path, precision: str, cache_dir: Path | None) -> SupportModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from safetensors import SafetensorError
         from tokenizers import Tokenizer
@@ -206,13 +243,15 @@ class SupportModel:
             if precision == "int8":
                 try:
                     logits = _int8_logits(model_dir, settings, cache_dir)
-                except (OSError, ValueError, KeyError, TypeError, SafetensorError):
+                except (OSError, ValueError, KeyError, TypeError, SafetensorError, SupportModelError):
                     raise
                 except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
                     raise SupportModelError(f"cannot make the int8 support model ({type(exc).__name__}); "
                                             "set QA_SUPPORT_PRECISION=fp32 to run the fp32 one") from None
             else:
                 logits = _torch_logits(merged_network(model_dir, settings))
+        except SupportModelError:
+            raise
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
             # The reason without file-system paths: this message may reach a web page.
             reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.embedding import bundled_model_path
 from qa import extractive, grounding
 from qa.config import Config
 from qa.errors import BadInputError, SupportModelError
@@ -164,15 +165,69 @@ def test_missing_model_files_are_one_clear_error(tmp_path):
 
 
 def test_a_base_that_is_not_installed_is_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.delenv("QA_BASE_MODELS", raising=False)
+    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))  # a folder without the base
     shutil.copy(MODEL_DIR / "adapter.safetensors", tmp_path / "adapter.safetensors")
     settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
     (tmp_path / "settings.json").write_text(json.dumps(settings | {"base": "all-mpnet-base-v2"}), encoding="utf-8")
-    with pytest.raises(SupportModelError, match="base all-mpnet-base-v2 is not installed; set QA_BASE_MODELS"):
+    with pytest.raises(SupportModelError, match=r"base all-mpnet-base-v2 is not installed; run `python -m qa.bases`"):
         SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
-    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))  # set, but the base is not in it
-    with pytest.raises(SupportModelError, match="not installed"):
-        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_a_base_whose_weights_differ_from_upstream_is_refused(tmp_path, monkeypatch):
+    base = tmp_path / "bases" / "all-mpnet-base-v2"
+    base.mkdir(parents=True)
+    (base / "config.json").write_text("{}", encoding="utf-8")
+    (base / "tokenizer.json").write_bytes((Path(bundled_model_path()) / "tokenizer.json").read_bytes())
+    (base / "model.safetensors").write_bytes(b"weights that are not the upstream file")
+    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    shutil.copy(MODEL_DIR / "adapter.safetensors", model_dir / "adapter.safetensors")
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (model_dir / "settings.json").write_text(json.dumps(settings | {"base": "all-mpnet-base-v2"}), encoding="utf-8")
+    for precision in ("int8", "fp32"):
+        with pytest.raises(SupportModelError, match="not the upstream file's.*refusing it"):
+            SupportModel.load(model_dir, precision, cache_dir=tmp_path / "cache")
+
+
+def _paired(tmp_path: Path, keep: int, reader_base: str | None = None) -> Path:
+    """The shipped model with a second reader beside it: the shipped model again, or its files
+    claiming another base."""
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        shutil.copy(MODEL_DIR / "adapter.safetensors", tmp_path / name / "adapter.safetensors")
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (tmp_path / "first" / "settings.json").write_text(
+        json.dumps(settings | {"second_reader": {"model": "second", "keep": keep}}), encoding="utf-8")
+    (tmp_path / "second" / "settings.json").write_text(
+        json.dumps(settings | ({"base": reader_base} if reader_base else {})), encoding="utf-8")
+    return tmp_path / "first"
+
+
+def test_a_second_reader_reads_the_first_readers_best_sentences_again(tmp_path, facts):
+    paired = _paired(tmp_path, keep=2)
+    model = SupportModel.load(paired, cache_dir=tmp_path / "cache")
+    alone = SupportModel.load(paired, cache_dir=tmp_path / "cache", second=False)
+    assert alone.second is None and model.second is not None and model.answering is model.second
+    question = "When did the Oslo office open?"
+    passages = facts.search(question)
+    texts = {p.doc_id: facts.reader.text(p.doc_id) for p in passages}
+    chosen = extractive.shortlisted(extractive.signals(question, passages, texts))
+    first = extractive.read(question, chosen, alone, texts=texts)
+    again = extractive.read(question, chosen, model, texts=texts)
+    assert len(first) > 2
+    # The best two that pass the checks, read again: with the same weights, the same probabilities.
+    best = [s for s in first if not s.conflicts][:2]
+    assert {(s.doc_id, s.start) for s in again} == {(s.doc_id, s.start) for s in best}
+    assert [s.support for s in again] == pytest.approx(sorted((s.support for s in best), reverse=True), abs=1e-6)
+
+
+def test_a_second_reader_whose_base_is_missing_leaves_the_first_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))
+    with pytest.warns(UserWarning, match="base all-mpnet-base-v2 is not installed.*python -m qa.bases"):
+        model = SupportModel.load(_paired(tmp_path, keep=3, reader_base="all-mpnet-base-v2"),
+                                  cache_dir=tmp_path / "cache")
+    assert model.second is None and model.answering is model
 
 
 def test_concurrent_scoring_gives_the_same_probabilities(support_model):

@@ -14,8 +14,11 @@ RAGTruth sources kept out of training. Per model:
   it): the abstention precision, recall and F1 there, and the expected calibration error;
 - claim F1: answer-level F1 of "this answer has an unsupported claim" at its best threshold;
 - the time to score one shortlist of eight pairs, median of 20, in the precision it runs in.
+With several models, the first is also tried as a first reader: it keeps its best N sentences of
+each question (`--keep`) and each other model, as a second reader, orders them and decides the
+declines by its best probability among them.
 The thresholds are chosen on these same pairs: figures for comparing models, not held-out ones.
-`--bases FOLDER` is where a model's larger base is (as `training/mpnet_base.py` puts it). Every
+`--bases FOLDER` is where a model's larger base is (as `python -m qa.bases --to FOLDER` puts it). Every
 model runs in int8, as the product runs it.
 """
 
@@ -38,7 +41,8 @@ import numpy as np  # noqa: E402
 
 from index.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.eval.sentence_choice import keyword_style  # noqa: E402
-from qa.support import BASES_VARIABLE, SupportModel, SupportSettings, SETTINGS  # noqa: E402
+from qa.bases import VARIABLE as BASES_VARIABLE  # noqa: E402
+from qa.support import SupportModel, SupportSettings, SETTINGS  # noqa: E402
 from training.measures import auc, best_threshold, capped_threshold, expected_calibration_error, f1  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, Pair, ragtruth_claims, split_sources, squad_pairs, \
     squad_questions  # noqa: E402
@@ -77,14 +81,42 @@ def cosine_scores(pairs: list[Pair], embed) -> np.ndarray:
     return np.array([float(a[at[p.first]] @ b[bt[p.second]]) for p in pairs])
 
 
-def measure(model: SupportModel, own: list[Pair], keyword: list[Pair], claimed: list[Pair]) -> dict[str, float]:
-    p_own = model.probabilities([(p.first, p.second) for p in own])
-    p_key = model.probabilities([(p.first, p.second) for p in keyword])
+def second_reading(pairs: list[Pair], first: np.ndarray, second: np.ndarray, keep: int) -> np.ndarray:
+    """Scores for a first reader that keeps its `keep` best pairs of each question and a second
+    reader that orders those: the second's probability there, and -1 for every pair not kept."""
+    combined = np.full(len(pairs), -1.0)
+    groups: dict[str, list[int]] = {}
+    for i, pair in enumerate(pairs):
+        groups.setdefault(pair.qid, []).append(i)
+    for members in groups.values():
+        kept = sorted(members, key=lambda i: -first[i])[:keep]
+        combined[kept] = second[kept]
+    return combined
+
+
+def answer_figures(own: list[Pair], keyword: list[Pair], p_own: np.ndarray, p_key: np.ndarray) -> dict[str, float]:
+    """How the scores choose and decline: first-sentence accuracy, AUC, abstention at the cap."""
     best, answerable = per_group(own, p_own)
     threshold = capped_threshold(best, answerable, DECLINE_CAP)
     declined = best < threshold
     precision = float((declined & ~answerable).sum() / max(declined.sum(), 1))
     recall = float((declined & ~answerable).sum() / max((~answerable).sum(), 1))
+    return {
+        "first sentence, own words": first_sentence(own, p_own),
+        "first sentence, keyword style": first_sentence(keyword, p_key),
+        "answerable vs unanswerable AUC": auc(best, answerable),
+        "decline threshold (at most 10% of answerable declined)": threshold,
+        "answerable declined": float(declined[answerable].mean()),
+        "abstention precision": precision,
+        "abstention recall": recall,
+        "abstention F1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+    }
+
+
+def measure(model: SupportModel, own: list[Pair], keyword: list[Pair], claimed: list[Pair]) -> tuple[dict, tuple]:
+    """The model's figures, and its probabilities of the own-words and keyword pairs."""
+    p_own = model.probabilities([(p.first, p.second) for p in own])
+    p_key = model.probabilities([(p.first, p.second) for p in keyword])
     worst, clean = per_group(claimed, model.probabilities([(p.first, p.second) for p in claimed]), worst=True)
     _, claim_f1 = best_threshold(1.0 - worst, ~clean, f1)
     shortlist = [(p.first, p.second) for p in own[:SHORTLIST]]
@@ -95,18 +127,11 @@ def measure(model: SupportModel, own: list[Pair], keyword: list[Pair], claimed: 
         model.probabilities(shortlist)
         times.append(1000 * (time.perf_counter() - began))
     return {
-        "first sentence, own words": first_sentence(own, p_own),
-        "first sentence, keyword style": first_sentence(keyword, p_key),
-        "answerable vs unanswerable AUC": auc(best, answerable),
-        "decline threshold (at most 10% of answerable declined)": threshold,
-        "answerable declined": float(declined[answerable].mean()),
-        "abstention precision": precision,
-        "abstention recall": recall,
-        "abstention F1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        **answer_figures(own, keyword, p_own, p_key),
         "calibration error (ECE)": expected_calibration_error(p_own, np.array([p.label for p in own])),
         "claim answer-level F1 (best threshold)": claim_f1,
         "ms per shortlist of 8": statistics.median(times),
-    }
+    }, (p_own, p_key)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", type=Path, nargs="+", help="support model folders")
     parser.add_argument("--bases", type=Path, help="the folder holding larger bases, each in a folder of its name")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", type=int, nargs="*", default=[2, 3, 4],
+                        help="also: the first model keeps its best N sentences a question, each other model orders them")
     args = parser.parse_args(argv)
     if args.bases:
         os.environ[BASES_VARIABLE] = str(args.bases)
@@ -124,13 +151,19 @@ def main(argv: list[str] | None = None) -> int:
         "first sentence, own words": first_sentence(own, cosine_scores(own, embed)),
         "first sentence, keyword style": first_sentence(keyword, cosine_scores(keyword, embed)),
     }}
+    read = {}
     for folder in args.models:
         settings = SupportSettings.read(folder / SETTINGS)
         model = SupportModel.load(folder, "int8")
         trained = json.loads((folder / SETTINGS).read_text("utf-8")).get("trained", {})
         name = f"{folder.name}: {settings.base}, {model.precision}, {trained.get('pairs', '?')} pairs"
-        columns[name] = measure(model, own, keyword, claimed)
+        columns[name], read[folder.name] = measure(model, own, keyword, claimed)
         print(name, json.dumps(columns[name]), file=sys.stderr)
+    first, *others = list(read)
+    for other in others:
+        for keep in args.keep:
+            columns[f"{first} keeps {keep}, {other} orders"] = answer_figures(own, keyword, *(
+                second_reading(pairs, read[first][i], read[other][i], keep) for i, pairs in enumerate((own, keyword))))
     rows = list(dict.fromkeys(key for figures in columns.values() for key in figures))
     print(f"{len({p.qid for p in own})} tune questions ({len(own)} pairs), "
           f"{len({p.qid for p in claimed})} kept-out RAGTruth answers\n")

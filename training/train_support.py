@@ -43,9 +43,10 @@ from tqdm import tqdm  # noqa: E402
 
 from index.embedding import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
+from qa.bases import VARIABLE as BASES_VARIABLE  # noqa: E402
 from qa.grounding import similarity  # noqa: E402
 from qa.text import content_terms  # noqa: E402
-from qa.support import BASES_VARIABLE, BUNDLED_BASE, MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
+from qa.support import BUNDLED_BASE, MODEL_DIR, SETTINGS, WEIGHTS, SupportModel, SupportSettings, build_network, \
     claim_evidence, target_layers  # noqa: E402
 from training.measures import balanced_accuracy, best_threshold, capped_threshold, expected_calibration_error, \
     f1  # noqa: E402
@@ -326,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="questions of each SQuAD 1.1 article at most (0: all)")
     parser.add_argument("--init", type=Path, help="go on training from the model in this folder")
     parser.add_argument("--base", type=Path,
-                        help="the folder of another base encoder (as training/mpnet_base.py makes it); "
+                        help="the folder of another base encoder (as `python -m qa.bases` installs it); "
                              "default: the bundled all-MiniLM-L6-v2")
     parser.add_argument("--top-layers", type=_at_least_zero, default=0,
                         help="update only the encoder's top N layers (0: all of them)")

