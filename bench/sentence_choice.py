@@ -143,8 +143,9 @@ def diagnosis(assistant: Assistant, q: GoldQuestion, answer) -> dict:
     if not answer.passages:
         return {"candidates": []}
     query = answer.query or q.question
-    scored = extractive.score_sentences(query, answer.passages, texts, assistant.support_model,
-                                        shortlist=10**6, asked=q.question)
+    first = copy.copy(assistant.support_model)
+    first.second = None  # every candidate as the first reader scores it, not only what a second reader keeps
+    scored = extractive.score_sentences(query, answer.passages, texts, first, shortlist=10**6, asked=q.question)
     vectors = assistant.embedder.embed([query] + [s.text for s in scored])
     cosines = vectors[1:] @ vectors[0]
     return {"candidates": [

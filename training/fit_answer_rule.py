@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     if cache.is_file():
         rows = json.loads(cache.read_text(encoding="utf-8"))
     else:
-        rows = collect(args.bench, args.work.resolve(), SupportModel.load(args.model_dir))
+        rows = collect(args.bench, args.work.resolve(), SupportModel.load(args.model_dir, second=False))
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(rows), encoding="utf-8")
 

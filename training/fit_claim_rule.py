@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = cache_file(args.model_dir, f"claim-rule-{task}")
         if not cache.is_file():
             cache.parent.mkdir(parents=True, exist_ok=True)
-            model = SupportModel.load(args.model_dir)
+            model = SupportModel.load(args.model_dir, second=False)
             cache.write_text(json.dumps(collect(args.bench, task, model)), encoding="utf-8")
         by_task[task] = json.loads(cache.read_text(encoding="utf-8"))
     rows = by_task[args.task]

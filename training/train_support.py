@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mine:
         if not args.init:
             parser.error("--mine needs --init: the model whose mistakes are mined")
-        miner = SupportModel.load(args.init)
+        miner = SupportModel.load(args.init, second=False)
         hardness = lambda question, sentences: miner.probabilities([(question, t) for t in sentences])  # noqa: E731
     fit_q = squad_pairs([q for q in questions if q.article not in held], seed=args.seed, hardness=hardness,
                         per_article=args.per_article)
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     # Thresholds from the loaded model, exactly as it runs in the product.
     if args.base:  # where the product looks the base up by its name
         os.environ[BASES_VARIABLE] = str(Path(base).parent)
-    model = SupportModel.load(args.out, "int8")
+    model = SupportModel.load(args.out, "int8", second=False)
     tune_probabilities = model.probabilities([(p.first, p.second) for p in tune_q])
     q_best, answerable = per_group(tune_q, tune_probabilities)
     answer_threshold = capped_threshold(q_best, answerable, DECLINE_CAP)
