@@ -97,6 +97,12 @@ def second_reading(pairs: list[Pair], first: np.ndarray, second: np.ndarray, kee
     return combined
 
 
+def mean_logit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The probability of the mean of two models' logits."""
+    logit = lambda p: np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))  # noqa: E731
+    return 1 / (1 + np.exp(-(logit(a) + logit(b)) / 2))
+
+
 def answer_figures(own: list[Pair], keyword: list[Pair], p_own: np.ndarray, p_key: np.ndarray) -> dict[str, float]:
     """How the scores choose and decline: first-sentence accuracy, AUC, abstention at the cap."""
     best, answerable = per_group(own, p_own)
@@ -167,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         for keep in args.keep:
             columns[f"{first} keeps {keep}, {other} orders"] = answer_figures(own, keyword, *(
                 second_reading(pairs, read[first][i], read[other][i], keep) for i, pairs in enumerate((own, keyword))))
+            columns[f"{first} keeps {keep}, the mean logit of both orders"] = answer_figures(own, keyword, *(
+                second_reading(pairs, read[first][i], mean_logit(read[first][i], read[other][i]), keep)
+                for i, pairs in enumerate((own, keyword))))
     rows = list(dict.fromkeys(key for figures in columns.values() for key in figures))
     print(f"{len({p.qid for p in own})} tune questions ({len(own)} pairs), "
           f"{len({p.qid for p in claimed})} kept-out RAGTruth answers\n")
