@@ -131,3 +131,35 @@ def test_per_article_caps_a_squad_1_article_and_zero_keeps_every_question():
     # an article with unanswerable questions (SQuAD 2.0) is never capped
     with_unanswerable = many + [SquadQuestion("u", "Offices", "When did the Paris office open?", OSLO, (), ())]
     assert asked(squad_pairs(with_unanswerable, per_article=2)) == {f"q{i}" for i in range(5)} | {"u"}
+
+
+def test_a_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(tmp_path):
+    """The real bundled encoder, trained on a few pairs: stopped after a batch (as a killed run is,
+    at its last checkpoint) and then gone on with, it ends with the weights of a run never stopped."""
+    from transformers import AutoTokenizer
+
+    from index.embedding import bundled_model_path
+    from qa.support import build_network
+    from training.train_support import targets_of, train
+
+    pairs = [Pair(q, s, label, "question", "Offices", q) for q, s, label in [
+        ("When did the Oslo office open?", OSLO, 1), ("When did the Bergen office open?", BERGEN, 1),
+        ("When did the Oslo office open?", BERGEN, 0), ("When did the Bergen office open?", OSLO, 0),
+        ("Which office closed?", BERGEN, 1), ("Which office closed?", OSLO, 0)]]
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path(), local_files_only=True)
+
+    def run(checkpoint, stop_at=0):
+        network = build_network(bundled_model_path())
+        torch.nn.init.zeros_(network.head.weight)  # else a random start: each run its own
+        torch.nn.init.zeros_(network.head.bias)
+        return train(pairs, network, tokenizer, epochs=1, seed=3, targets=targets_of(network), batch_size=2,
+                     checkpoint=checkpoint, every=100, stop_at=stop_at)
+
+    unbroken = run(tmp_path / "unbroken.pt")
+    stopped = run(tmp_path / "broken.pt", stop_at=1)
+    assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 1
+    assert any(not torch.equal(stopped[k], unbroken[k]) for k in unbroken)
+    resumed = run(tmp_path / "broken.pt")
+    assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 3
+    for name, weights in unbroken.items():  # the same batches, schedule, optimiser and dropout masks
+        assert torch.equal(resumed[name], weights), name

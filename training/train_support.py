@@ -23,6 +23,7 @@ The files written are `adapter.safetensors` (what differs from the bundled model
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -204,10 +205,11 @@ def listwise_loss(logits, chosen: list[Pair]):
 
 def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets: tuple[str, ...],
           batch_size: int = 16, start: dict | None = None, listwise: float = 0.0, checkpoint: Path | None = None,
-          every: int = CHECKPOINT_EVERY) -> dict:
+          every: int = CHECKPOINT_EVERY, stop_at: int = 0) -> dict:
     """Train the updates and the head; with `checkpoint`, save there every `every` batches and, when
     a checkpoint of the same plan is there already, go on from it (the batches are planned from
-    the seed, so the run that resumes sees what the interrupted one would have)."""
+    the seed, so the run that resumes sees what the interrupted one would have). With `stop_at`,
+    stop after that batch of the plan (the schedule stays the whole plan's)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     wrapped = add_low_rank(network, targets, start)
@@ -231,35 +233,37 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
             optimizer.load_state_dict(saved["optimizer"])
             schedule.load_state_dict(saved["schedule"])
             done, running = saved["done"], saved["running"]
+            if "rng" in saved:  # the dropout masks go on as they would have
+                torch.set_rng_state(saved["rng"])
             print(f"going on from {checkpoint} at batch {done} of {steps}", file=sys.stderr)
     network.train()
     bar = tqdm(total=steps, initial=done, desc="training", unit="batch")
-    step = 0
-    for epoch in planned:
-        for batch in epoch:
-            step += 1
-            if step <= done:
-                continue
-            chosen = [pairs[i] for i in batch]
-            encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
-                                max_length=MAX_TOKENS, padding=True, return_tensors="pt")
-            logits = network(encoded["input_ids"], encoded["attention_mask"], encoded.get("token_type_ids"))
-            loss = loss_fn(logits, torch.tensor([float(p.label) for p in chosen]))
-            ranking = listwise_loss(logits, chosen) if listwise else None
-            if ranking is not None:
-                loss = loss + listwise * ranking
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            bar.set_postfix(loss=f"{running:.3f}")
-            bar.update()
-            if checkpoint is not None and (step % every == 0 or step == steps):
-                saved = {"steps": steps, "done": step, "running": running, "state": _state(network, wrapped),
-                         "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}
-                torch.save(saved, checkpoint.with_suffix(".tmp"))
-                os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
+    for step, batch in enumerate(itertools.chain.from_iterable(planned), start=1):
+        if stop_at and step > stop_at:
+            break
+        if step <= done:
+            continue
+        chosen = [pairs[i] for i in batch]
+        encoded = tokenizer([p.first for p in chosen], [p.second for p in chosen], truncation="longest_first",
+                            max_length=MAX_TOKENS, padding=True, return_tensors="pt")
+        logits = network(encoded["input_ids"], encoded["attention_mask"], encoded.get("token_type_ids"))
+        loss = loss_fn(logits, torch.tensor([float(p.label) for p in chosen]))
+        ranking = listwise_loss(logits, chosen) if listwise else None
+        if ranking is not None:
+            loss = loss + listwise * ranking
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        bar.set_postfix(loss=f"{running:.3f}")
+        bar.update()
+        if checkpoint is not None and (step % every == 0 or step in (steps, stop_at)):
+            saved = {"steps": steps, "done": step, "running": running, "state": _state(network, wrapped),
+                     "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                     "rng": torch.get_rng_state()}
+            torch.save(saved, checkpoint.with_suffix(".tmp"))
+            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
     bar.close()
     network.eval()
     return _state(network, wrapped)
@@ -342,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="greetings, mashing and other articles' questions against sentences, all negatives")
     parser.add_argument("--checkpoint", type=Path,
                         help="save here as training goes, and go on from what is there (default: OUT/checkpoint.pt)")
+    parser.add_argument("--stop-at", type=_at_least_zero, default=0, metavar="BATCH",
+                        help="stop after this batch of the plan and make the model of that point (the same "
+                             "command without it goes on to the end)")
     args = parser.parse_args(argv)
     kinds = tuple(args.contrast_kinds.split(","))
     if set(kinds) - set(CONTRAST_KINDS):
@@ -407,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     # thread when it is done (`index.embedding.cpu_threads`), which had halved training speed.
     torch.set_num_threads(os.cpu_count() or 1)
     state = train(fit, network, tokenizer, args.epochs, args.seed, targets, start=start, listwise=args.listwise,
-                  checkpoint=args.checkpoint or args.out / "checkpoint.pt")
+                  checkpoint=args.checkpoint or args.out / "checkpoint.pt", stop_at=args.stop_at)
 
     from safetensors.torch import save_file
 
@@ -436,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         "claims_task": args.claims,
         "went_on_from": previous,
         "pairs": len(fit),
+        **({"stopped_at_batch": args.stop_at} if args.stop_at else {}),
         "minutes": round((time.time() - began) / 60, 1),
         "tuning_figures": {
             "answer_balanced_accuracy_on_tune_articles": round(answer_accuracy, 3),
