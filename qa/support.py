@@ -59,6 +59,7 @@ def base_path(name: str, verify: bool = False) -> str:
 
 
 def base_installed(name: str) -> bool:
+    """Whether the base `name` is bundled, or installed where `base_path` looks."""
     from qa import bases
 
     return name == BUNDLED_BASE or (bases.default_dir() / name / "config.json").is_file()
