@@ -31,6 +31,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
 BUNDLED_BASE = "all-MiniLM-L6-v2"
+KEEP = 3  # a second reader reads the first model's best KEEP sentences, unless its settings say otherwise
 log = logging.getLogger(__name__)
 
 
@@ -102,14 +103,15 @@ class SupportSettings:
     named_threshold: float | None = None  # answer_threshold for a question asked of named documents; None: the same
     base: str = BUNDLED_BASE  # the encoder the updates apply to (`base_path`)
     second_reader: str | None = None  # a model folder beside this one that reads its best sentences again
-    keep: int = 3  # how many of its best sentences the second reader reads
+    keep: int = KEEP  # how many of its best sentences the second reader reads
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
         data = json.loads(path.read_text(encoding="utf-8"))
         second = data.get("second_reader") or {}
-        if second and (not isinstance(second, dict) or Path(str(second.get("model", ""))).name != second.get("model")
-                       or not isinstance(second.get("keep", 3), int) or second.get("keep", 3) < 1):
+        keep = second.get("keep", KEEP) if isinstance(second, dict) else None
+        if second and (keep is None or Path(str(second.get("model", ""))).name != second.get("model")
+                       or not isinstance(keep, int) or keep < 1):
             raise ValueError("second_reader must be {\"model\": a folder beside this one, \"keep\": 1 or more}")
         rule = lambda key: Rule({k: float(v) for k, v in data[key]["weights"].items()}, float(data[key]["bias"])) \
             if data.get(key) else None  # noqa: E731
@@ -121,7 +123,7 @@ class SupportSettings:
             named_threshold=float(data["named_threshold"]) if data.get("named_threshold") is not None else None,
             base=str(data.get("base", BUNDLED_BASE)),
             second_reader=second.get("model"),
-            keep=int(second.get("keep", 3)),
+            keep=keep or KEEP,
         )
 
 
@@ -237,7 +239,10 @@ class SupportModel:
                 base = SupportSettings.read(folder / SETTINGS).base if (folder / SETTINGS).is_file() else BUNDLED_BASE
             except (OSError, ValueError, KeyError, TypeError):
                 raise SupportModelError(f"the second reader's settings in {name}/ are unreadable") from None
-            if base_installed(base) or base not in bases.KNOWN or os.environ.get(bases.VARIABLE):
+            # Only a known base missing from where set-up puts it falls back; anything else loads
+            # or says what is wrong.
+            falls_back = base in bases.KNOWN and not base_installed(base) and not os.environ.get(bases.VARIABLE)
+            if not falls_back:
                 model.second = cls._load(folder, precision, cache_dir)
             else:
                 log.warning("the second reader's base %s is not installed, so answers use the first reader "
