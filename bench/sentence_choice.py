@@ -2,6 +2,7 @@
 
     python bench/sentence_choice.py ../shared/bench                 # the table (a few minutes)
     python bench/sentence_choice.py ../shared/bench --diagnose      # and where the answering sentence is lost
+    python bench/sentence_choice.py ../shared/bench --model-dir DIR # another support model (and its second reader)
 
 "Ours" is the share of answerable questions whose answer's first citation overlaps a gold evidence
 span (an abstention is a miss); "cosine" is the share for which the retrieved sentence nearest the
@@ -245,13 +246,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="of those, how many are also asked of another paragraph (default 150)")
     parser.add_argument("--diagnose", action="store_true", help="also show where the answering sentence is lost")
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
+    parser.add_argument("--model-dir", type=Path,
+                        help="the support model to test, with any second reader beside it (default: the shipped one)")
     parser.add_argument("--latency-against", type=Path, metavar="SETTINGS",
                         help="also time warm `ask` on the sample questions against an earlier settings.json")
     args = parser.parse_args(argv)
     command = "python bench/sentence_choice.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     with tempfile.TemporaryDirectory() as work:
-        sample = Assistant(Config(index_dir=Path(work) / "sample", corpus_dir=SAMPLE_CORPUS, mode="extractive"))
+        model = SupportModel.load(args.model_dir) if args.model_dir else None
+        sample = Assistant(Config(index_dir=Path(work) / "sample", corpus_dir=SAMPLE_CORPUS, mode="extractive"),
+                           support=model)
         sample.ingest()
         gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
         squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work))
