@@ -140,7 +140,7 @@ def test_a_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(tmp_path
 
     from index.embedding import bundled_model_path
     from qa.support import build_network
-    from training.train_support import targets_of, train
+    from training.train_support import targets_of, train, trained_seconds
 
     pairs = [Pair(q, s, label, "question", "Offices", q) for q, s, label in [
         ("When did the Oslo office open?", OSLO, 1), ("When did the Bergen office open?", BERGEN, 1),
@@ -159,7 +159,12 @@ def test_a_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(tmp_path
     stopped = run(tmp_path / "broken.pt", stop_at=1)
     assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 1
     assert any(not torch.equal(stopped[k], unbroken[k]) for k in unbroken)
+    assert trained_seconds(tmp_path / "broken.pt") > 0
+    saved = torch.load(tmp_path / "broken.pt", weights_only=False)
+    torch.save(saved | {"seconds": 1000.0}, tmp_path / "broken.pt")  # as if the first sitting had been long
     resumed = run(tmp_path / "broken.pt")
     assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 3
+    assert trained_seconds(tmp_path / "broken.pt") > 1000.0  # the sittings' training times add up
+    assert trained_seconds(tmp_path / "none.pt") is None
     for name, weights in unbroken.items():  # the same batches, schedule, optimiser and dropout masks
         assert torch.equal(resumed[name], weights), name

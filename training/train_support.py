@@ -214,7 +214,8 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
     the seed, so the run that resumes sees what the interrupted one would have). With `stop_at`,
     stop after that batch of the plan (the schedule stays the whole plan's). `lr` is the updates'
     peak learning rate (the head's is twice it); `clip_norm`, when set, bounds each batch's
-    gradient norm."""
+    gradient norm. The checkpoint also keeps the seconds spent training, over every sitting
+    (`trained_seconds`)."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     wrapped = add_low_rank(network, targets, start)
@@ -230,18 +231,19 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    done, running = 0, None
+    done, running, earlier = 0, None, 0.0  # earlier: seconds trained in sittings before this one
     if checkpoint is not None and checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
         if saved["steps"] == steps:
             _set_state(network, wrapped, saved["state"])
             optimizer.load_state_dict(saved["optimizer"])
             schedule.load_state_dict(saved["schedule"])
-            done, running = saved["done"], saved["running"]
+            done, running, earlier = saved["done"], saved["running"], saved.get("seconds", 0.0)
             if "rng" in saved:  # the dropout masks go on as they would have
                 torch.set_rng_state(saved["rng"])
             print(f"going on from {checkpoint} at batch {done} of {steps}", file=sys.stderr)
     network.train()
+    began = time.monotonic()
     bar = tqdm(total=steps, initial=done, desc="training", unit="batch")
     for step, batch in enumerate(itertools.chain.from_iterable(planned), start=1):
         if stop_at and step > stop_at:
@@ -268,12 +270,18 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
         if checkpoint is not None and (step % every == 0 or step in (steps, stop_at)):
             saved = {"steps": steps, "done": step, "running": running, "state": _state(network, wrapped),
                      "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                     "rng": torch.get_rng_state()}
+                     "rng": torch.get_rng_state(), "seconds": earlier + time.monotonic() - began}
             torch.save(saved, checkpoint.with_suffix(".tmp"))
             os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
     bar.close()
     network.eval()
     return _state(network, wrapped)
+
+
+def trained_seconds(checkpoint: Path) -> float | None:
+    """The seconds a run's training took over all its sittings, as its last checkpoint says (None
+    without one, or for one written before they were kept)."""
+    return torch.load(checkpoint, weights_only=False).get("seconds") if checkpoint.is_file() else None
 
 
 def _state(network, wrapped: dict[str, LowRank]) -> dict:
@@ -423,9 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     # Every core, set here: the embedder that chose the claims' evidence above leaves torch on one
     # thread when it is done (`index.embedding.cpu_threads`), which had halved training speed.
     torch.set_num_threads(os.cpu_count() or 1)
+    checkpoint = args.checkpoint or args.out / "checkpoint.pt"
     state = train(fit, network, tokenizer, args.epochs, args.seed, targets, start=start, listwise=args.listwise,
-                  checkpoint=args.checkpoint or args.out / "checkpoint.pt", stop_at=args.stop_at, lr=args.lr,
-                  clip_norm=args.clip_norm)
+                  checkpoint=checkpoint, stop_at=args.stop_at, lr=args.lr, clip_norm=args.clip_norm)
 
     from safetensors.torch import save_file
 
@@ -448,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     doubt_threshold, claim_f1 = best_threshold(1.0 - c_worst, ~clean, f1)
     claim_threshold = round(1.0 - doubt_threshold, 2)
     settings = dict(provisional, answer_threshold=answer_threshold, claim_threshold=claim_threshold)
+    seconds = trained_seconds(checkpoint)
     settings["trained"] = {
         "command": "python training/train_support.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "commit": _commit(),
@@ -455,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         "went_on_from": previous,
         "pairs": len(fit),
         **({"stopped_at_batch": args.stop_at} if args.stop_at else {}),
-        "minutes": round((time.time() - began) / 60, 1),
+        "minutes": round((time.time() - began) / 60, 1),  # this command's, from data to thresholds
+        **({"training_minutes_all_sittings": round(seconds / 60, 1)} if seconds is not None else {}),
         "tuning_figures": {
             "answer_balanced_accuracy_on_tune_articles": round(answer_accuracy, 3),
             "answer_threshold_rule": f"the highest that declines at most {DECLINE_CAP:.0%} of answerable tune questions",
