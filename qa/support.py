@@ -123,7 +123,7 @@ class SupportSettings:
             named_threshold=float(data["named_threshold"]) if data.get("named_threshold") is not None else None,
             base=str(data.get("base", BUNDLED_BASE)),
             second_reader=second.get("model"),
-            keep=keep or KEEP,
+            keep=keep,
         )
 
 
