@@ -2,6 +2,7 @@
 batches and loss that rank a question's answering sentence first."""
 
 import random
+import sys
 
 import pytest
 import torch
@@ -168,3 +169,40 @@ def test_a_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(tmp_path
     assert trained_seconds(tmp_path / "none.pt") is None
     for name, weights in unbroken.items():  # the same batches, schedule, optimiser and dropout masks
         assert torch.equal(resumed[name], weights), name
+
+
+GAZA = "From 2000 to 2007 it killed 542 people. In 2007 it drove the PLO out of Gaza."
+
+
+def test_an_answer_whose_text_is_in_two_sentences_is_no_positive_unless_another_answer_pins_it():
+    """The rebuilt SQuAD files give an answer its text's first occurrence as offset, here the
+    first sentence, while the second is the one that answers."""
+    asked = "When did Hamas drive the PLO out of Gaza?"
+    alone = SquadQuestion("g1", "Hamas", asked, GAZA, ("2007",), (GAZA.index("2007"),))
+    pinned = SquadQuestion("g2", "Hamas", asked, GAZA, ("2007", "In 2007"), (GAZA.index("2007"), GAZA.index("In 2007")))
+    assert not [p for p in squad_pairs([alone]) if p.label == 1]
+    assert [p.second for p in squad_pairs([pinned]) if p.label == 1] == ["In 2007 it drove the PLO out of Gaza."]
+    assert not [p for p in squad_pairs([alone, pinned]) if p.label == 0 and "Gaza" in p.second]
+
+
+def test_the_held_out_gold_is_the_sentence_an_answer_pins(monkeypatch):
+    """`bench/sentence_choice.py` scores the held-out SQuAD questions against the sentences known
+    to hold their answer, not the first occurrence that gold.jsonl gives, and leaves out a
+    question no answer pins."""
+    import importlib.util
+    from pathlib import Path
+
+    from qa.eval.gold import Evidence, GoldQuestion
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "sentence_choice.py"
+    spec = importlib.util.spec_from_file_location("sentence_choice", path)
+    sentence_choice = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "sentence_choice", sentence_choice)  # its dataclasses look themselves up
+    spec.loader.exec_module(sentence_choice)
+    first = GAZA.index("2007")
+    gold = GoldQuestion("g", "When did Hamas drive the PLO out of Gaza?", ["2007", "In 2007"],
+                        [Evidence("Hamas#0", "2007", first, first + 4)])
+    evidence = sentence_choice.pin(gold, GAZA).evidence
+    assert [(e.quote, GAZA[e.start:e.end]) for e in evidence] == [("2007", "2007"), ("In 2007", "In 2007")]
+    assert all(e.start > GAZA.index(".") for e in evidence)
+    assert sentence_choice.pin(GoldQuestion("g", gold.question, ["2007"], gold.evidence), GAZA).evidence == []

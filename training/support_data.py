@@ -99,11 +99,25 @@ def _paragraphs(questions: list[SquadQuestion]) -> dict[str, list[str]]:
     return paragraphs
 
 
+def answer_sentences(answers: Sequence[str], sentences: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The sentences known to hold the answer: each one that an annotator's answer text occurs in
+    while it occurs in no other sentence of the paragraph.
+
+    The rebuilt SQuAD files give every answer the offset of its text's first occurrence, which is
+    not the place the annotator marked when the text occurs twice ("2007" in a paragraph that
+    names 2007 in two sentences). So an offset says nothing there; another annotator's answer that
+    occurs once may still pin the sentence. A question none of whose answers does gets none."""
+    pinned = []
+    for answer in dict.fromkeys(answers):
+        holding = [sentence for sentence in sentences if answer in sentence[2]]
+        if len(holding) == 1 and holding[0] not in pinned:
+            pinned.append(holding[0])
+    return sorted(pinned)
+
+
 def _answering(q: SquadQuestion, sentences: list[tuple[int, int, str]]) -> tuple[int, int, str] | None:
-    """The sentence that holds the start of the question's first gold answer, if it has one."""
-    if not q.answer_starts:
-        return None
-    return next(((s, e, t) for s, e, t in sentences if s <= q.answer_starts[0] < e), None)
+    """The first sentence known to hold the answer (`answer_sentences`), if one is."""
+    return next(iter(answer_sentences(q.answers, sentences)), None)
 
 
 def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2,
@@ -135,7 +149,7 @@ def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: 
         if positive:
             pairs.append(Pair(q.question, positive[2], 1, "question", q.article, q.qid))
         elif q.answers:
-            continue  # the answer crosses a sentence boundary the splitter drew: no clean positive
+            continue  # its answer's sentence is not known, or crosses a boundary the splitter drew
         negatives = [t for s, e, t in sentences if not holds(s, e, t)]
         if hardness and negatives:
             hard = dict(zip(negatives, hardness(q.question, negatives)))
