@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -258,9 +259,9 @@ def _known_names(evidence: Sequence[str]) -> set[str]:
 
 
 def _same_name(a: str, b: str) -> bool:
-    """One name in two forms: equal, or of nearly one length and one stem ("Chechen" and
-    "Chechnya", "Russia" and "Russian"; not "Rhine" and "Rhineland")."""
-    a, b = a.lower(), b.lower()
+    """One name in two forms: equal up to accents ("Zürich" and "Zurich"), or of nearly one length
+    and one stem ("Chechen" and "Chechnya", "Russia" and "Russian"; not "Rhine" and "Rhineland")."""
+    a, b = _fold(a.lower()), _fold(b.lower())
     if a == b:
         return True
     shorter = min(len(a), len(b))
@@ -277,12 +278,35 @@ def _in_full(text: str, name: str) -> str:
 
 
 def _tokens(text: str) -> set[str]:
-    """Lower-cased runs of letters and digits: "al-Baghdadi" holds "baghdadi", "Putin’s" "putin"."""
-    text = _DOTTED.sub(lambda m: m.group().replace(".", ""), text)  # "U.S." is "US"
-    return set(re.findall(r"[^\W_]+", text.lower()))
+    """Lower-cased runs of letters and digits, without accents: "al-Baghdadi" holds "baghdadi",
+    "Putin’s" "putin", "Zürich" "zurich"; and the initials of each run of capitalised words, so
+    that "the European Union" holds "eu" ("EU" is the name it is asked by)."""
+    text = _fold(_DOTTED.sub(lambda m: m.group().replace(".", ""), text))  # "U.S." is "US"
+    return set(re.findall(r"[^\W_]+", text.lower())) | _initials(text)
+
+
+def _initials(text: str) -> set[str]:
+    """"eu" for each "European Union" of the text (a run of capitalised words, less an opening
+    "The")."""
+    found = set()
+    for run in _CAPITALISED_RUN.finditer(text):
+        run_words = run.group().split()
+        while run_words and run_words[0].lower() in STOPWORDS:
+            run_words.pop(0)
+        if len(run_words) >= 2:
+            found.add("".join(w[0] for w in run_words).lower())
+    return found
 
 
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,4}\b")
+
+
+def _fold(text: str) -> str:
+    """The text without its accents: "Temüjin" is "Temujin"."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def name_conflicts(claim: str, anchor: str, evidence: Sequence[str], context: Context | None = None,

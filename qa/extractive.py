@@ -56,10 +56,13 @@ _MONTHS = (
 )
 _YEAR = r"(?:1[0-9]|20)\d\d"  # 1000-2099
 _DECADE = rf"{_YEAR}(?:s|’s|'s)?"  # a year, or its decade: "1990s"
+_ORDINALS = (  # of a century: "the nineteenth century"
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
+    r"fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first")
 _PATTERNS = {
     "number": re.compile(rf"\b\d[\d,.]*\b|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
     "date": re.compile(
-        rf"\b(?:{_MONTHS})\b|\b{_DECADE}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+[Cc]entury\b|"
+        rf"\b(?:{_MONTHS})\b|\b{_DECADE}\b|\b(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORDINALS})\s+[Cc]entury\b|"
         r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b|"
         r"\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b(?:morning|evening|night|midnight)\b|"
         # what geology and history date by: "~8,000 years ago", "11,600 BP", "the mid-Eocene", "his reign"

@@ -181,3 +181,11 @@ def test_the_leader_of_the_survey_is_quoted_whole_and_once(survey):
 def test_the_survey_questions_quote_the_sentence_that_answers(survey, question, expected):
     answer = survey.ask(question)
     assert not answer.abstained and expected in answer.citations[0].quote, answer.answer
+
+
+def test_a_century_written_in_words_answers_a_question_asking_for_one():
+    from qa.extractive import _has_new
+
+    assert _has_new("date", "Missionaries founded schools in the early nineteenth century.", {"missionaries"})
+    assert _has_new("date", "Missionaries founded schools in the 19th century.", {"missionaries"})
+    assert not _has_new("date", "Missionaries founded schools across the country.", {"missionaries"})

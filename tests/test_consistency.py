@@ -150,3 +150,18 @@ def test_a_name_of_several_words_against_another_with_the_same_last_word():
     broncos = Context.of(["Super Bowl 50", "The Broncos defeated the Panthers 24-10."])
     assert question_conflicts("Who did the Denver Broncos defeat?", "The Broncos defeated the Panthers 24-10.",
                               broncos) == []
+
+
+def test_a_name_asked_without_its_accents_or_by_its_initials_is_the_documents_name():
+    from qa.consistency import question_conflicts
+
+    treaty = Context.of(["law.txt", "The principle of legal certainty predates European Union law."])
+    sentence = "The principle of legal certainty predates European Union law."
+    assert question_conflicts("Which principle predates EU law?", sentence, treaty) == []
+    assert question_conflicts("Which principle predates UN law?", sentence, treaty) == [Conflict("name", "UN", "")]
+    mongol = Context.of(["Temüjin", "Temüjin and Khasar killed their half-brother Begter."])
+    assert question_conflicts("Who killed Temujin's half-brother?", "Temüjin and Khasar killed Begter.", mongol) == []
+    assert name_conflicts("The office in Zurich opened in 2004.", "The Zürich office opened in 2004.",
+                          ["The Zürich office opened in 2004."]) == []
+    assert name_conflicts("The office in Bern opened in 2004.", "The Zürich office opened in 2004.",
+                          ["The Zürich office opened in 2004."])
