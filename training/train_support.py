@@ -235,7 +235,7 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
     if checkpoint is not None and checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
         if saved["steps"] == steps:
-            _set_state(network, wrapped, saved["state"])
+            set_adapter_state(network, wrapped, saved["state"])
             optimizer.load_state_dict(saved["optimizer"])
             schedule.load_state_dict(saved["schedule"])
             done, running, earlier = saved["done"], saved["running"], saved.get("seconds", 0.0)
@@ -268,14 +268,14 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
         bar.set_postfix(loss=f"{running:.3f}")
         bar.update()
         if checkpoint is not None and (step % every == 0 or step in (steps, stop_at)):
-            saved = {"steps": steps, "done": step, "running": running, "state": _state(network, wrapped),
+            saved = {"steps": steps, "done": step, "running": running, "state": adapter_state(network, wrapped),
                      "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                      "rng": torch.get_rng_state(), "seconds": earlier + time.monotonic() - began}
             torch.save(saved, checkpoint.with_suffix(".tmp"))
             os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
     bar.close()
     network.eval()
-    return _state(network, wrapped)
+    return adapter_state(network, wrapped)
 
 
 def trained_seconds(checkpoint: Path) -> float | None:
@@ -284,7 +284,7 @@ def trained_seconds(checkpoint: Path) -> float | None:
     return torch.load(checkpoint, weights_only=False).get("seconds") if checkpoint.is_file() else None
 
 
-def _state(network, wrapped: dict[str, LowRank]) -> dict:
+def adapter_state(network, wrapped: dict[str, LowRank]) -> dict:
     """The updates and the head, apart from the base weights: they are what is shipped."""
     state = {"head.weight": network.head.weight.detach().clone(), "head.bias": network.head.bias.detach().clone()}
     for name, layer in wrapped.items():
@@ -293,7 +293,7 @@ def _state(network, wrapped: dict[str, LowRank]) -> dict:
     return state
 
 
-def _set_state(network, wrapped: dict[str, LowRank], state: dict) -> None:
+def set_adapter_state(network, wrapped: dict[str, LowRank], state: dict) -> None:
     with torch.no_grad():
         network.head.weight.copy_(state["head.weight"])
         network.head.bias.copy_(state["head.bias"])

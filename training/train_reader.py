@@ -1,0 +1,298 @@
+"""Train a span reader on this CPU: which words of a paragraph answer a question.
+
+    python training/train_reader.py ../shared/bench --out DIR                # every usable question
+    python training/train_reader.py ../shared/bench --limit 2000 --out DIR   # a quick check
+    python training/train_reader.py ../shared/bench --out DIR --measure-only # its figures again
+
+The support model reads one sentence at a time, so it cannot see that "It was the third-most
+watched U.S. broadcast ever." answers a question about the halftime show that the sentence before
+names. A span reader reads the whole paragraph with the question and marks where the answer starts
+and ends (extractive question answering), so the sentence it marks can be weighed beside the
+support model's choice.
+
+It trains low-rank updates (rank 16) of the bundled all-MiniLM-L6-v2, as the support model does,
+and a start/end head, for one epoch, on the SQuAD 1.1 training questions whose answer text occurs
+once in its paragraph (the rebuilt files' offsets are first occurrences, so elsewhere the place is
+not known), `--keyword-share` of them asked in keyword style. It saves a checkpoint every 100
+batches, and the same command goes on from the last one. At the end it measures, on the
+answerable questions of the THRESHOLD_TUNE articles (never trained on), how often the sentence
+that holds its best span is one known to hold the answer, beside the support model's best
+sentence: a figure for choosing, not a held-out one.
+
+Writes `adapter.safetensors` (the updates and the head) and `settings.json` to `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from index.embedding import bundled_model_path  # noqa: E402
+from index.sentences import sentence_spans  # noqa: E402
+from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
+from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
+    squad_questions, squad_train_questions  # noqa: E402
+from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, set_adapter_state, \
+    targets_of  # noqa: E402
+
+MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
+LONGEST_ANSWER = 30  # tokens
+SQUAD_TRAIN_QUESTIONS = 87_599
+CHECKPOINT_EVERY = 100
+
+
+@dataclass(frozen=True)
+class SpanExample:
+    question: str
+    context: str
+    start: int  # the answer's characters in the context
+    end: int
+
+
+def span_examples(questions: list[SquadQuestion], keyword_share: float = 0.0, seed: int = 13) -> list[SpanExample]:
+    """The answerable questions whose first answer's text occurs once in the paragraph, each with
+    that place; `keyword_share` of them asked in keyword style instead."""
+    rng = random.Random(seed)
+    examples = []
+    for q in questions:
+        if not q.answers or q.context.count(q.answers[0]) != 1:
+            continue
+        start = q.context.index(q.answers[0])
+        asked = keyword_style(q.question, rng) if rng.random() < keyword_share else q.question
+        examples.append(SpanExample(asked, q.context, start, start + len(q.answers[0])))
+    return examples
+
+
+@dataclass(frozen=True)
+class Encoded:
+    ids: list[int]
+    types: list[int]
+    start: int  # the answer's first and last token
+    end: int
+
+
+def encode(tokenizer, examples: list[SpanExample], max_tokens: int = MAX_TOKENS) -> list[Encoded]:
+    """Each example as token ids with its answer's first and last token; one whose answer the
+    truncation cuts off is left out."""
+    found = []
+    for at in range(0, len(examples), 512):
+        chunk = examples[at:at + 512]
+        batch = tokenizer([e.question for e in chunk], [e.context for e in chunk], truncation="only_second",
+                          max_length=max_tokens, return_offsets_mapping=True)
+        for i, example in enumerate(chunk):
+            sequence, offsets = batch.sequence_ids(i), batch["offset_mapping"][i]
+            tokens = [t for t, s in enumerate(sequence) if s == 1]
+            first = next((t for t in tokens if offsets[t][0] <= example.start < offsets[t][1]), None)
+            last = next((t for t in tokens if offsets[t][0] < example.end <= offsets[t][1]), None)
+            if first is not None and last is not None and first <= last:
+                types = batch["token_type_ids"][i] if "token_type_ids" in batch else [0] * len(sequence)
+                found.append(Encoded(batch["input_ids"][i], types, first, last))
+    return found
+
+
+class SpanReader(torch.nn.Module):
+    """The encoder with a head that gives every token a start and an end logit."""
+
+    def __init__(self, folder: str):
+        super().__init__()
+        from transformers import AutoModel
+
+        self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
+        self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+        logits = self.head(hidden).masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
+        return logits[..., 0], logits[..., 1]
+
+
+def padded(batch: list[Encoded]) -> dict[str, torch.Tensor]:
+    width = max(len(e.ids) for e in batch)
+    ids = torch.zeros(len(batch), width, dtype=torch.long)
+    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
+    for row, e in enumerate(batch):
+        ids[row, :len(e.ids)] = torch.tensor(e.ids)
+        types[row, :len(e.ids)] = torch.tensor(e.types)
+        mask[row, :len(e.ids)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def planned_batches(encoded: list[Encoded], size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of examples of similar length (little padding), the same for a seed."""
+    rng = random.Random(seed)
+    order = list(range(len(encoded)))
+    rng.shuffle(order)
+    batches = []
+    for at in range(0, len(order), size * 50):
+        run = sorted(order[at:at + size * 50], key=lambda i: len(encoded[i].ids))
+        batches.extend(run[i:i + size] for i in range(0, len(run), size))
+    rng.shuffle(batches)
+    return batches
+
+
+def train(encoded: list[Encoded], network: SpanReader, seed: int, checkpoint: Path, batch_size: int = 16,
+          lr: float = LEARNING_RATE, stop_at: int = 0) -> dict:
+    """One epoch of the updates and the head; saves to `checkpoint` every CHECKPOINT_EVERY batches
+    and goes on from it when it holds the same plan."""
+    torch.manual_seed(seed)
+    wrapped = add_low_rank(network, targets_of(network))
+    low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
+    optimizer = torch.optim.AdamW([{"params": low_rank, "lr": lr}, {"params": network.head.parameters(), "lr": 2 * lr}],
+                                  weight_decay=0.01)
+    batches = planned_batches(encoded, batch_size, seed)
+    steps, warmup = len(batches), max(1, len(batches) // 16)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+    done, running, earlier = 0, None, 0.0
+    if checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["steps"] == steps:
+            set_adapter_state(network, wrapped, saved["state"])
+            optimizer.load_state_dict(saved["optimizer"])
+            schedule.load_state_dict(saved["schedule"])
+            torch.set_rng_state(saved["rng"])
+            done, running, earlier = saved["done"], saved["running"], saved["seconds"]
+            print(f"going on from {checkpoint} at batch {done} of {steps}", file=sys.stderr)
+    network.train()
+    began = time.monotonic()
+    bar = tqdm(total=steps, initial=done, desc="training", unit="batch")
+    for step, batch in enumerate(batches, start=1):
+        if step <= done:
+            continue
+        if stop_at and step > stop_at:
+            break
+        chosen = [encoded[i] for i in batch]
+        starts, ends = network(**padded(chosen))
+        loss = (torch.nn.functional.cross_entropy(starts, torch.tensor([e.start for e in chosen]))
+                + torch.nn.functional.cross_entropy(ends, torch.tensor([e.end for e in chosen]))) / 2
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(low_rank + list(network.head.parameters()), 1.0)
+        optimizer.step()
+        schedule.step()
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        bar.set_postfix(loss=f"{running:.3f}")
+        bar.update()
+        if step % CHECKPOINT_EVERY == 0 or step in (steps, stop_at):
+            saved = {"steps": steps, "done": step, "running": running, "state": adapter_state(network, wrapped),
+                     "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                     "rng": torch.get_rng_state(), "seconds": earlier + time.monotonic() - began}
+            torch.save(saved, checkpoint.with_suffix(".tmp"))
+            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
+    bar.close()
+    network.eval()
+    return adapter_state(network, wrapped)
+
+
+def best_span(starts: np.ndarray, ends: np.ndarray, allowed: list[int]) -> tuple[int, int, float]:
+    """The (first, last) token pair among `allowed` tokens with the highest start + end logit,
+    at most LONGEST_ANSWER tokens long."""
+    best = (allowed[0], allowed[0], -np.inf)
+    allowed_set = set(allowed)
+    for first in allowed:
+        for last in range(first, first + LONGEST_ANSWER):
+            if last in allowed_set and starts[first] + ends[last] > best[2]:
+                best = (first, last, float(starts[first] + ends[last]))
+    return best
+
+
+def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed: int) -> dict[str, float]:
+    """On answerable questions, in their own words and in keyword style: the share whose best span
+    lies in a sentence known to hold the answer (`answer_sentences`), and the same for the
+    shipped support model's best sentence."""
+    support = SupportModel.shipped()
+    rng = random.Random(seed)
+    hits: dict[str, list[bool]] = {}
+    for q in tqdm(questions, desc="measuring", leave=False):
+        sentences = [(s, e, q.context[s:e]) for s, e in sentence_spans(q.context)]
+        known = answer_sentences(q.answers, sentences)
+        if not known:
+            continue
+        for style, asked in (("own words", q.question), ("keyword style", keyword_style(q.question, rng))):
+            encoding = tokenizer(asked, q.context, truncation="only_second", max_length=MAX_TOKENS,
+                                 return_offsets_mapping=True, return_tensors="pt")
+            offsets = encoding.pop("offset_mapping")[0].tolist()
+            sequence = encoding.sequence_ids(0)
+            with torch.no_grad():
+                starts, ends = (t[0].numpy() for t in network(encoding["input_ids"], encoding["attention_mask"],
+                                                              encoding["token_type_ids"]))
+            first, _, _ = best_span(starts, ends, [t for t, s in enumerate(sequence) if s == 1])
+            at = offsets[first][0]
+            hits.setdefault(f"reader, {style}", []).append(any(s <= at < e for s, e, _ in known))
+            scores = support.probabilities([(asked, t) for _, _, t in sentences])
+            hits.setdefault(f"support model, {style}", []).append(sentences[int(np.argmax(scores))] in known)
+    return {name: round(float(np.mean(found)), 3) for name, found in hits.items()} | \
+        {"questions": len(next(iter(hits.values()), []))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", type=Path, help="the shared bench folder")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--limit", type=int, default=0, help="train on this many questions only (a quick check)")
+    parser.add_argument("--keyword-share", type=float, default=0.3,
+                        help="this share of the questions asked in keyword style instead (default 0.3)")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
+    parser.add_argument("--stop-at", type=int, default=0, metavar="BATCH",
+                        help="stop after this batch of the plan (the same command without it goes on)")
+    parser.add_argument("--measure-only", action="store_true", help="measure the model in --out, train nothing")
+    parser.add_argument("--tune-limit", type=int, default=0, help="measure on this many tune questions only")
+    args = parser.parse_args(argv)
+    began = time.time()
+    from transformers import AutoTokenizer
+
+    base = bundled_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    network = SpanReader(base)
+    torch.set_num_threads(os.cpu_count() or 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.measure_only:
+        from safetensors.torch import load_file
+
+        set_adapter_state(network, add_low_rank(network, targets_of(network)), load_file(str(args.out / WEIGHTS)))
+        network.eval()
+    else:
+        questions = squad_train_questions(args.bench, args.limit or SQUAD_TRAIN_QUESTIONS, args.seed)
+        encoded = encode(tokenizer, span_examples(questions, args.keyword_share, args.seed))
+        print(f"{len(encoded)} of {len(questions)} questions have a known answer place within "
+              f"{MAX_TOKENS} tokens", file=sys.stderr)
+        state = train(encoded, network, args.seed, args.out / "checkpoint.pt", lr=args.lr, stop_at=args.stop_at)
+        from safetensors.torch import save_file
+
+        save_file(state, str(args.out / WEIGHTS))
+    tune = [q for q in squad_questions(args.bench) if q.article in THRESHOLD_TUNE and q.answers]
+    tune = random.Random(args.seed).sample(tune, args.tune_limit) if args.tune_limit else tune
+    figures = measure(network, tokenizer, tune, args.seed)
+    print(json.dumps(figures, indent=2))
+    if not args.measure_only:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=ROOT).stdout.strip()
+        settings = {"base": BUNDLED_BASE, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),
+                    "max_tokens": MAX_TOKENS, "longest_answer": LONGEST_ANSWER,
+                    "trained": {"command": "python training/train_reader.py " + " ".join(sys.argv[1:]),
+                                "commit": commit, "questions": len(encoded),
+                                "minutes": round((time.time() - began) / 60, 1), "tune_figures": figures}}
+        (args.out / SETTINGS).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
