@@ -77,3 +77,13 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
     assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 2
     for name, weights in unbroken.items():
         assert torch.equal(resumed[name], weights), name
+
+
+def test_the_reader_shares_its_belief_out_over_the_sentences(tokenizer):
+    from index.embedding import bundled_model_path
+    from index.sentences import sentence_spans
+    from training.train_reader import SpanReader, sentence_scores
+
+    spans = list(sentence_spans(OSLO))
+    scores = sentence_scores(SpanReader(bundled_model_path()).eval(), tokenizer, "When did it open?", OSLO, spans)
+    assert scores.shape == (2,) and np.isclose(np.exp(scores).sum(), 1.0)

@@ -213,10 +213,33 @@ def best_span(starts: np.ndarray, ends: np.ndarray, allowed: list[int]) -> tuple
     return best
 
 
+def sentence_scores(network: SpanReader, tokenizer, question: str, context: str,
+                    spans: list[tuple[int, int]]) -> np.ndarray:
+    """For each sentence (character spans of `context`), the log-share of the reader's belief
+    that the answer lies there: the best span starting in it, softmaxed over the sentences."""
+    encoding = tokenizer(question, context, truncation="only_second", max_length=MAX_TOKENS,
+                         return_offsets_mapping=True, return_tensors="pt")
+    offsets = encoding.pop("offset_mapping")[0].tolist()
+    sequence = encoding.sequence_ids(0)
+    with torch.no_grad():
+        starts, ends = (t[0].numpy() for t in network(**encoding))
+    tokens = [t for t, s in enumerate(sequence) if s == 1]
+    best = np.full(len(spans), -1e4)
+    for i, (s, e) in enumerate(spans):
+        inside = [t for t in tokens if s <= offsets[t][0] < e]
+        if inside:
+            best[i] = best_span(starts, ends, inside)[2]
+    return best - np.logaddexp.reduce(best)
+
+
+WEIGHTS_TRIED = (0.25, 0.5, 1.0, 2.0)
+
+
 def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed: int) -> dict[str, float]:
-    """On answerable questions, in their own words and in keyword style: the share whose best span
-    lies in a sentence known to hold the answer (`answer_sentences`), and the same for the
-    shipped support model's best sentence."""
+    """On answerable questions, in their own words and in keyword style, the share whose chosen
+    sentence is one known to hold the answer (`answer_sentences`): the reader's (the sentence of
+    its best span), the shipped support model's (its best sentence), and both together (the
+    support model's logit plus a weight times the reader's log-share), for each weight tried."""
     support = SupportModel.shipped()
     rng = random.Random(seed)
     hits: dict[str, list[bool]] = {}
@@ -225,19 +248,16 @@ def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed
         known = answer_sentences(q.answers, sentences)
         if not known:
             continue
+        holds = np.array([sentence in known for sentence in sentences])
         for style, asked in (("own words", q.question), ("keyword style", keyword_style(q.question, rng))):
-            encoding = tokenizer(asked, q.context, truncation="only_second", max_length=MAX_TOKENS,
-                                 return_offsets_mapping=True, return_tensors="pt")
-            offsets = encoding.pop("offset_mapping")[0].tolist()
-            sequence = encoding.sequence_ids(0)
-            with torch.no_grad():
-                starts, ends = (t[0].numpy() for t in network(encoding["input_ids"], encoding["attention_mask"],
-                                                              encoding["token_type_ids"]))
-            first, _, _ = best_span(starts, ends, [t for t, s in enumerate(sequence) if s == 1])
-            at = offsets[first][0]
-            hits.setdefault(f"reader, {style}", []).append(any(s <= at < e for s, e, _ in known))
-            scores = support.probabilities([(asked, t) for _, _, t in sentences])
-            hits.setdefault(f"support model, {style}", []).append(sentences[int(np.argmax(scores))] in known)
+            reader = sentence_scores(network, tokenizer, asked, q.context, [(s, e) for s, e, _ in sentences])
+            probability = np.clip(support.probabilities([(asked, t) for _, _, t in sentences]), 1e-6, 1 - 1e-6)
+            logit = np.log(probability / (1 - probability))
+            hits.setdefault(f"reader, {style}", []).append(bool(holds[int(np.argmax(reader))]))
+            hits.setdefault(f"support model, {style}", []).append(bool(holds[int(np.argmax(logit))]))
+            for weight in WEIGHTS_TRIED:
+                hits.setdefault(f"both (weight {weight}), {style}", []).append(
+                    bool(holds[int(np.argmax(logit + weight * reader))]))
     return {name: round(float(np.mean(found)), 3) for name, found in hits.items()} | \
         {"questions": len(next(iter(hits.values()), []))}
 
