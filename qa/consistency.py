@@ -286,8 +286,8 @@ def _tokens(text: str) -> set[str]:
 
 
 def _initials(text: str) -> set[str]:
-    """"eu" for each "European Union" of the text (a run of capitalised words, less an opening
-    "The")."""
+    """The initials of each run of capitalised words in the text, less an opening "The": "eu" for
+    "The European Union"."""
     found = set()
     for run in _CAPITALISED_RUN.finditer(text):
         run_words = run.group().split()
