@@ -59,6 +59,7 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
 
     from index.embedding import bundled_model_path
     from training.train_reader import SpanReader, train
+    from training.train_support import trained_seconds
 
     examples = encode(tokenizer, [SpanExample(q, OSLO, OSLO.index(a), OSLO.index(a) + len(a)) for q, a in [
         ("When did the Oslo office open?", "2004"), ("Which office opened in 2004?", "Oslo office"),
@@ -73,8 +74,11 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
     unbroken = run(tmp_path / "unbroken.pt")
     run(tmp_path / "broken.pt", stop_at=1)
     assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 1
+    saved = torch.load(tmp_path / "broken.pt", weights_only=False)
+    torch.save(saved | {"seconds": 1000.0}, tmp_path / "broken.pt")  # as if the first sitting had been long
     resumed = run(tmp_path / "broken.pt")
     assert torch.load(tmp_path / "broken.pt", weights_only=False)["done"] == 2
+    assert trained_seconds(tmp_path / "broken.pt") > 1000.0  # the sittings' training times add up
     for name, weights in unbroken.items():
         assert torch.equal(resumed[name], weights), name
 

@@ -49,7 +49,7 @@ from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E4
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
 from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, set_adapter_state, \
-    targets_of  # noqa: E402
+    targets_of, trained_seconds  # noqa: E402
 
 MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
 LONGEST_ANSWER = 30  # tokens
@@ -149,8 +149,9 @@ def planned_batches(encoded: list[Encoded], size: int, seed: int) -> list[list[i
 
 def train(encoded: list[Encoded], network: SpanReader, seed: int, checkpoint: Path, batch_size: int = 16,
           lr: float = LEARNING_RATE, stop_at: int = 0) -> dict:
-    """One epoch of the updates and the head; saves to `checkpoint` every CHECKPOINT_EVERY batches
-    and goes on from it when it holds the same plan."""
+    """One epoch of the updates and the head, each batch's gradient norm bounded by 1; saves to
+    `checkpoint` every CHECKPOINT_EVERY batches (with the seconds trained over every sitting) and
+    goes on from it when it holds the same plan."""
     torch.manual_seed(seed)
     wrapped = add_low_rank(network, targets_of(network))
     low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
@@ -294,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         encoded = encode(tokenizer, span_examples(questions, args.keyword_share, args.seed))
         print(f"{len(encoded)} of {len(questions)} questions have a known answer place within "
               f"{MAX_TOKENS} tokens", file=sys.stderr)
-        state = train(encoded, network, args.seed, args.out / "checkpoint.pt", lr=args.lr, stop_at=args.stop_at)
+        checkpoint = args.out / "checkpoint.pt"
+        state = train(encoded, network, args.seed, checkpoint, lr=args.lr, stop_at=args.stop_at)
         from safetensors.torch import save_file
 
         save_file(state, str(args.out / WEIGHTS))
@@ -309,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                     "max_tokens": MAX_TOKENS, "longest_answer": LONGEST_ANSWER,
                     "trained": {"command": "python training/train_reader.py " + " ".join(sys.argv[1:]),
                                 "commit": commit, "questions": len(encoded),
-                                "minutes": round((time.time() - began) / 60, 1), "tune_figures": figures}}
+                                "minutes": round((time.time() - began) / 60, 1),
+                                "training_minutes_all_sittings": round(trained_seconds(checkpoint) / 60, 1),
+                                "tune_figures": figures}}
         (args.out / SETTINGS).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return 0
 
