@@ -48,8 +48,8 @@ from index.sentences import sentence_spans  # noqa: E402
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
-from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, set_adapter_state, \
-    targets_of, trained_seconds  # noqa: E402
+from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, go_on_from, \
+    save_checkpoint, set_adapter_state, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
 
 MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
 LONGEST_ANSWER = 30  # tokens
@@ -158,19 +158,9 @@ def train(encoded: list[Encoded], network: SpanReader, seed: int, checkpoint: Pa
     optimizer = torch.optim.AdamW([{"params": low_rank, "lr": lr}, {"params": network.head.parameters(), "lr": 2 * lr}],
                                   weight_decay=0.01)
     batches = planned_batches(encoded, batch_size, seed)
-    steps, warmup = len(batches), max(1, len(batches) // 16)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
-    done, running, earlier = 0, None, 0.0
-    if checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["steps"] == steps:
-            set_adapter_state(network, wrapped, saved["state"])
-            optimizer.load_state_dict(saved["optimizer"])
-            schedule.load_state_dict(saved["schedule"])
-            torch.set_rng_state(saved["rng"])
-            done, running, earlier = saved["done"], saved["running"], saved["seconds"]
-            print(f"going on from {checkpoint} at batch {done} of {steps}", file=sys.stderr)
+    steps = len(batches)
+    schedule = warmup_then_decay(optimizer, steps)
+    done, running, earlier = go_on_from(checkpoint, steps, network, wrapped, optimizer, schedule)
     network.train()
     began = time.monotonic()
     bar = tqdm(total=steps, initial=done, desc="training", unit="batch")
@@ -192,11 +182,8 @@ def train(encoded: list[Encoded], network: SpanReader, seed: int, checkpoint: Pa
         bar.set_postfix(loss=f"{running:.3f}")
         bar.update()
         if step % CHECKPOINT_EVERY == 0 or step in (steps, stop_at):
-            saved = {"steps": steps, "done": step, "running": running, "state": adapter_state(network, wrapped),
-                     "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                     "rng": torch.get_rng_state(), "seconds": earlier + time.monotonic() - began}
-            torch.save(saved, checkpoint.with_suffix(".tmp"))
-            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
+            save_checkpoint(checkpoint, steps, step, running, network, wrapped, optimizer, schedule,
+                            earlier + time.monotonic() - began)
     bar.close()
     network.eval()
     return adapter_state(network, wrapped)

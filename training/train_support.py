@@ -227,21 +227,10 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
     make_batches = question_batches if listwise else batches
     planned = [make_batches(pairs, batch_size, rng) for _ in range(epochs)]  # a question's batches may not be full
     steps = sum(map(len, planned))
-    warmup = max(1, steps // 16)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+    schedule = warmup_then_decay(optimizer, steps)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    done, running, earlier = 0, None, 0.0  # earlier: seconds trained in sittings before this one
-    if checkpoint is not None and checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["steps"] == steps:
-            set_adapter_state(network, wrapped, saved["state"])
-            optimizer.load_state_dict(saved["optimizer"])
-            schedule.load_state_dict(saved["schedule"])
-            done, running, earlier = saved["done"], saved["running"], saved.get("seconds", 0.0)
-            if "rng" in saved:  # the dropout masks go on as they would have
-                torch.set_rng_state(saved["rng"])
-            print(f"going on from {checkpoint} at batch {done} of {steps}", file=sys.stderr)
+    # earlier: seconds trained in sittings before this one
+    done, running, earlier = go_on_from(checkpoint, steps, network, wrapped, optimizer, schedule)
     network.train()
     began = time.monotonic()
     bar = tqdm(total=steps, initial=done, desc="training", unit="batch")
@@ -268,14 +257,47 @@ def train(pairs: list[Pair], network, tokenizer, epochs: int, seed: int, targets
         bar.set_postfix(loss=f"{running:.3f}")
         bar.update()
         if checkpoint is not None and (step % every == 0 or step in (steps, stop_at)):
-            saved = {"steps": steps, "done": step, "running": running, "state": adapter_state(network, wrapped),
-                     "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                     "rng": torch.get_rng_state(), "seconds": earlier + time.monotonic() - began}
-            torch.save(saved, checkpoint.with_suffix(".tmp"))
-            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
+            save_checkpoint(checkpoint, steps, step, running, network, wrapped, optimizer, schedule,
+                            earlier + time.monotonic() - began)
     bar.close()
     network.eval()
     return adapter_state(network, wrapped)
+
+
+def warmup_then_decay(optimizer, steps: int):
+    """The learning rate rising over the first sixteenth of `steps` batches, then falling to zero
+    at the last."""
+    warmup = max(1, steps // 16)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+
+
+def go_on_from(checkpoint: Path | None, steps: int, network, wrapped: dict[str, LowRank], optimizer,
+               schedule) -> tuple[int, float | None, float]:
+    """Set the updates, head, optimiser and schedule from `checkpoint` when it holds a run of the
+    same plan (`steps` batches): (batches done, running loss, seconds trained); else (0, None, 0)."""
+    if checkpoint is None or not checkpoint.is_file():
+        return 0, None, 0.0
+    saved = torch.load(checkpoint, weights_only=False)
+    if saved["steps"] != steps:
+        return 0, None, 0.0
+    set_adapter_state(network, wrapped, saved["state"])
+    optimizer.load_state_dict(saved["optimizer"])
+    schedule.load_state_dict(saved["schedule"])
+    if "rng" in saved:  # the dropout masks go on as they would have
+        torch.set_rng_state(saved["rng"])
+    print(f"going on from {checkpoint} at batch {saved['done']} of {steps}", file=sys.stderr)
+    return saved["done"], saved["running"], saved.get("seconds", 0.0)
+
+
+def save_checkpoint(checkpoint: Path, steps: int, done: int, running: float, network, wrapped: dict[str, LowRank],
+                    optimizer, schedule, seconds: float) -> None:
+    """What `go_on_from` needs to go on after batch `done`, and the seconds trained so far."""
+    saved = {"steps": steps, "done": done, "running": running, "state": adapter_state(network, wrapped),
+             "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+             "rng": torch.get_rng_state(), "seconds": seconds}
+    torch.save(saved, checkpoint.with_suffix(".tmp"))
+    os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # a kill while saving keeps the last one
 
 
 def trained_seconds(checkpoint: Path) -> float | None:
