@@ -137,7 +137,7 @@ def build_network(folder: str, attention: str | None = None):
     class CrossEncoder(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            with _quiet_transformers():  # it reports the unused pooler weights on every load
+            with quiet_transformers():  # it reports the unused pooler weights on every load
                 self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False,
                                                          attn_implementation=attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
@@ -154,7 +154,7 @@ def build_network(folder: str, attention: str | None = None):
 
 
 @contextmanager
-def _quiet_transformers():
+def quiet_transformers():
     from transformers.utils import logging as transformers_logging
 
     before = transformers_logging.get_verbosity()

@@ -45,7 +45,7 @@ from tqdm import tqdm  # noqa: E402
 
 from index.embedding import bundled_model_path  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
-from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
+from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel, quiet_transformers  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
 from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, go_on_from, \
@@ -113,7 +113,8 @@ class SpanReader(torch.nn.Module):
         super().__init__()
         from transformers import AutoModel
 
-        self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
+        with quiet_transformers():  # it reports the unused pooler weights on every load
+            self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
 
     def forward(self, input_ids, attention_mask, token_type_ids):
