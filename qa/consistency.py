@@ -47,11 +47,13 @@ class Context:
     figures: tuple[Figure, ...]
     names: frozenset[str]  # lower-cased words written capitalised and never in lower case
     sentences: tuple[tuple[str, frozenset[str]], ...] = ()  # each with its content terms
+    initials: frozenset[str] = frozenset()  # "eu" for "European Union": what a question may ask by
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Context:
         return cls(frozenset().union(*(_tokens(t) for t in texts)), tuple(f for t in texts for f in _figures_of(t)),
-                   frozenset(_known_names(texts)), tuple((t, frozenset(content_terms(t))) for t in texts))
+                   frozenset(_known_names(texts)), tuple((t, frozenset(content_terms(t))) for t in texts),
+                   frozenset().union(*(_initials(_fold(t)) for t in texts)))
 
 
 def conflicts(claim: str, evidence: Sequence[str], context: Context | None = None) -> list[Conflict]:
@@ -279,15 +281,15 @@ def _in_full(text: str, name: str) -> str:
 
 def _tokens(text: str) -> set[str]:
     """Lower-cased runs of letters and digits, without accents: "al-Baghdadi" holds "baghdadi",
-    "Putin’s" "putin", "Zürich" "zurich"; and the initials of each run of capitalised words, so
-    that "the European Union" holds "eu" ("EU" is the name it is asked by)."""
+    "Putin’s" "putin", "Zürich" "zurich"."""
     text = _fold(_DOTTED.sub(lambda m: m.group().replace(".", ""), text))  # "U.S." is "US"
-    return set(re.findall(r"[^\W_]+", text.lower())) | _initials(text)
+    return set(re.findall(r"[^\W_]+", text.lower()))
 
 
 def _initials(text: str) -> set[str]:
     """The initials of each run of capitalised words in the text, less an opening "The": "eu" for
-    "The European Union"."""
+    "The European Union". A question may ask by them; a claim's names are checked without them,
+    since any run has initials ("Eastern Ukraine" is no "EU")."""
     found = set()
     for run in _CAPITALISED_RUN.finditer(text):
         run_words = run.group().split()
@@ -431,7 +433,7 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
     sentence of 2004). A question in lower case names nothing, and is checked for figures only."""
     found = []
     asked = [n for n in dict.fromkeys(names(question, context.names))]
-    if asked and not any(_same_name(n, w) for n in asked for w in context.tokens):
+    if asked and not any(_same_name(n, w) for n in asked for w in context.tokens | context.initials):
         found.append(Conflict("name", asked[0], ""))
     elif rival := _rival_phrase(question, asked, context):
         found.append(rival)

@@ -159,6 +159,8 @@ def test_a_name_asked_without_its_accents_or_by_its_initials_is_the_documents_na
     sentence = "The principle of legal certainty predates European Union law."
     assert question_conflicts("Which principle predates EU law?", sentence, treaty) == []
     assert question_conflicts("Which principle predates UN law?", sentence, treaty) == [Conflict("name", "UN", "")]
+    ukraine = ["Eastern Ukraine saw troops in 2014."]
+    assert name_conflicts("The EU sent troops in 2014.", ukraine[0], ukraine)  # a claim's names: no initials
     mongol = Context.of(["Temüjin", "Temüjin and Khasar killed their half-brother Begter."])
     assert question_conflicts("Who killed Temujin's half-brother?", "Temüjin and Khasar killed Begter.", mongol) == []
     assert name_conflicts("The office in Zurich opened in 2004.", "The Zürich office opened in 2004.",
