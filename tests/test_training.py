@@ -182,7 +182,10 @@ def test_an_answer_whose_text_is_in_two_sentences_is_no_positive_unless_another_
     pinned = SquadQuestion("g2", "Hamas", asked, GAZA, ("2007", "In 2007"), (GAZA.index("2007"), GAZA.index("In 2007")))
     assert not [p for p in squad_pairs([alone]) if p.label == 1]
     assert [p.second for p in squad_pairs([pinned]) if p.label == 1] == ["In 2007 it drove the PLO out of Gaza."]
-    assert not [p for p in squad_pairs([alone, pinned]) if p.label == 0 and "Gaza" in p.second]
+    # a sentence too short to train on still holds the answer: the other one is not known to
+    war = "The war ended in 1945. Ceasefire: 1944. In 1944 the front moved west toward the Rhine."
+    short = SquadQuestion("w", "War", "When did the front move west?", war, ("1944",), (war.index("1944"),))
+    assert not [p for p in squad_pairs([short]) if p.label == 1]
 
 
 def test_the_held_out_gold_is_the_sentence_an_answer_pins(monkeypatch):

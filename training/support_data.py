@@ -116,8 +116,10 @@ def answer_sentences(answers: Sequence[str], sentences: list[tuple[int, int, str
 
 
 def _answering(q: SquadQuestion, sentences: list[tuple[int, int, str]]) -> tuple[int, int, str] | None:
-    """The first sentence known to hold the answer (`answer_sentences`), if one is."""
-    return next(iter(answer_sentences(q.answers, sentences)), None)
+    """The first sentence known to hold the answer (`answer_sentences`, over every sentence of
+    the paragraph), if one is and it is among `sentences`."""
+    every = [(s, e, q.context[s:e]) for s, e in sentence_spans(q.context)]
+    return next((s for s in answer_sentences(q.answers, every) if s in sentences), None)
 
 
 def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: int = 2,

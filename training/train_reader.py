@@ -45,6 +45,7 @@ from tqdm import tqdm  # noqa: E402
 
 from index.embedding import bundled_model_path  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
+from qa.eval.sentence_choice import keyword_style as evaluation_keywords  # noqa: E402
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel, quiet_transformers  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
@@ -225,12 +226,12 @@ WEIGHTS_TRIED = (0.25, 0.5, 1.0, 2.0)
 
 
 def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed: int) -> dict[str, float]:
-    """On answerable questions, in their own words and in keyword style, the share whose chosen
+    """On answerable questions, in their own words and in keyword style (the evaluation's rewrite,
+    `qa.eval.sentence_choice.keyword_style`, not the one trained on), the share whose chosen
     sentence is one known to hold the answer (`answer_sentences`): the reader's (the sentence of
     its best span), the shipped support model's (its best sentence), and both together (the
     support model's logit plus a weight times the reader's log-share), for each weight tried."""
     support = SupportModel.shipped()
-    rng = random.Random(seed)
     hits: dict[str, list[bool]] = {}
     for q in tqdm(questions, desc="measuring", leave=False):
         sentences = [(s, e, q.context[s:e]) for s, e in sentence_spans(q.context)]
@@ -238,7 +239,7 @@ def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed
         if not known:
             continue
         holds = np.array([sentence in known for sentence in sentences])
-        for style, asked in (("own words", q.question), ("keyword style", keyword_style(q.question, rng))):
+        for style, asked in (("own words", q.question), ("keyword style", evaluation_keywords(q.question, seed))):
             reader = sentence_scores(network, tokenizer, asked, q.context, [(s, e) for s, e, _ in sentences])
             probability = np.clip(support.probabilities([(asked, t) for _, _, t in sentences]), 1e-6, 1 - 1e-6)
             logit = np.log(probability / (1 - probability))

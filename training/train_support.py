@@ -269,7 +269,7 @@ def warmup_then_decay(optimizer, steps: int):
     at the last."""
     warmup = max(1, steps // 16)
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
 
 
 def go_on_from(checkpoint: Path | None, steps: int, network, wrapped: dict[str, LowRank], optimizer,
