@@ -14,6 +14,7 @@ numbers and qualifiers may come from any evidence sentence.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import unicodedata
@@ -433,7 +434,7 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
     sentence of 2004). A question in lower case names nothing, and is checked for figures only."""
     found = []
     asked = [n for n in dict.fromkeys(names(question, context.names))]
-    if asked and not any(_same_name(n, w) for n in asked for w in context.tokens | context.initials):
+    if asked and not any(_same_name(n, w) for n in asked for w in itertools.chain(context.tokens, context.initials)):
         found.append(Conflict("name", asked[0], ""))
     elif rival := _rival_phrase(question, asked, context):
         found.append(rival)

@@ -35,7 +35,7 @@ def test_the_answer_tokens_are_the_answer_and_one_cut_off_is_left_out(tokenizer)
     found = encode(tokenizer, [SpanExample(asked, OSLO, 4, 15)])
     assert len(found) == 1
     assert tokenizer.decode(found[0].ids[found[0].start:found[0].end + 1]) == "oslo office"
-    assert set(found[0].types[found[0].start:]) == {1}  # the answer is in the paragraph's segment
+    assert set(found[0].type_ids[found[0].start:]) == {1}  # the answer is in the paragraph's segment
 
     long = "Filler words go here. " * 200 + "The answer is Bergen."
     at = long.index("Bergen")

@@ -44,6 +44,7 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from index.embedding import bundled_model_path  # noqa: E402
+from index.onnx_embedding import padded as padded_arrays  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa.eval.sentence_choice import keyword_style as evaluation_keywords  # noqa: E402
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel, quiet_transformers  # noqa: E402
@@ -83,7 +84,7 @@ def span_examples(questions: list[SquadQuestion], keyword_share: float = 0.0, se
 @dataclass(frozen=True)
 class Encoded:
     ids: list[int]
-    types: list[int]
+    type_ids: list[int]
     start: int  # the answer's first and last token
     end: int
 
@@ -126,13 +127,7 @@ class SpanReader(torch.nn.Module):
 
 
 def padded(batch: list[Encoded]) -> dict[str, torch.Tensor]:
-    width = max(len(e.ids) for e in batch)
-    ids = torch.zeros(len(batch), width, dtype=torch.long)
-    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-    for row, e in enumerate(batch):
-        ids[row, :len(e.ids)] = torch.tensor(e.ids)
-        types[row, :len(e.ids)] = torch.tensor(e.types)
-        mask[row, :len(e.ids)] = 1
+    ids, mask, types = (torch.from_numpy(a) for a in padded_arrays(batch))
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
