@@ -20,11 +20,11 @@ _ALL_CORES = threading.Lock()  # one batch at a time takes every core, whichever
 
 
 @contextmanager
-def every_core_if_free(items: int):
+def every_core_if_free(items: int, small: int = SMALL_BATCH):
     """True, holding every core, when a batch of `items` may spread over them now; False for a
-    query-sized call, or when another batch holds them (the caller then works on its own thread
-    rather than wait, so that a busy server runs two calls side by side)."""
-    if items <= SMALL_BATCH or not _ALL_CORES.acquire(blocking=False):
+    query-sized call (`small` items or fewer), or when another batch holds them (the caller then
+    works on its own thread rather than wait, so that a busy server runs two calls side by side)."""
+    if items <= small or not _ALL_CORES.acquire(blocking=False):
         yield False
         return
     try:

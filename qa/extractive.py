@@ -5,11 +5,16 @@ they cover (IDF-weighted terms), whether they hold the kind of thing the questio
 number for "how many", a date for "when", a name for "who"), and how well their passage ranked.
 The support model then reads each shortlisted sentence with the question and gives `support`,
 the probability that the sentence answers it; the answer declines when no sentence's support
-reaches the threshold (`Assistant.abstain_below_for`). Which sentence is quoted is the answer
-rule's call (`support.Rule`, fitted on training questions in their own words and in keyword
-style): it weighs the model's probability together with the cheap signals, which picks the
-answering sentence more often than either alone, and more often than the sentence nearest the
-question by the embedder's cosine (`qa.eval.sentence_choice`).
+reaches the threshold (`Assistant.abstain_below_for`). The span reader (`qa.span_reader`) reads
+the question with the stretch of each passage that holds the shortlist's sentences (and the one
+before them) and scores where in it the answer lies: each sentence gets the logits of the best
+answer span inside it. So it sees that a sentence going
+on from the one before answers, where the support model, reading one sentence at a time, sees
+only the question's words in the one before. Which sentence is quoted is the answer rule's call
+(`support.Rule`, fitted on training questions in their own words and in keyword style): it weighs
+the model's probability and the reader's score together with the cheap signals, which picks the
+answering sentence more often than any of them alone, and more often than the sentence nearest
+the question by the embedder's cosine (`qa.eval.sentence_choice`).
 
 Rules beside the model decide what an answer may be made of (`pick`):
 - A question that asks how many, or opens "When did...", is answered only by a sentence that
@@ -42,6 +47,7 @@ from index.sentences import sentence_spans, wrap_width
 
 from qa.consistency import Conflict, Context, question_conflicts
 from qa.results import Passage
+from qa.span_reader import SpanReader
 from qa.support import SupportModel
 from qa.text import content_terms, words
 
@@ -103,6 +109,7 @@ WEIGHTS = {"lexical": 0.45, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
 SHORTLIST = 8  # sentences the support model reads per question
 CONTEXT_WEIGHT = 0.5  # weight of a term that only an earlier turn of a follow-up uses
 SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it is nearly as likely
+READER_FLOOR = -15.0  # the lowest span reader's score a sentence is given
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -295,10 +302,13 @@ def _read_by(model: SupportModel, question: str, chosen: list[Candidate], asked:
         pairs += [(asked, c.text) for c in chosen]
     scores = model.probabilities(pairs)
     probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
+    reading = reader_scores(model.spans, question, chosen, texts) if model.spans else None
     rule = model.settings.answer_rule
     scored = []
-    for c, probability in zip(chosen, probabilities):
+    for i, (c, probability) in enumerate(zip(chosen, probabilities)):
         features = {"probability": float(probability), **c.features}
+        if reading is not None:
+            features["reader"] = reading[i]
         rank_score = rule.probability(features) if rule else features["probability"]
         document = _document_context(c.passage.title, texts[c.passage.doc_id] if texts else c.passage.text)
         found = question_conflicts(asked or question, c.text, document)
@@ -306,6 +316,32 @@ def _read_by(model: SupportModel, question: str, chosen: list[Candidate], asked:
                                      rank_score, features, tuple(found)))
     scored.sort(key=lambda s: -s.rank_score)  # stable: equal scores keep the cheap order
     return scored
+
+
+def reader_scores(reader: SpanReader, question: str, chosen: list[Candidate],
+                  texts: dict[str, str] | None = None) -> list[float]:
+    """What the span reader gives each chosen sentence: the start and end logits of the best
+    answer span inside it (at least READER_FLOOR). Of each passage, it reads once the stretch
+    from the sentence before its first chosen sentence to its last one: the sentence before may
+    name what the chosen one goes on about, and the rest only costs time."""
+    stretches = []  # (doc_id, where the stretch starts in the document, its text, its sentences)
+    for passage in {(c.passage.doc_id, c.passage.start): c.passage for c in chosen}.values():
+        spans = sentence_spans(texts[passage.doc_id], passage.start, passage.end) if texts else \
+            [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
+        starts = {c.start for c in chosen if c.passage is passage}
+        held = [i for i, (s, _) in enumerate(spans) if s in starts]
+        if not held:
+            continue
+        first, last = spans[max(0, held[0] - 1)][0], spans[held[-1]][1]
+        text = passage.text[first - passage.start:last - passage.start]
+        stretches.append((passage.doc_id, first, text, [(s - first, e - first) for s, e in spans
+                                                        if first <= s and e <= last]))
+    found: dict[tuple[str, int, int], float] = {}
+    scored = reader.passage_scores(question, [(text, spans) for _, _, text, spans in stretches])
+    for (doc_id, first, _, spans), scores in zip(stretches, scored):
+        for (s, e), score in zip(spans, scores):
+            found[(doc_id, first + s, first + e)] = max(READER_FLOOR, float(score))
+    return [found.get((c.passage.doc_id, c.start, c.end), READER_FLOOR) for c in chosen]
 
 
 def score_sentences(

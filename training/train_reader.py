@@ -19,7 +19,9 @@ answerable questions of the THRESHOLD_TUNE articles (never trained on), how ofte
 that holds its best span is one known to hold the answer, beside the support model's best
 sentence: a figure for choosing, not a held-out one.
 
-Writes `adapter.safetensors` (the updates and the head) and `settings.json` to `--out`.
+Writes `adapter.safetensors` (the updates and the head) and `settings.json` to `--out`; the
+product's reader is those two files in `qa/models/reader/` (`qa.span_reader`), and the answer
+rule that weighs its score is fitted again after it changes (`training/fit_answer_rule.py`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from index.embedding import bundled_model_path  # noqa: E402
 from index.onnx_embedding import padded as padded_arrays  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa.eval.sentence_choice import keyword_style as evaluation_keywords  # noqa: E402
-from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel, quiet_transformers  # noqa: E402
+from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares  # noqa: E402
+from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
 from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, go_on_from, \
@@ -108,24 +111,6 @@ def encode(tokenizer, examples: list[SpanExample], max_tokens: int = MAX_TOKENS)
     return found
 
 
-class SpanReader(torch.nn.Module):
-    """The encoder with a head that gives every token a start and an end logit."""
-
-    def __init__(self, folder: str):
-        super().__init__()
-        from transformers import AutoModel
-
-        with quiet_transformers():  # it reports the unused pooler weights on every load
-            self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
-        self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
-
-    def forward(self, input_ids, attention_mask, token_type_ids):
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-        logits = self.head(hidden).masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
-        return logits[..., 0], logits[..., 1]
-
-
 def padded(batch: list[Encoded]) -> dict[str, torch.Tensor]:
     ids, mask, types = (torch.from_numpy(a) for a in padded_arrays(batch))
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
@@ -144,7 +129,7 @@ def planned_batches(encoded: list[Encoded], size: int, seed: int) -> list[list[i
     return batches
 
 
-def train(encoded: list[Encoded], network: SpanReader, seed: int, checkpoint: Path, batch_size: int = 16,
+def train(encoded: list[Encoded], network, seed: int, checkpoint: Path, batch_size: int = 16,
           lr: float = LEARNING_RATE, stop_at: int = 0) -> dict:
     """One epoch of the updates and the head, each batch's gradient norm bounded by 1; saves to
     `checkpoint` every CHECKPOINT_EVERY batches (with the seconds trained over every sitting) and
@@ -186,47 +171,18 @@ def train(encoded: list[Encoded], network: SpanReader, seed: int, checkpoint: Pa
     return adapter_state(network, wrapped)
 
 
-def best_span(starts: np.ndarray, ends: np.ndarray, allowed: list[int]) -> tuple[int, int, float]:
-    """The (first, last) token pair among `allowed` tokens with the highest start + end logit,
-    at most LONGEST_ANSWER tokens long."""
-    best = (allowed[0], allowed[0], -np.inf)
-    allowed_set = set(allowed)
-    for first in allowed:
-        for last in range(first, first + LONGEST_ANSWER):
-            if last in allowed_set and starts[first] + ends[last] > best[2]:
-                best = (first, last, float(starts[first] + ends[last]))
-    return best
-
-
-def sentence_scores(network: SpanReader, tokenizer, question: str, context: str,
-                    spans: list[tuple[int, int]]) -> np.ndarray:
-    """For each sentence (character spans of `context`), the log-share of the reader's belief
-    that the answer lies there: the best span starting in it, softmaxed over the sentences."""
-    encoding = tokenizer(question, context, truncation="only_second", max_length=MAX_TOKENS,
-                         return_offsets_mapping=True, return_tensors="pt")
-    offsets = encoding.pop("offset_mapping")[0].tolist()
-    sequence = encoding.sequence_ids(0)
-    with torch.no_grad():
-        starts, ends = (t[0].numpy() for t in network(**encoding))
-    tokens = [t for t, s in enumerate(sequence) if s == 1]
-    best = np.full(len(spans), -1e4)
-    for i, (s, e) in enumerate(spans):
-        inside = [t for t in tokens if s <= offsets[t][0] < e]
-        if inside:
-            best[i] = best_span(starts, ends, inside)[2]
-    return best - np.logaddexp.reduce(best)
-
-
 WEIGHTS_TRIED = (0.25, 0.5, 1.0, 2.0)
 
 
-def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed: int) -> dict[str, float]:
+def measure(network, questions: list[SquadQuestion], seed: int) -> dict[str, float]:
     """On answerable questions, in their own words and in keyword style (the evaluation's rewrite,
     `qa.eval.sentence_choice.keyword_style`, not the one trained on), the share whose chosen
     sentence is one known to hold the answer (`answer_sentences`): the reader's (the sentence of
     its best span), the shipped support model's (its best sentence), and both together (the
     support model's logit plus a weight times the reader's log-share), for each weight tried."""
     support = SupportModel.shipped()
+    settings = ReaderSettings(RANK, ALPHA, targets_of(network), MAX_TOKENS, LONGEST_ANSWER)
+    reader = SpanReader.of_network(network, settings)
     hits: dict[str, list[bool]] = {}
     for q in tqdm(questions, desc="measuring", leave=False):
         sentences = [(s, e, q.context[s:e]) for s, e in sentence_spans(q.context)]
@@ -235,14 +191,14 @@ def measure(network: SpanReader, tokenizer, questions: list[SquadQuestion], seed
             continue
         holds = np.array([sentence in known for sentence in sentences])
         for style, asked in (("own words", q.question), ("keyword style", evaluation_keywords(q.question, seed))):
-            reader = sentence_scores(network, tokenizer, asked, q.context, [(s, e) for s, e, _ in sentences])
+            shares = log_shares(reader.sentence_scores(asked, q.context, [(s, e) for s, e, _ in sentences]))
             probability = np.clip(support.probabilities([(asked, t) for _, _, t in sentences]), 1e-6, 1 - 1e-6)
             logit = np.log(probability / (1 - probability))
-            hits.setdefault(f"reader, {style}", []).append(bool(holds[int(np.argmax(reader))]))
+            hits.setdefault(f"reader, {style}", []).append(bool(holds[int(np.argmax(shares))]))
             hits.setdefault(f"support model, {style}", []).append(bool(holds[int(np.argmax(logit))]))
             for weight in WEIGHTS_TRIED:
                 hits.setdefault(f"both (weight {weight}), {style}", []).append(
-                    bool(holds[int(np.argmax(logit + weight * reader))]))
+                    bool(holds[int(np.argmax(logit + weight * shares))]))
     return {name: round(float(np.mean(found)), 3) for name, found in hits.items()} | \
         {"questions": len(next(iter(hits.values()), []))}
 
@@ -266,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = bundled_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    network = SpanReader(base)
+    network = build_network(base)
     torch.set_num_threads(os.cpu_count() or 1)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.measure_only:
@@ -286,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         save_file(state, str(args.out / WEIGHTS))
     tune = [q for q in squad_questions(args.bench) if q.article in THRESHOLD_TUNE and q.answers]
     tune = random.Random(args.seed).sample(tune, args.tune_limit) if args.tune_limit else tune
-    figures = measure(network, tokenizer, tune, args.seed)
+    figures = measure(network, tune, args.seed)
     print(json.dumps(figures, indent=2))
     if not args.measure_only:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
