@@ -20,16 +20,13 @@ and cached; the head runs in numpy.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from index.settings import PRECISIONS
-from qa.errors import SupportModelError
-from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, base_path, merge_updates, one_at_a_time, quiet_transformers
+from qa.support import BUNDLED_BASE, WEIGHTS, base_encoder, base_path, load_trained, merge_updates, one_at_a_time
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
 STRIDE = 64  # tokens a window of a long passage shares with the one before
@@ -57,14 +54,11 @@ def build_network(folder: str, attention: str | None = None):
     """The encoder in `folder` with a head that gives every token a start and an end logit
     (untrained head)."""
     import torch
-    from transformers import AutoModel
 
     class SpanNetwork(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            with quiet_transformers():  # it reports the unused pooler weights on every load
-                self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False,
-                                                         attn_implementation=attention)
+            self.encoder = base_encoder(folder, attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
 
         def forward(self, input_ids, attention_mask, token_type_ids):
@@ -119,33 +113,9 @@ class SpanReader:
 
     @classmethod
     def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None) -> SpanReader:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from safetensors import SafetensorError
-
-        if precision not in PRECISIONS:
-            raise SupportModelError(f"unknown span reader precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
-        if not (model_dir / WEIGHTS).is_file() or not (model_dir / SETTINGS).is_file():
-            raise SupportModelError(f"the span reader is missing: no {WEIGHTS} and {SETTINGS} in {model_dir.name}/")
-        try:
-            settings = ReaderSettings.read(model_dir / SETTINGS)
-            tokenizer = Path(base_path(settings.base)) / "tokenizer.json"
-            if precision == "int8":
-                try:
-                    logits = _int8_logits(model_dir, settings, cache_dir)
-                except (OSError, ValueError, KeyError, TypeError, SafetensorError, SupportModelError):
-                    raise
-                except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
-                    raise SupportModelError(f"cannot make the int8 span reader ({type(exc).__name__}); "
-                                            "set QA_SUPPORT_PRECISION=fp32 to run the fp32 one") from None
-            else:
-                logits = _torch_logits(merged_network(model_dir, settings))
-        except SupportModelError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
-            reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__
-            raise SupportModelError(f"the span reader in {model_dir.name}/ is unreadable ({reason}); "
-                                    "reinstall the package or train it again") from None
-        return cls(logits, tokenizer, settings, precision)
+        settings, logits = load_trained("span reader", model_dir, precision, cache_dir, ReaderSettings.read,
+                                        _int8_logits, lambda d, s: _torch_logits(merged_network(d, s)))
+        return cls(logits, Path(base_path(settings.base)) / "tokenizer.json", settings, precision)
 
     @classmethod
     def of_network(cls, network, settings: ReaderSettings) -> SpanReader:

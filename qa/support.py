@@ -138,16 +138,13 @@ class SupportSettings:
 def build_network(folder: str, attention: str | None = None):
     """The encoder in `folder` with a one-logit head on its mean-pooled output (untrained head)."""
     import torch
-    from transformers import AutoModel
 
     from index.embedding import takes_token_types
 
     class CrossEncoder(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            with quiet_transformers():  # it reports the unused pooler weights on every load
-                self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False,
-                                                         attn_implementation=attention)
+            self.encoder = base_encoder(folder, attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
             self.typed = takes_token_types(self.encoder)
 
@@ -159,6 +156,15 @@ def build_network(folder: str, attention: str | None = None):
             return self.head(pooled).squeeze(-1)
 
     return CrossEncoder()
+
+
+def base_encoder(folder: str, attention: str | None = None):
+    """The transformer in `folder` without its pooler, which no head here reads."""
+    from transformers import AutoModel
+
+    with quiet_transformers():  # it reports the unused pooler weights on every load
+        return AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False,
+                                         attn_implementation=attention)
 
 
 @contextmanager
@@ -207,6 +213,37 @@ def merge_updates(network, state: dict, settings) -> None:
             layer.weight += scale * (state[f"{name}.lora_up"].float() @ state[f"{name}.lora_down"].float())
         network.head.weight.copy_(state["head.weight"])
         network.head.bias.copy_(state["head.bias"])
+
+
+def load_trained(what: str, model_dir: Path, precision: str, cache_dir: Path | None, read_settings,
+                 int8_logits, fp32_logits):
+    """The settings of a trained model in `model_dir` (the support model or the span reader) and
+    its logits, in int8 or fp32; whatever stops it is one SupportModelError naming `what`, without
+    file-system paths (the message may reach a web page)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from safetensors import SafetensorError
+
+    if precision not in PRECISIONS:
+        raise SupportModelError(f"unknown {what} precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
+    if not (model_dir / WEIGHTS).is_file() or not (model_dir / SETTINGS).is_file():
+        raise SupportModelError(f"the {what} is missing: no {WEIGHTS} and {SETTINGS} in {model_dir.name}/")
+    try:
+        settings = read_settings(model_dir / SETTINGS)
+        if precision == "int8":
+            try:
+                return settings, int8_logits(model_dir, settings, cache_dir)
+            except (OSError, ValueError, KeyError, TypeError, SafetensorError, SupportModelError):
+                raise
+            except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
+                raise SupportModelError(f"cannot make the int8 {what} ({type(exc).__name__}); "
+                                        "set QA_SUPPORT_PRECISION=fp32 to run the fp32 one") from None
+        return settings, fp32_logits(model_dir, settings)
+    except SupportModelError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+        raise SupportModelError(f"the {what} in {model_dir.name}/ is unreadable ({reason}); "
+                                "reinstall the package or train it again") from None
 
 
 class SupportModel:
@@ -267,38 +304,13 @@ class SupportModel:
 
     @classmethod
     def _load(cls, model_dir: Path, precision: str, cache_dir: Path | None) -> SupportModel:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from safetensors import SafetensorError
         from tokenizers import Tokenizer
 
-        if precision not in PRECISIONS:
-            raise SupportModelError(f"unknown support model precision {precision!r}; use one of: "
-                                    f"{', '.join(PRECISIONS)}")
-        weights, settings_file = model_dir / WEIGHTS, model_dir / SETTINGS
-        if not weights.is_file() or not settings_file.is_file():
-            raise SupportModelError(f"the support model is missing: no {WEIGHTS} and {SETTINGS} in {model_dir.name}/")
-        try:
-            settings = SupportSettings.read(settings_file)
-            tokenizer = Tokenizer.from_file(str(Path(base_path(settings.base)) / "tokenizer.json"))
-            tokenizer.enable_truncation(settings.max_tokens, strategy="longest_first")
-            tokenizer.no_padding()
-            if precision == "int8":
-                try:
-                    logits = _int8_logits(model_dir, settings, cache_dir)
-                except (OSError, ValueError, KeyError, TypeError, SafetensorError, SupportModelError):
-                    raise
-                except Exception as exc:  # the exporter, the quantiser and ONNX Runtime raise many types
-                    raise SupportModelError(f"cannot make the int8 support model ({type(exc).__name__}); "
-                                            "set QA_SUPPORT_PRECISION=fp32 to run the fp32 one") from None
-            else:
-                logits = _torch_logits(merged_network(model_dir, settings))
-        except SupportModelError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
-            # The reason without file-system paths: this message may reach a web page.
-            reason = f"no weights for {exc}" if isinstance(exc, KeyError) else type(exc).__name__
-            raise SupportModelError(f"the support model in {model_dir.name}/ is unreadable ({reason}); "
-                                    "reinstall the package or train it again") from None
+        settings, logits = load_trained("support model", model_dir, precision, cache_dir, SupportSettings.read,
+                                        _int8_logits, lambda d, s: _torch_logits(merged_network(d, s)))
+        tokenizer = Tokenizer.from_file(str(Path(base_path(settings.base)) / "tokenizer.json"))
+        tokenizer.enable_truncation(settings.max_tokens, strategy="longest_first")
+        tokenizer.no_padding()
         spans = None
         if settings.span_reader:
             from qa.span_reader import SpanReader
