@@ -196,7 +196,10 @@ def latency(assistant: Assistant, questions: list[GoldQuestion], settings_file: 
     `settings_file` (an earlier answer rule and thresholds; the same model weights), taking turns
     question by question so that both see the same load."""
     model = assistant.support_model
-    earlier = SupportModel(model._logits, model._tokenizer, SupportSettings.read(settings_file), model.precision)
+    settings = SupportSettings.read(settings_file)
+    reads = settings.answer_rule is not None and "reader" in settings.answer_rule.weights
+    earlier = SupportModel(model._logits, model._tokenizer, settings, model.precision,
+                           span_reader=model.span_reader if reads else None)
     systems = {"shipped": assistant, settings_file.name: Assistant(assistant.config, embedder=assistant.embedder,
                                                                    support=earlier)}
     times: dict[str, list[float]] = {name: [] for name in systems}

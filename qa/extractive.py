@@ -302,7 +302,7 @@ def _read_by(model: SupportModel, question: str, chosen: list[Candidate], asked:
         pairs += [(asked, c.text) for c in chosen]
     scores = model.probabilities(pairs)
     probabilities = scores if len(pairs) == len(chosen) else (scores[:len(chosen)] * scores[len(chosen):]) ** 0.5
-    reading = reader_scores(model.spans, question, chosen, texts) if model.spans else None
+    reading = reader_scores(model.span_reader, question, chosen, texts) if model.span_reader else None
     rule = model.settings.answer_rule
     scored = []
     for i, (c, probability) in enumerate(zip(chosen, probabilities)):
@@ -323,25 +323,25 @@ def reader_scores(reader: SpanReader, question: str, chosen: list[Candidate],
     """What the span reader gives each chosen sentence: the start and end logits of the best
     answer span inside it (at least READER_FLOOR). Of each passage, it reads once the stretch
     from the sentence before its first chosen sentence to its last one: the sentence before may
-    name what the chosen one goes on about, and the rest only costs time."""
-    stretches = []  # (doc_id, where the stretch starts in the document, its text, its sentences)
-    for passage in {(c.passage.doc_id, c.passage.start): c.passage for c in chosen}.values():
+    name what the chosen one goes on about, and the rest only costs time. A sentence is scored
+    as read in its own passage, the one it was chosen from (passages of a document overlap)."""
+    stretches = []  # (the passage, where the stretch starts in the document, its text, its sentences)
+    for key, passage in {(c.passage.doc_id, c.passage.start): c.passage for c in chosen}.items():
         spans = sentence_spans(texts[passage.doc_id], passage.start, passage.end) if texts else \
             [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
-        starts = {c.start for c in chosen if c.passage is passage}
+        starts = {c.start for c in chosen if (c.passage.doc_id, c.passage.start) == key}
         held = [i for i, (s, _) in enumerate(spans) if s in starts]
         if not held:
             continue
         first, last = spans[max(0, held[0] - 1)][0], spans[held[-1]][1]
         text = passage.text[first - passage.start:last - passage.start]
-        stretches.append((passage.doc_id, first, text, [(s - first, e - first) for s, e in spans
-                                                        if first <= s and e <= last]))
-    found: dict[tuple[str, int, int], float] = {}
+        stretches.append((key, first, text, [(s - first, e - first) for s, e in spans if first <= s and e <= last]))
+    found: dict[tuple[str, int, int, int], float] = {}
     scored = reader.passage_scores(question, [(text, spans) for _, _, text, spans in stretches])
-    for (doc_id, first, _, spans), scores in zip(stretches, scored):
+    for ((doc_id, at), first, _, spans), scores in zip(stretches, scored):
         for (s, e), score in zip(spans, scores):
-            found[(doc_id, first + s, first + e)] = max(READER_FLOOR, float(score))
-    return [found.get((c.passage.doc_id, c.start, c.end), READER_FLOOR) for c in chosen]
+            found[(doc_id, at, first + s, first + e)] = max(READER_FLOOR, float(score))
+    return [found.get((c.passage.doc_id, c.passage.start, c.start, c.end), READER_FLOOR) for c in chosen]
 
 
 def score_sentences(

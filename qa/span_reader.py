@@ -2,11 +2,11 @@
 
 The support model reads one sentence at a time, so it cannot see that "It was the third-most
 watched U.S. broadcast ever." answers a question about the show that the sentence before names.
-The span reader reads a whole passage with the question and gives every token a logit for the
-answer starting there and one for it ending there (extractive question answering, trained on
+The span reader reads a stretch of a passage with the question and gives every token a logit for
+the answer starting there and one for it ending there (extractive question answering, trained on
 SQuAD by `training/train_reader.py`). A sentence's score is that of the best span inside it, and
-the answer rule (`extractive`) weighs each shortlisted sentence's share of the reader's belief
-beside the support model's probability.
+the answer rule (`extractive.reader_scores`) weighs each shortlisted sentence's score beside the
+support model's probability.
 
 What training changed is shipped beside this file (`models/reader/`), as the support model's is:
 low-rank updates of the bundled all-MiniLM-L6-v2, merged into its weights when the model loads,
@@ -45,9 +45,14 @@ class ReaderSettings:
     @classmethod
     def read(cls, path: Path) -> ReaderSettings:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(rank=int(data["rank"]), alpha=float(data["alpha"]), targets=tuple(data["targets"]),
-                   max_tokens=int(data["max_tokens"]), longest_answer=int(data["longest_answer"]),
-                   base=str(data.get("base", BUNDLED_BASE)))
+        settings = cls(rank=int(data["rank"]), alpha=float(data["alpha"]), targets=tuple(data["targets"]),
+                       max_tokens=int(data["max_tokens"]), longest_answer=int(data["longest_answer"]),
+                       base=str(data.get("base", BUNDLED_BASE)))
+        # A window holds at most half of it in question, three marks, and more passage than STRIDE.
+        if settings.max_tokens - settings.max_tokens // 2 - 3 <= STRIDE or settings.longest_answer < 1:
+            raise ValueError(f"max_tokens must leave more than {STRIDE} tokens of passage, and longest_answer "
+                             "must be 1 or more")
+        return settings
 
 
 def build_network(folder: str, attention: str | None = None):
@@ -105,6 +110,7 @@ class SpanReader:
         self._logits = logits  # (list of tokenised windows) -> a (tokens, 2) array per window
         self._words = Tokenizer.from_file(str(tokenizer_file))  # a question alone, untruncated
         self._words.no_truncation()
+        self._words.no_padding()  # the bundled tokenizer pads to 128 tokens
         self._pairs = Tokenizer.from_file(str(tokenizer_file))  # the question with windows of the passage
         self._pairs.enable_truncation(settings.max_tokens, stride=STRIDE, strategy="only_second")
         self._pairs.no_padding()

@@ -255,13 +255,13 @@ class SupportModel:
     """
 
     def __init__(self, logits, tokenizer, settings: SupportSettings, precision: str,
-                 second: SupportModel | None = None, spans=None):
+                 second: SupportModel | None = None, span_reader=None):
         self._logits = logits  # (list of tokenised pairs) -> one logit per pair
         self._tokenizer = tokenizer
         self.settings = settings
         self.precision = precision
         self.second = second  # reads this model's best `settings.keep` sentences again, and decides
-        self.spans = spans  # the span reader (`qa.span_reader`) whose scores the answer rule weighs
+        self.span_reader = span_reader  # the span reader (`qa.span_reader`) whose scores the answer rule weighs
 
     @property
     def answering(self) -> SupportModel:
@@ -311,12 +311,12 @@ class SupportModel:
         tokenizer = Tokenizer.from_file(str(Path(base_path(settings.base)) / "tokenizer.json"))
         tokenizer.enable_truncation(settings.max_tokens, strategy="longest_first")
         tokenizer.no_padding()
-        spans = None
+        span_reader = None
         if settings.span_reader:
             from qa.span_reader import SpanReader
 
-            spans = SpanReader.load(model_dir.parent / settings.span_reader, precision, cache_dir)
-        return cls(logits, tokenizer, settings, precision, spans=spans)
+            span_reader = SpanReader.load(model_dir.parent / settings.span_reader, precision, cache_dir)
+        return cls(logits, tokenizer, settings, precision, span_reader=span_reader)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         if not pairs:

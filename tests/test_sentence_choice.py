@@ -88,7 +88,7 @@ def test_named_documents_have_their_own_bar_and_the_setting_overrides_both(assis
     shipped = assistant.support_model
     assert shipped.settings.named_threshold is not None
     settings = dataclasses.replace(shipped.settings, named_threshold=shipped.settings.answer_threshold / 2)
-    model = SupportModel(shipped._logits, shipped._tokenizer, settings, shipped.precision, spans=shipped.spans)
+    model = SupportModel(shipped._logits, shipped._tokenizer, settings, shipped.precision, span_reader=shipped.span_reader)
     assistant = Assistant(Config(index_dir=sample_index_dir), support=model)
     named = Filters.parse({"doc_ids": ["000_3cdf5aa040d08496.txt"]})
     assert assistant.abstain_below_for(named) == settings.named_threshold

@@ -1,5 +1,5 @@
-"""The span reader: it reads a whole passage with the question, and the answer rule weighs where
-it puts the answer beside the support model's probability."""
+"""The span reader: it reads a stretch of a passage with the question, and the answer rule weighs
+where it puts the answer beside the support model's probability."""
 
 from __future__ import annotations
 
@@ -57,7 +57,29 @@ def test_a_passage_longer_than_one_window_is_read_in_windows(reader):
     assert np.isfinite(scores).all() and scores.min() > -1000  # every sentence was read
     assert np.argmax(scores) == len(spans) - 1
     long_question = "When did the Bergen office open? " * 100  # cut to half a window
-    assert len(reader.sentence_scores(long_question, text, spans)) == len(spans)
+    windows = reader.windows(long_question, text)
+    assert all(len(w.ids) <= reader.settings.max_tokens and w.sequence_ids.count(0) <= reader.settings.max_tokens // 2
+               and w.sequence_ids.count(1) > 64 for w in windows)
+    assert reader.sentence_scores(long_question, text, spans).min() > -1000
+
+
+@pytest.mark.parametrize("question, text, spans", [
+    ("", OSLO, [(0, 31)]), ("   ", OSLO, [(0, 31)]), ("When?", "   ", [(0, 3)]), ("When?", OSLO, []),
+    ("When?", OSLO, [(200, 210)]),  # a span outside the text gets no token
+])
+def test_empty_or_odd_input_gives_a_score_for_each_span_and_no_error(reader, question, text, spans):
+    scores = reader.sentence_scores(question, text, spans)
+    assert scores.shape == (len(spans),)
+
+
+def test_reader_settings_that_leave_no_room_for_the_passage_are_refused(tmp_path):
+    from qa.span_reader import ReaderSettings
+
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    for bad in ({"max_tokens": 100}, {"longest_answer": 0}):
+        (tmp_path / "settings.json").write_text(json.dumps(settings | bad), encoding="utf-8")
+        with pytest.raises(ValueError, match="max_tokens must leave"):
+            ReaderSettings.read(tmp_path / "settings.json")
 
 
 def test_int8_and_fp32_put_the_answer_in_the_same_sentence(reader):
@@ -71,26 +93,37 @@ def test_int8_and_fp32_put_the_answer_in_the_same_sentence(reader):
 
 
 def test_the_shipped_support_model_reads_with_the_span_reader_and_its_rule_weighs_it(support_model):
-    assert support_model.spans is not None and support_model.spans.precision == "int8"
+    assert support_model.span_reader is not None and support_model.span_reader.precision == "int8"
     assert support_model.settings.answer_rule.weights["reader"] > 0
     settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
     assert settings["trained"]["command"].startswith("python training/train_reader.py")
     assert sum(f.stat().st_size for f in MODEL_DIR.iterdir()) < 4_000_000
 
 
-def test_each_chosen_sentence_gets_the_score_of_the_best_span_inside_it(support_model):
+def test_a_sentence_is_scored_as_read_in_the_passage_it_was_chosen_from(support_model):
+    """Two passages of one document overlap (chunks do); the sentence both hold is a candidate of
+    the first, and keeps the score of the first's stretch in whatever order the shortlist comes."""
     from qa.results import Passage
 
-    question = "Which was the first office outside Sweden?"
-    text = "Intro line here. " + OSLO
-    passage = Passage("oslo.txt", 0, len(text), "Offices", text, 1.0)
-    found = extractive.signals(question, [passage], {"oslo.txt": text})
-    scores = extractive.reader_scores(support_model.spans, question, found, {"oslo.txt": text})
-    direct = support_model.spans.sentence_scores(question, text, sentence_spans(text))
-    assert scores == pytest.approx(list(direct))
-    assert int(np.argmax(scores)) == 1  # "The Oslo office opened in 2004."
-    read = extractive.read(question, found, support_model, texts={"oslo.txt": text})
-    assert sorted(s.features["reader"] for s in read) == pytest.approx(sorted(scores))
+    question = "How many staff does the Oslo office have?"
+    text = ("The firm was founded in Bergen. It moved to Oslo in 1990. The Oslo office opened in 2004. "
+            "It has forty staff. Kari Nordmann leads it. The firm also has a Paris office.")
+    spans = sentence_spans(text)
+    first = Passage("oslo.txt", 0, spans[3][1], "Offices", text[:spans[3][1]], 1.0)
+    second = Passage("oslo.txt", spans[2][0], len(text), "Offices", text[spans[2][0]:], 0.5)
+    texts = {"oslo.txt": text}
+    found = extractive.signals(question, [first, second], texts)
+    staff = next(c for c in found if c.text == "It has forty staff.")
+    leader = next(c for c in found if c.text == "Kari Nordmann leads it.")
+    assert staff.passage == first and leader.passage == second
+    reader = support_model.span_reader
+    own = reader.sentence_scores(question, text[spans[2][0]:spans[3][1]], [
+        (0, spans[2][1] - spans[2][0]), (spans[3][0] - spans[2][0], spans[3][1] - spans[2][0])])[1]
+    other = reader.sentence_scores(question, text[spans[3][0]:spans[4][1]], [(0, spans[3][1] - spans[3][0])])[0]
+    assert abs(own - other) > 0.01  # the second passage's stretch also holds it, read without the one before
+    for chosen in ([staff, leader], [leader, staff]):
+        scores = dict(zip((c.text for c in chosen), extractive.reader_scores(reader, question, chosen, texts)))
+        assert scores["It has forty staff."] == pytest.approx(float(own))
 
 
 def test_of_a_passage_it_reads_from_the_sentence_before_the_first_chosen_to_the_last(support_model):
@@ -103,10 +136,10 @@ def test_of_a_passage_it_reads_from_the_sentence_before_the_first_chosen_to_the_
     found = extractive.signals(question, [passage], {"oslo.txt": text})
     chosen = [c for c in found if c.text in ("The Oslo office opened in 2004.", "It has forty staff.")]
     stretch = text[text.index("It moved"):text.index(" Kari")]
-    direct = support_model.spans.sentence_scores(question, stretch, sentence_spans(stretch))
-    assert extractive.reader_scores(support_model.spans, question, chosen, {"oslo.txt": text}) == \
+    direct = support_model.span_reader.sentence_scores(question, stretch, sentence_spans(stretch))
+    assert extractive.reader_scores(support_model.span_reader, question, chosen, {"oslo.txt": text}) == \
         pytest.approx(list(direct[1:]))
-    whole = support_model.spans.sentence_scores(question, text, sentence_spans(text))
+    whole = support_model.span_reader.sentence_scores(question, text, sentence_spans(text))
     assert list(direct[1:]) != pytest.approx(list(whole[2:4]), abs=1e-6)  # it did not read the whole passage
 
 

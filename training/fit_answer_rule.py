@@ -68,6 +68,7 @@ L2 = 1.0  # ridge on the weights (not the bias): thousands of candidates, a few 
 TRAIN_QUESTIONS = 300  # SQuAD 1.1 train questions, 12 from each of 25 articles
 POOL_PRIOR, POOL_COSINE = 12, 4  # candidates the model reads per question: the cheap signals' best, the cosine's
 KEYWORD_SEED = 1  # the keyword rewrite of these questions (bench/sentence_choice.py reports with seed 0)
+POOL_RECIPE = "2: the span reader's score of the product's shortlist"  # change it when `pool` changes
 MARGIN = 0.02  # how far above the cosine baseline the named-document bar keeps the first sentence
 STYLES = ("question", "keyword")
 
@@ -166,6 +167,10 @@ def pool(assistant: Assistant, embedder, model: SupportModel, question: str, ans
     chosen = extractive.shortlisted(found, POOL_PRIOR)
     chosen += [c for c in sorted(found, key=lambda c: -c.features[COSINE])[:POOL_COSINE] if c not in chosen]
     scored = {(s.doc_id, s.start): s for s in extractive.read(question, chosen, model, texts=texts)}
+    if model.span_reader:  # its score depends on the stretch read: the shortlist's is the product's
+        product = extractive.shortlisted(found)
+        for c, score in zip(product, extractive.reader_scores(model.span_reader, question, product, texts)):
+            scored[(c.passage.doc_id, c.start)].features["reader"] = score
     return {"candidates": len(found), "anywhere": any(holds(c) for c in found),
             "pool": [{"features": scored[(c.passage.doc_id, c.start)].features, "holds": holds(c)} for c in chosen]}
 
@@ -173,7 +178,7 @@ def pool(assistant: Assistant, embedder, model: SupportModel, question: str, ans
 def cache_file(model_dir: Path, name: str) -> Path:
     """Where what one model says of the fitting data is kept: named by a digest of its weights, so
     that another model never reads it."""
-    digest = hashlib.sha256((model_dir / WEIGHTS).read_bytes())
+    digest = hashlib.sha256(POOL_RECIPE.encode() + (model_dir / WEIGHTS).read_bytes())
     spans = json.loads((model_dir / SETTINGS).read_text(encoding="utf-8")).get("span_reader")
     if spans:
         digest.update((model_dir.parent / spans / WEIGHTS).read_bytes())
@@ -361,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     threshold = settings["answer_threshold"]
     print(f"{len(rows)} rows: {', '.join(f'{len(g)} {key}' for key, g in sorted(kinds(rows).items()))}")
     print(f"\nThe first sentence holds an answer (answerable questions, abstention off; shortlist of {k}). "
-          "refit and +cosine: fitted on the other articles.")
+          "refit, +cosine and +reader: fitted on the other articles.")
     choice_table(rows, rule_before, k)
 
     rule = fit(rows, k, features_of(rows))
