@@ -164,7 +164,7 @@ def test_the_first_start_shows_no_library_logs(tmp_path):
     asked = qa("--index-dir", index, "ask", QUESTION, HOME=str(home))
     assert asked.returncode == 0 and asked.stderr == "", asked.stderr
     assert "405" in asked.stdout and asked.stdout.endswith("\n")
-    assert len(list((home / ".cache" / "qa-corpus" / "models").glob("*/model-int8.onnx"))) == 2  # both were made
+    assert len(list((home / ".cache" / "qa-corpus" / "models").glob("*/model-int8.onnx"))) == 3  # the embedder, the support model and the span reader
 
 
 # --- the README ---------------------------------------------------------------------------------------
