@@ -23,14 +23,22 @@ SHAPES = {
 }
 
 
+def _timed_chunks(text: str) -> tuple[float, list]:
+    began = time.perf_counter()
+    chunks = chunk_text("d", text, 192, 32)
+    return time.perf_counter() - began, chunks
+
+
 @pytest.mark.parametrize("shape", SHAPES)
-def test_a_megabyte_of_any_shape_chunks_in_under_a_second(shape):
+def test_a_megabyte_of_any_shape_chunks_in_time_linear_in_its_length(shape):
+    """Four times the text takes about four times as long (sixteen, were it quadratic), measured
+    against its own quarter in the same run, so that the machine's speed does not count."""
     text = SHAPES[shape]
     count = cl100k_counter()
     count("warm up")
-    began = time.perf_counter()
-    chunks = chunk_text("d", text, 192, 32)
-    assert time.perf_counter() - began < 1.0
+    quarter = min(_timed_chunks(text[: len(text) // 4])[0] for _ in range(2))
+    whole, chunks = _timed_chunks(text)
+    assert whole < 8 * quarter + 0.05, f"{whole:.2f} s for the megabyte, {quarter:.2f} s for a quarter of it"
     assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
     assert all(not text[a.end : b.start].strip() for a, b in zip(chunks, chunks[1:]))  # nothing lost between
     for chunk in chunks[:: max(1, len(chunks) // 50)]:
