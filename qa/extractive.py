@@ -4,8 +4,7 @@ No LLM and no network. Cheap signals shortlist the candidate sentences: how much
 they cover (IDF-weighted terms), whether they hold the kind of thing the question asks for (a
 number for "how many", a date for "when", a name for "who"), and how well their passage ranked.
 The support model then reads each shortlisted sentence with the question and gives `support`,
-the probability that the sentence answers it; the answer declines when no sentence's support
-reaches the threshold (`Assistant.abstain_below_for`). The span reader (`qa.span_reader`) reads
+its probability that the sentence answers it. The span reader (`qa.span_reader`) reads
 the question with the stretch of each passage that holds the shortlist's sentences (and the one
 before them) and scores where in it the answer lies: each sentence gets the logits of the best
 answer span inside it. So it sees that a sentence going
@@ -14,7 +13,11 @@ only the question's words in the one before. Which sentence is quoted is the ans
 (`support.Rule`, fitted on training questions in their own words and in keyword style): it weighs
 the model's probability and the reader's score together with the cheap signals, which picks the
 answering sentence more often than any of them alone, and more often than the sentence nearest
-the question by the embedder's cosine (`qa.eval.sentence_choice`).
+the question by the embedder's cosine (`qa.eval.sentence_choice`). The rule's probability
+that its first sentence answers is also what decides whether to answer at all: the answer
+declines when it does not reach the threshold (`Assistant.abstain_below_for`). Asked of a
+document that does not hold the answer, it tells so more surely than the model's probability
+alone, at fewer declines of questions that document does answer (`training/fit_answer_rule.py`).
 
 Rules beside the model decide what an answer may be made of (`pick`):
 - A question that asks how many, or opens "When did...", is answered only by a sentence that
@@ -122,7 +125,7 @@ class ScoredSentence:
     end: int
     text: str
     support: float  # the model's probability that the sentence answers the question
-    rank_score: float  # the answer rule's: what orders the shortlist
+    rank_score: float  # the answer rule's probability of the same: what orders the shortlist and decides
     features: dict[str, float]  # what the answer rule weighed
     conflicts: tuple[Conflict, ...] = ()  # why it cannot answer the question, whatever the model says
 
@@ -387,10 +390,10 @@ def _answerable(scored: list[ScoredSentence], kind: str | None) -> list[ScoredSe
 
 
 def best_support(scored: list[ScoredSentence], kind: str | None = None) -> float:
-    """The probability that the shortlist answers the question: its best sentence's, of those
-    whose passage does not contradict the question (`consistency.question_conflicts`) and that
-    give what a question of `kind` asks for."""
-    return max((s.support for s in _answerable(scored, kind)), default=0.0)
+    """The probability that the shortlist answers the question: the answer rule's for its first
+    sentence (without a rule, the model's), of those whose passage does not contradict the
+    question (`consistency.question_conflicts`) and that give what a question of `kind` asks for."""
+    return max((s.rank_score for s in _answerable(scored, kind)), default=0.0)
 
 
 def adds_to(first: ScoredSentence, second: ScoredSentence, texts: dict[str, str] | None = None,
@@ -428,18 +431,19 @@ def _quoted_whole(sentence: ScoredSentence, text: str) -> ScoredSentence:
 
 def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: str | None = None,
          texts: dict[str, str] | None = None, question: str | None = None) -> list[ScoredSentence]:
-    """The sentence the rule ranks first, and the next ones that also answer, are nearly as likely
-    to, and add to the answer (`adds_to`); nothing when no sentence reaches the threshold. A
+    """The sentence the rule ranks first, and the next ones that also reach the threshold, are
+    nearly as likely to answer by the model, and add to the answer (`adds_to`); nothing when the
+    first does not reach the threshold (the rule's probability, `best_support`). A
     sentence whose passage names nothing the question asks about, or gives another figure, or
     that gives no number or date where the question (of `kind`) asks for one, is never the answer."""
     scored = _answerable(scored, kind)
-    if not scored or max(s.support for s in scored) < threshold:
+    if not scored or max(s.rank_score for s in scored) < threshold:
         return []
     if texts:  # the model read the sentence; the answer quotes it with the quotation it closes
         scored = [_quoted_whole(s, texts[s.doc_id]) for s in scored[:most]]
     chosen = [scored[0]]
     for sentence in scored[1:most]:
-        if sentence.support >= max(threshold, SECOND_SENTENCE_RATIO * scored[0].support) and \
+        if sentence.rank_score >= threshold and sentence.support >= SECOND_SENTENCE_RATIO * scored[0].support and \
                 all(adds_to(c, sentence, texts, question) for c in chosen):
             chosen.append(sentence)
     return chosen

@@ -74,7 +74,7 @@ def test_the_fact_itself_is_answered_and_cited(facts, question, expected):
     assert facts.reader.text(citation.doc_id)[citation.start:citation.end] == citation.quote
 
 
-def test_support_is_the_models_probability_and_the_rule_orders_the_shortlist(facts, support_model):
+def test_the_rule_orders_the_shortlist_and_its_probability_is_the_answers_support(facts, support_model):
     question = "When did the Oslo office open?"
     answer = facts.ask(question)
     texts = {p.doc_id: facts.reader.text(p.doc_id) for p in answer.passages}
@@ -84,8 +84,10 @@ def test_support_is_the_models_probability_and_the_rule_orders_the_shortlist(fac
     assert [s.rank_score for s in scored] == sorted((rule.probability(s.features) for s in scored), reverse=True)
     [direct] = support_model.probabilities([(question, answer.citations[0].quote)])
     assert scored[0].text == answer.citations[0].quote
-    assert answer.citations[0].score == pytest.approx(float(direct), abs=1e-4)
-    assert answer.support == pytest.approx(max(s.support for s in scored), abs=1e-4)
+    assert scored[0].support == pytest.approx(float(direct), abs=1e-4)  # the model's own, which the rule weighs
+    assert scored[0].rank_score != pytest.approx(scored[0].support, abs=1e-2)
+    assert answer.citations[0].score == pytest.approx(scored[0].rank_score, abs=1e-4)
+    assert answer.support == pytest.approx(scored[0].rank_score, abs=1e-4)
 
 
 def test_the_model_loads_with_no_network(monkeypatch, tmp_path):
@@ -246,15 +248,23 @@ def test_a_second_reader_reads_the_first_readers_best_sentences_again(tmp_path, 
 def test_the_second_reader_decides_the_declines(tmp_path, embedder, int8_cache):
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "offices.txt").write_text(FACTS["offices.txt"] + "\n", encoding="utf-8")
-    model = SupportModel.load(_paired(tmp_path, keep=1), cache_dir=int8_cache)
-    assistant = Assistant(Config(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus"),
-                          embedder=embedder, support=model)
+    paired = SupportModel.load(_paired(tmp_path, keep=1), cache_dir=int8_cache)
+    alone = SupportModel.load(tmp_path / "first", cache_dir=int8_cache, second=False)
+    config = Config(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus", abstain_below=0.5)
+    assistant = Assistant(config, embedder=embedder, support=alone)
     assistant.ingest()
-    answer = assistant.ask("When did the Oslo office open?")  # the first reader answers it; the negated second does not
-    first = SupportModel.load(tmp_path / "first", cache_dir=int8_cache, second=False)
-    [direct] = first.probabilities([("When did the Oslo office open?", FACTS["offices.txt"])])
-    assert direct >= first.settings.answer_threshold
-    assert answer.abstained and answer.support == pytest.approx(1 - float(direct), abs=1e-3)
+    question = "When did the Oslo office open?"
+    passages = assistant.search(question)
+    texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
+    chosen = extractive.shortlisted(extractive.signals(question, passages, texts))
+    [first] = extractive.read(question, chosen, alone, texts=texts)
+    [second] = extractive.read(question, chosen, paired, texts=texts)
+    assert second.support == pytest.approx(1 - first.support, abs=1e-3)  # the negated head
+    assert first.rank_score >= 0.5 > second.rank_score  # the bar lies between the two readers' calls
+    by_first = assistant.ask(question)
+    by_second = Assistant(config, embedder=embedder, support=paired).ask(question)
+    assert not by_first.abstained and by_first.support == pytest.approx(first.rank_score, abs=1e-4)
+    assert by_second.abstained and by_second.support == pytest.approx(second.rank_score, abs=1e-4)
 
 
 def test_a_second_reader_whose_base_is_missing_leaves_the_first_alone(tmp_path, monkeypatch, caplog, int8_cache):

@@ -115,10 +115,11 @@ def test_the_threshold_table_gives_what_the_product_would_have_answered():
     spec.loader.exec_module(eval_support)
     rng = random.Random(7)
     for _ in range(300):
-        scored = [ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.random(), 0.0, {})
-                  for i in range(rng.randint(1, 4))]
+        # the model's probability and the rule's differ; the shortlist comes ordered by the rule's
+        scored = sorted((ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.random(), rng.random(), {})
+                         for i in range(rng.randint(1, 4))), key=lambda s: -s.rank_score)
         given = pick(scored, 0.0)
-        answer = {"support": best_support(scored), "cited": [{"quote": s.text, "score": s.support} for s in given]}
+        answer = {"support": best_support(scored), "cited": [{"quote": s.text, "score": s.rank_score} for s in given]}
         for threshold in (0.1, 0.3, 0.5, 0.7, 0.9):
             expected = pick(scored, threshold)
             assert eval_support.at_threshold(answer, threshold) == (not expected, " ".join(s.text for s in expected))
