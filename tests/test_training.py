@@ -210,3 +210,30 @@ def test_the_held_out_gold_is_the_sentence_an_answer_pins(monkeypatch):
     assert [(e.quote, GAZA[e.start:e.end]) for e in evidence] == [("2007", "2007"), ("In 2007", "In 2007")]
     assert all(e.start > GAZA.index(".") for e in evidence)
     assert sentence_choice.pin(GoldQuestion("g", gold.question, ["2007"], gold.evidence), GAZA).evidence == []
+
+
+def _row(setting: str, style: str, probabilities: list[float], answerable: bool) -> dict:
+    """A fitting row whose candidates differ only in the model's probability."""
+    cheap = {"lexical": 0.5, "kind": 0.0, "phrase": 0.0, "rank": 1.0}
+    return {"group": "squad-train", "article": "a", "setting": setting, "style": style, "answerable": answerable,
+            "pool": [{"features": {"probability": p, **cheap}, "holds": False} for p in probabilities]}
+
+
+def test_the_bar_is_the_lowest_that_declines_enough_questions_asked_of_the_wrong_paragraph(monkeypatch):
+    """`fit_answer_rule.choose_threshold`: the rule's probability for its first sentence is the
+    score; the bar must decline DECLINED_ELSEWHERE of the wrong-paragraph questions in each style,
+    whatever it costs the answerable ones."""
+    from qa.support import Rule
+    from training import fit_answer_rule as fit
+
+    monkeypatch.setattr(fit, "DECLINED_ELSEWHERE", 0.88)
+    rule = Rule({"probability": 1.0}, 0.0)  # the rule's probability is the model's here
+    assert fit.answer_score(_row("named", "question", [0.2, 0.6, 0.4], True), rule, 8) == pytest.approx(0.6)
+    assert fit.answer_score(_row("named", "question", [], True), rule, 8) == 0.0
+    scores = {"question": [0.05] * 90 + [0.5] * 10, "keyword": [0.10] * 85 + [0.30] * 5 + [0.5] * 10}
+    rows = [_row("other paragraph", style, [p], False) for style, ps in scores.items() for p in ps]
+    rows += [_row("named", "question", [0.2], True)] * 50  # answerable: never counted
+    # the keyword style needs 0.31 to decline 90 of its 100; the own words, 0.06
+    assert fit.choose_threshold(rows, rule, 8) == pytest.approx(0.31)
+    own_words = [r for r in rows if r["style"] == "question"]
+    assert fit.choose_threshold(own_words, rule, 8) == pytest.approx(0.06)
