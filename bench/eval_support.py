@@ -19,9 +19,9 @@ in its own process over the same index and the same questions (see
   time for a ten-sentence answer against three passages.
 
 With `--frontier`, this tree also answers every question once at threshold 0, recording each
-quoted sentence's probability, and tabulates what every threshold would give. That is for
-reading the trade-off between answering and declining; the threshold that ships is chosen on
-the tune articles.
+quoted sentence's score (the answer rule's probability), and tabulates what every threshold would
+give. That is for reading the trade-off between answering and declining; the threshold that ships
+is chosen on training questions (`training/fit_answer_rule.py`).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-after", action="store_true", help="skip the 'before' run")
     parser.add_argument("--frontier", action="store_true",
                         help="also answer every held-out question once and tabulate every threshold (for reading: "
-                             "the shipped threshold is chosen on the tune articles, never on these)")
+                             "the shipped threshold is chosen on training questions, never on these)")
     parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
     parser.add_argument("--out", type=Path, help="write the Markdown table here (and .json beside it)")
     args = parser.parse_args(argv)

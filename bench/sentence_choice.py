@@ -21,9 +21,9 @@ them). The sets:
 - each again in keyword style (`keyword_style`: lower case, function words dropped, word order
   partly shuffled, seed `--seed`).
 
-The cost of the lower bar for named documents (`named_threshold`) is measured too: the first
-`--unanswerable` held-out questions asked of another paragraph of their article, which does not
-hold the answer, and the share declined at each bar.
+What the bar declines is measured too: the first `--unanswerable` held-out questions asked of
+another paragraph of their article, which does not hold the answer, and the share declined at the
+bar for named documents (`named_threshold`) and at the whole corpus's.
 
 Each question is asked once with abstention off; its first citation is the answer rule's first
 sentence, and the product quotes it when the answer's support reaches the threshold the product

@@ -45,7 +45,7 @@ class Config:
     top_k: int = 5
     candidates: int = 50  # per retriever, before fusion
     mode: str = "auto"
-    abstain_below: float | None = None  # None: the support model's threshold, chosen in training
+    abstain_below: float | None = None  # None: the support model's threshold (training/fit_answer_rule.py)
     max_question_chars: int = 4000  # also the limit for each turn of a question's history
     max_history_turns: int = 20  # earlier turns beyond these are not read
     llm: LLMSettings | None = None

@@ -15,9 +15,10 @@ the model's probability and the reader's score together with the cheap signals, 
 answering sentence more often than any of them alone, and more often than the sentence nearest
 the question by the embedder's cosine (`qa.eval.sentence_choice`). The rule's probability
 that its first sentence answers is also what decides whether to answer at all: the answer
-declines when it does not reach the threshold (`Assistant.abstain_below_for`). Asked of a
-document that does not hold the answer, it tells so more surely than the model's probability
-alone, at fewer declines of questions that document does answer (`training/fit_answer_rule.py`).
+declines when it does not reach the threshold (`Assistant.abstain_below_for`). It tells a
+question asked of a document that does not hold the answer from one whose document does more
+surely than the model's best probability, so fewer answerable questions are declined for the
+same share of the others declined (`training/fit_answer_rule.py`).
 
 Rules beside the model decide what an answer may be made of (`pick`):
 - A question that asks how many, or opens "When did...", is answered only by a sentence that
@@ -111,7 +112,7 @@ MAX_QUOTE_CHARS = 600  # a quotation widened to its opening mark is quoted up to
 WEIGHTS = {"lexical": 0.45, "kind": 0.20, "phrase": 0.10, "rank": 0.05}
 SHORTLIST = 8  # sentences the support model reads per question
 CONTEXT_WEIGHT = 0.5  # weight of a term that only an earlier turn of a follow-up uses
-SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it is nearly as likely
+SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it is nearly as likely, by the model
 READER_FLOOR = -15.0  # the lowest span reader's score a sentence is given
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
@@ -390,9 +391,11 @@ def _answerable(scored: list[ScoredSentence], kind: str | None) -> list[ScoredSe
 
 
 def best_support(scored: list[ScoredSentence], kind: str | None = None) -> float:
-    """The probability that the shortlist answers the question: the answer rule's for its first
-    sentence (without a rule, the model's), of those whose passage does not contradict the
-    question (`consistency.question_conflicts`) and that give what a question of `kind` asks for."""
+    """The probability that the shortlist answers the question: the answer rule's for the
+    sentence it ranks first (without a rule, the model's), of those whose passage does not
+    contradict the question (`consistency.question_conflicts`) and that give what a question of
+    `kind` asks for. This is what `pick` holds to the threshold, and the answer's `support`; a
+    sentence's `support` is the model's own probability, one of what the rule weighs."""
     return max((s.rank_score for s in _answerable(scored, kind)), default=0.0)
 
 
@@ -431,13 +434,13 @@ def _quoted_whole(sentence: ScoredSentence, text: str) -> ScoredSentence:
 
 def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: str | None = None,
          texts: dict[str, str] | None = None, question: str | None = None) -> list[ScoredSentence]:
-    """The sentence the rule ranks first, and the next ones that also reach the threshold, are
-    nearly as likely to answer by the model, and add to the answer (`adds_to`); nothing when the
-    first does not reach the threshold (the rule's probability, `best_support`). A
+    """Of `scored`, ordered by the rule as `read` orders them: the first, and the next ones that
+    also reach the threshold by the rule's probability, are nearly as likely to answer by the
+    model's, and add to the answer (`adds_to`); nothing when the first does not reach it. A
     sentence whose passage names nothing the question asks about, or gives another figure, or
     that gives no number or date where the question (of `kind`) asks for one, is never the answer."""
     scored = _answerable(scored, kind)
-    if not scored or max(s.rank_score for s in scored) < threshold:
+    if not scored or scored[0].rank_score < threshold:
         return []
     if texts:  # the model read the sentence; the answer quotes it with the quotation it closes
         scored = [_quoted_whole(s, texts[s.doc_id]) for s in scored[:most]]

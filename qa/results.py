@@ -59,7 +59,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     query: str = ""  # what was searched: the question made standalone
-    support: float | None = None  # extractive: the probability that the best sentence answers (abstains below a threshold)
+    support: float | None = None  # extractive: the answer rule's probability that the first sentence answers (abstains below a threshold)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -71,9 +71,10 @@ def base_installed(name: str) -> bool:
 class Rule:
     """A logistic regression over the model's probability (as a logit) and cheap signals.
 
-    The answer rule (`training/fit_answer_rule.py`) orders an extractive shortlist: on the
-    training articles, the model's probability together with `extractive`'s signals finds the
-    answering sentence more often than either alone. The claim rule (`training/fit_claim_rule.py`)
+    The answer rule (`training/fit_answer_rule.py`) orders an extractive shortlist, and its
+    probability for the first sentence decides whether to answer: on the training articles, the
+    model's probability together with `extractive`'s signals finds the answering sentence more
+    often than either alone. The claim rule (`training/fit_claim_rule.py`)
     decides whether evidence backs a claim, with `grounding.claim_features`.
     """
 
@@ -99,7 +100,7 @@ class SupportSettings:
     answer_threshold: float  # below it, the best sentence does not answer: abstain
     claim_threshold: float  # at or above it, the evidence supports the claim
     evidence_sentences: int  # source sentences shown with a claim
-    answer_rule: Rule | None = None  # None: the model's probability alone orders the shortlist
+    answer_rule: Rule | None = None  # None: the model's probability alone orders the shortlist and decides
     claim_rule: Rule | None = None  # None: the model's probability alone decides a claim
     named_threshold: float | None = None  # answer_threshold for a question asked of named documents; None: the same
     base: str = BUNDLED_BASE  # the encoder the updates apply to (`base_path`)
@@ -265,7 +266,7 @@ class SupportModel:
 
     @property
     def answering(self) -> SupportModel:
-        """The model whose probability decides whether a question is answered: the second reader
+        """The model whose answer rule decides whether a question is answered: the second reader
         when there is one."""
         return self.second or self
 

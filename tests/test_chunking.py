@@ -37,7 +37,8 @@ def test_a_megabyte_of_any_shape_chunks_in_time_linear_in_its_length(shape):
     count = cl100k_counter()
     count("warm up")
     quarter = min(_timed_chunks(text[: len(text) // 4])[0] for _ in range(2))
-    whole, chunks = _timed_chunks(text)
+    (whole, chunks), (again, _) = _timed_chunks(text), _timed_chunks(text)
+    whole = min(whole, again)
     assert whole < 8 * quarter + 0.05, f"{whole:.2f} s for the megabyte, {quarter:.2f} s for a quarter of it"
     assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
     assert all(not text[a.end : b.start].strip() for a, b in zip(chunks, chunks[1:]))  # nothing lost between

@@ -114,15 +114,20 @@ def test_the_threshold_table_gives_what_the_product_would_have_answered():
     eval_support = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(eval_support)
     rng = random.Random(7)
+    seconds = 0
     for _ in range(300):
-        # the model's probability and the rule's differ; the shortlist comes ordered by the rule's
-        scored = sorted((ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.random(), rng.random(), {})
-                         for i in range(rng.randint(1, 4))), key=lambda s: -s.rank_score)
+        # the model's probability and the rule's differ; the shortlist comes ordered by the rule's;
+        # a sentence that gives the kind of answer the first lacks adds to it (a second may join)
+        scored = sorted((ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.uniform(0.8, 1.0), rng.random(),
+                                        {"kind": float(rng.random() < 0.5)}) for i in range(rng.randint(1, 4))),
+                        key=lambda s: -s.rank_score)
         given = pick(scored, 0.0)
+        seconds += len(given) > 1
         answer = {"support": best_support(scored), "cited": [{"quote": s.text, "score": s.rank_score} for s in given]}
         for threshold in (0.1, 0.3, 0.5, 0.7, 0.9):
             expected = pick(scored, threshold)
             assert eval_support.at_threshold(answer, threshold) == (not expected, " ".join(s.text for s in expected))
+    assert seconds > 30  # answers of two sentences are rebuilt too
 
 
 def test_per_article_caps_a_squad_1_article_and_zero_keeps_every_question():
@@ -230,10 +235,15 @@ def test_the_bar_is_the_lowest_that_declines_enough_questions_asked_of_the_wrong
     rule = Rule({"probability": 1.0}, 0.0)  # the rule's probability is the model's here
     assert fit.answer_score(_row("named", "question", [0.2, 0.6, 0.4], True), rule, 8) == pytest.approx(0.6)
     assert fit.answer_score(_row("named", "question", [], True), rule, 8) == 0.0
-    scores = {"question": [0.05] * 90 + [0.5] * 10, "keyword": [0.10] * 85 + [0.30] * 5 + [0.5] * 10}
+    scores = {"question": [0.045] * 90 + [0.5] * 10, "keyword": [0.095] * 85 + [0.295] * 5 + [0.5] * 10}
     rows = [_row("other paragraph", style, [p], False) for style, ps in scores.items() for p in ps]
-    rows += [_row("named", "question", [0.2], True)] * 50  # answerable: never counted
-    # the keyword style needs 0.31 to decline 90 of its 100; the own words, 0.06
-    assert fit.choose_threshold(rows, rule, 8) == pytest.approx(0.31)
+    rows += [_row("named", "question", [0.2], True)] * 50  # answerable: never counted,
+    rows += [_row("other paragraph", "keyword", [0.9], True)] * 50  # nor where the other paragraph answers too
+    # the keyword style needs 0.30 to decline 90 of its 100; the own words, 0.05
+    assert fit.choose_threshold(rows, rule, 8) == 0.30
     own_words = [r for r in rows if r["style"] == "question"]
-    assert fit.choose_threshold(own_words, rule, 8) == pytest.approx(0.06)
+    assert fit.choose_threshold(own_words, rule, 8) == 0.05
+    with pytest.raises(ValueError, match="no threshold"):
+        fit.choose_threshold([_row("other paragraph", "question", [0.995], False)], rule, 8)
+    with pytest.raises(ValueError, match="another paragraph"):
+        fit.choose_threshold([r for r in rows if r["setting"] == "named"], rule, 8)

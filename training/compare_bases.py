@@ -16,10 +16,10 @@ RAGTruth sources kept out of training. Per model:
 - the time to score one shortlist of eight pairs, median of 20, in the precision it runs in.
 With several models, the first is also tried as a first reader: it keeps its best N sentences of
 each question (`--keep`) and each other model, as a second reader, orders them and decides the
-declines by its best probability among them (the threshold at the cap there is the one a second
-reader ships with). A sketch of the product's path: here the first keeps by its probability alone,
-from the sentences of the question's own paragraph; the product keeps by its answer rule, after
-the consistency checks, from the retrieved shortlist.
+declines by its best probability among them. A sketch of the product's path: here the first
+keeps by its probability alone, from the sentences of the question's own paragraph; the product
+keeps by its answer rule, after the consistency checks, from the retrieved shortlist, and the
+second reader's answer rule decides, at the bar `training/fit_answer_rule.py` chooses.
 The thresholds are chosen on these same pairs: figures for comparing models, not held-out ones.
 `--bases FOLDER` is where a model's larger base is (as `python -m qa.bases --to FOLDER` puts it). Every
 model runs in int8, as the product runs it.

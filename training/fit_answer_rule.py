@@ -1,4 +1,4 @@
-"""Fit the answer rule, which orders an extractive shortlist, and the bar for named documents.
+"""Fit the answer rule, which orders an extractive shortlist and decides whether to answer, and its bar.
 
     python training/fit_answer_rule.py ../shared/bench            # fit, report, write settings.json
     python training/fit_answer_rule.py ../shared/bench --dry-run  # fit and report only
@@ -233,7 +233,9 @@ def best_probability(row: dict, size: int) -> float:
 
 
 def answer_score(row: dict, rule: Rule, size: int) -> float:
-    """What decides whether to answer: the rule's probability for its first shortlisted sentence."""
+    """What decides whether to answer: the rule's probability for its first shortlisted sentence.
+    The product first drops sentences that conflict with the question or lack the number or date
+    it asks for (`extractive.pick`), which the pool does not record: its score can only be lower."""
     return max((rule.probability(c["features"]) for c in shortlist(row, size)), default=0.0)
 
 
@@ -311,10 +313,13 @@ def choose_threshold(rows: list[dict], rule: Rule, size: int) -> float:
     questions asked of another paragraph (which does not hold their answer), in each style."""
     elsewhere = [[r for r in g if not r["answerable"]] for (_, setting, _), g in kinds(rows).items()
                  if setting == "other paragraph"]
-    for threshold in np.arange(0.01, 1.0, 0.01):
-        if all(np.mean([answer_score(r, rule, size) < threshold for r in g]) >= DECLINED_ELSEWHERE for g in elsewhere):
-            return round(float(threshold), 2)
-    return 1.0
+    if not elsewhere or not all(elsewhere):
+        raise ValueError("no questions asked of another paragraph in some style: nothing to choose the threshold by")
+    scores = [np.array([answer_score(r, rule, size) for r in g]) for g in elsewhere]
+    for threshold in (i / 100 for i in range(1, 100)):
+        if all(np.mean(g < threshold) >= DECLINED_ELSEWHERE for g in scores):
+            return threshold
+    raise ValueError(f"no threshold below 1 declines {DECLINED_ELSEWHERE} of the questions asked of another paragraph")
 
 
 def threshold_table(rows: list[dict], rule: Rule, size: int, thresholds: list[float]) -> None:

@@ -13,7 +13,9 @@ altered so that their sentence no longer answers them, and `--listwise W` adds a
 each question's answering sentence above the others shown with it. Then, on what it did not
 train on:
 - the answer threshold is the one that decides "answer or decline" best for the questions of the
-  THRESHOLD_TUNE articles, half of them unanswerable, scoring each question's own candidates;
+  THRESHOLD_TUNE articles, half of them unanswerable, scoring each question's own candidates
+  (on the model's probability; `training/fit_answer_rule.py` then fits the answer rule and
+  replaces it with a bar on the rule's probability);
 - the claim threshold is the one with the best answer-level F1 of "this answer has an unsupported
   claim" on the kept-out fifth of the RAGTruth sources.
 The files written are `adapter.safetensors` (what differs from the bundled model) and
