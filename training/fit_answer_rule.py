@@ -322,6 +322,21 @@ def choose_threshold(rows: list[dict], rule: Rule, size: int) -> float:
     raise ValueError(f"no threshold below 1 declines {DECLINED_ELSEWHERE} of the questions asked of another paragraph")
 
 
+def declines_beside_the_model(rows: list[dict], rule: Rule, size: int, threshold: float) -> None:
+    """Per style: what the bar declines of the questions asked of another paragraph and of the
+    answerable ones asked of their own, and what the model's best probability would decline of
+    the answerable ones at the bar that declines as many of the others."""
+    for style in STYLES:
+        elsewhere = [r for r in rows if r["setting"] == "other paragraph" and not r["answerable"] and r["style"] == style]
+        own = [r for r in rows if r["setting"] == "named" and r["answerable"] and r["style"] == style]
+        declined = np.mean([answer_score(r, rule, size) < threshold for r in elsewhere])
+        bar = np.quantile([best_probability(r, size) for r in elsewhere], declined)
+        print(f"  {style:<10} asked of another paragraph: {declined:.3f} declined; answerable, of their own: "
+              f"{np.mean([answer_score(r, rule, size) < threshold for r in own]):.3f} declined by the rule, "
+              f"{np.mean([best_probability(r, size) < bar for r in own]):.3f} by the model's best probability "
+              f"(at {bar:.3f})")
+
+
 def threshold_table(rows: list[dict], rule: Rule, size: int, thresholds: list[float]) -> None:
     """At each threshold: the first sentence against the baseline, and what declines, per kind of question."""
     print(f"{'set / setting / style':<44}{'n':>5}{'cosine':>8}" + "".join(f"{t:>14.2f}" for t in thresholds))
@@ -373,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     threshold = choose_threshold(rows, rule, k)
     print(f"threshold: {threshold:.2f} (the lowest that declines {DECLINED_ELSEWHERE} of the questions asked of "
           "another paragraph, in each style)")
+    declines_beside_the_model(rows, rule, k, threshold)
     print("\nAUC, answerable against unanswerable (named documents): the rule's probability for its first "
           "sentence, and the model's best probability")
     for against, setting in (("asked of another paragraph", "other paragraph"), ("SQuAD 2.0's unanswerable", "named")):
