@@ -19,9 +19,10 @@ in its own process over the same index and the same questions (see
   time for a ten-sentence answer against three passages.
 
 With `--frontier`, this tree also answers every question once at threshold 0, recording each
-quoted sentence's score (the answer rule's probability), and tabulates what every threshold would
-give. That is for reading the trade-off between answering and declining; the threshold that ships
-is chosen on training questions (`training/fit_answer_rule.py`).
+answer's support (the answer rule's probability) and each quoted sentence's score (the model's),
+and tabulates what every threshold would give. That is for reading the trade-off between
+answering and declining; the threshold that ships is chosen on training questions
+(`training/fit_answer_rule.py`).
 """
 
 from __future__ import annotations

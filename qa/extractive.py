@@ -434,9 +434,11 @@ def _quoted_whole(sentence: ScoredSentence, text: str) -> ScoredSentence:
 
 def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: str | None = None,
          texts: dict[str, str] | None = None, question: str | None = None) -> list[ScoredSentence]:
-    """Of `scored`, ordered by the rule as `read` orders them: the first, and the next ones that
-    also reach the threshold by the rule's probability, are nearly as likely to answer by the
-    model's, and add to the answer (`adds_to`); nothing when the first does not reach it. A
+    """Of `scored`, ordered by the rule as `read` orders them: the first, when the rule's
+    probability for it reaches the threshold (else nothing), and the next ones that also answer by
+    the model's probability (it reaches the threshold and nearly the first's) and add to the answer
+    (`adds_to`). The rule weighs the passage's rank, which is for choosing the first; whether a
+    sentence of another passage also answers is the model's to say. A
     sentence whose passage names nothing the question asks about, or gives another figure, or
     that gives no number or date where the question (of `kind`) asks for one, is never the answer."""
     scored = _answerable(scored, kind)
@@ -446,7 +448,7 @@ def pick(scored: list[ScoredSentence], threshold: float, most: int = 2, kind: st
         scored = [_quoted_whole(s, texts[s.doc_id]) for s in scored[:most]]
     chosen = [scored[0]]
     for sentence in scored[1:most]:
-        if sentence.rank_score >= threshold and sentence.support >= SECOND_SENTENCE_RATIO * scored[0].support and \
+        if sentence.support >= max(threshold, SECOND_SENTENCE_RATIO * scored[0].support) and \
                 all(adds_to(c, sentence, texts, question) for c in chosen):
             chosen.append(sentence)
     return chosen

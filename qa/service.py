@@ -379,7 +379,7 @@ class Assistant:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)
         citations = [
             Citation(s.doc_id, s.start, s.end, n=n, title=s.title, quote=s.text, supported=True,
-                     score=round(s.rank_score, 4), page=self._page(s.doc_id, s.start))
+                     score=round(s.support, 4), page=self._page(s.doc_id, s.start))
             for n, s in enumerate(chosen, start=1)
         ]
         # A quote of hard-wrapped text holds its line breaks; the answer reads it as one line.

@@ -54,23 +54,22 @@ def test_a_second_sentence_joins_when_it_gives_what_the_first_lacks():
     assert pick([nameless, named], 0.15, kind="name", texts={}) == [nameless, named]
 
 
-def test_the_rule_decides_and_a_second_sentence_must_also_be_nearly_as_likely_by_the_model():
-    """The answer rule's probability (`rank_score`) is held to the threshold, the first sentence's
-    and a second's alike; the model's own (`support`) only says whether the second is nearly as
-    likely to answer as the first."""
+def test_the_rule_decides_and_the_model_says_whether_a_second_sentence_also_answers():
+    """The answer rule's probability (`rank_score`) for the first sentence is held to the
+    threshold; a second sentence joins when the model's own (`support`) reaches the threshold and
+    nearly the first's, whatever the rule, which weighs its passage's rank, gives it."""
     def scored(text: str, model: float, rule: float, kind: float, doc_id: str = "b.txt") -> ScoredSentence:
         return ScoredSentence(doc_id, "", 0, len(text), text, model, rule, {"kind": kind})
 
-    first = scored("The survey was paid for by a fund.", 0.9, 0.6, kind=0.0, doc_id="a.txt")
     assert pick([scored("The fund paid.", 0.9, 0.1, 1.0)], 0.15) == []  # the model's 0.9 does not answer
     assert pick([scored("The fund paid.", 0.05, 0.2, 1.0)], 0.15) != []  # the rule's 0.2 does
+    first = scored("The survey was paid for by a fund.", 0.9, 0.6, kind=0.0, doc_id="a.txt")
     assert best_support([first, scored("The fund paid.", 0.99, 0.1, 1.0)]) == 0.6
-    below_the_bar = scored("The Kazan River Fund paid for it.", 0.9, 0.1, kind=1.0)
-    far_less_likely = scored("The Kazan River Fund paid for it.", 0.5, 0.5, kind=1.0)
-    joins = scored("The Kazan River Fund paid for it.", 0.85, 0.2, kind=1.0)
-    assert pick([first, below_the_bar], 0.15, texts={}) == [first]
-    assert pick([first, far_less_likely], 0.15, texts={}) == [first]
-    assert pick([first, joins], 0.15, texts={}) == [first, joins]
+    named = "The Kazan River Fund paid for it."
+    assert pick([first, scored(named, 0.85, 0.05, 1.0)], 0.15, texts={}) == [first, scored(named, 0.85, 0.05, 1.0)]
+    assert pick([first, scored(named, 0.5, 0.9, 1.0)], 0.15, texts={}) == [first]  # far less likely by the model
+    weak = scored("The survey was paid for by a fund.", 0.1, 0.2, kind=0.0, doc_id="a.txt")
+    assert pick([weak, scored(named, 0.12, 0.9, 1.0)], 0.15, texts={}) == [weak]  # the model's 0.12: under the bar
 
 
 def test_a_second_sentence_joins_when_it_holds_what_the_question_names_and_the_first_does_not():

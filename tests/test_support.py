@@ -84,10 +84,9 @@ def test_the_rule_orders_the_shortlist_and_its_probability_is_the_answers_suppor
     assert [s.rank_score for s in scored] == sorted((rule.probability(s.features) for s in scored), reverse=True)
     [direct] = support_model.probabilities([(question, answer.citations[0].quote)])
     assert scored[0].text == answer.citations[0].quote
-    assert scored[0].support == pytest.approx(float(direct), abs=1e-4)  # the model's own, which the rule weighs
     assert scored[0].rank_score != pytest.approx(scored[0].support, abs=1e-2), "the rule's and the model's agree here"
-    assert answer.citations[0].score == pytest.approx(scored[0].rank_score, abs=1e-4)
-    assert answer.support == pytest.approx(scored[0].rank_score, abs=1e-4)
+    assert answer.citations[0].score == pytest.approx(float(direct), abs=1e-4)  # a citation: the model's own
+    assert answer.support == pytest.approx(scored[0].rank_score, abs=1e-4)  # the answer: the rule's, which decides
 
 
 def test_the_model_loads_with_no_network(monkeypatch, tmp_path):

@@ -118,12 +118,12 @@ def test_the_threshold_table_gives_what_the_product_would_have_answered():
     for _ in range(300):
         # the model's probability and the rule's differ; the shortlist comes ordered by the rule's;
         # a sentence that gives the kind of answer the first lacks adds to it (a second may join)
-        scored = sorted((ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.uniform(0.8, 1.0), rng.random(),
+        scored = sorted((ScoredSentence("d", "", i, i + 1, f"sentence {i}.", rng.uniform(0.5, 1.0), rng.random(),
                                         {"kind": float(rng.random() < 0.5)}) for i in range(rng.randint(1, 4))),
                         key=lambda s: -s.rank_score)
         given = pick(scored, 0.0)
         seconds += len(given) > 1
-        answer = {"support": best_support(scored), "cited": [{"quote": s.text, "score": s.rank_score} for s in given]}
+        answer = {"support": best_support(scored), "cited": [{"quote": s.text, "score": s.support} for s in given]}
         for threshold in (0.1, 0.3, 0.5, 0.7, 0.9):
             expected = pick(scored, threshold)
             assert eval_support.at_threshold(answer, threshold) == (not expected, " ".join(s.text for s in expected))
