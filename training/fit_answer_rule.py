@@ -402,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.dry_run:
         command = "python training/fit_answer_rule.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        settings["answer_rule"] = {"weights": rule.weights, "bias": rule.bias, "fitted": command}
+        settings["answer_rule"] = {"weights": rule.weights, "bias": rule.bias, "fitted": command,
+                                   "thresholds": f"the lowest that declines {DECLINED_ELSEWHERE} of the fitting "
+                                                 "questions asked of another paragraph, in each style"}
         settings["answer_threshold"] = settings["named_threshold"] = threshold
         path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
         print(f"wrote the rule and the thresholds into {path}")
