@@ -131,10 +131,15 @@ class SpanReader:
     def windows(self, question: str, text: str) -> list:
         """The question with the passage, tokenised, in windows of at most `max_tokens` tokens
         that overlap by STRIDE; a question longer than half of that is cut to it."""
+        return self._windows(self._cut(question), text)
+
+    def _cut(self, question: str) -> str:
+        """The question, cut to half of `max_tokens` tokens."""
         half = self.settings.max_tokens // 2
         asked = self._words.encode(question, add_special_tokens=False)
-        if len(asked.ids) > half:
-            question = question[:asked.offsets[half][0]]
+        return question[:asked.offsets[half][0]] if len(asked.ids) > half else question
+
+    def _windows(self, question: str, text: str) -> list:
         encoding = self._pairs.encode(question, text)
         return [encoding, *encoding.overflowing]
 
@@ -148,8 +153,9 @@ class SpanReader:
                        passages: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> list[np.ndarray]:
         """`sentence_scores` of each (text, sentence spans) passage, with every window of every
         passage read in one call (spread over the cores)."""
+        question = self._cut(question)  # once for all the passages
         windows = [(i, w) for i, (text, spans) in enumerate(passages) if spans and text.strip()
-                   for w in self.windows(question, text)]
+                   for w in self._windows(question, text)]
         scores = [np.full(len(spans), NONE) for _, spans in passages]
         for (i, window), logits in zip(windows, self._logits([w for _, w in windows])):
             sequence = np.array([s == 1 for s in window.sequence_ids])
