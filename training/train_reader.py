@@ -3,6 +3,7 @@
     python training/train_reader.py ../shared/bench --out DIR                # every usable question
     python training/train_reader.py ../shared/bench --limit 2000 --out DIR   # a quick check
     python training/train_reader.py ../shared/bench --out DIR --measure-only # its figures again
+    python training/train_reader.py ../shared/bench --out DIR2 --start-from DIR --unsampled  # a second sitting
 
 The support model reads one sentence at a time, so it cannot see that "It was the third-most
 watched U.S. broadcast ever." answers a question about the halftime show that the sentence before
@@ -84,6 +85,15 @@ def span_examples(questions: list[SquadQuestion], keyword_share: float = 0.0, se
     return examples
 
 
+def unsampled_train_questions(bench: Path, seed: int) -> list[SquadQuestion]:
+    """The SQuAD 1.1 training questions that `squad_train_questions` over the whole set leaves out
+    at this seed (it samples up to 199 of each article), in a shuffled order."""
+    sampled = {q.qid for q in squad_train_questions(bench, SQUAD_TRAIN_QUESTIONS, seed)}
+    rest = [q for q in squad_train_questions(bench, 10 * SQUAD_TRAIN_QUESTIONS, seed) if q.qid not in sampled]
+    random.Random(seed).shuffle(rest)
+    return rest
+
+
 @dataclass(frozen=True)
 class Encoded:
     ids: list[int]
@@ -130,12 +140,14 @@ def planned_batches(encoded: list[Encoded], size: int, seed: int) -> list[list[i
 
 
 def train(encoded: list[Encoded], network, seed: int, checkpoint: Path, batch_size: int = 16,
-          lr: float = LEARNING_RATE, stop_at: int = 0) -> dict:
-    """One epoch of the updates and the head, each batch's gradient norm bounded by 1; saves to
-    `checkpoint` every CHECKPOINT_EVERY batches (with the seconds trained over every sitting) and
-    goes on from it when it holds the same plan."""
+          lr: float = LEARNING_RATE, stop_at: int = 0, start: dict | None = None) -> dict:
+    """One epoch of the updates and the head, from `start` (a reader's adapter state) when given,
+    each batch's gradient norm bounded by 1; saves to `checkpoint` every CHECKPOINT_EVERY batches
+    (with the seconds trained over every sitting) and goes on from it when it holds the same plan."""
     torch.manual_seed(seed)
     wrapped = add_low_rank(network, targets_of(network))
+    if start is not None:
+        set_adapter_state(network, wrapped, start)
     low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
     optimizer = torch.optim.AdamW([{"params": low_rank, "lr": lr}, {"params": network.head.parameters(), "lr": 2 * lr}],
                                   weight_decay=0.01)
@@ -215,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-at", type=int, default=0, metavar="BATCH",
                         help="stop after this batch of the plan (the same command without it goes on)")
     parser.add_argument("--measure-only", action="store_true", help="measure the model in --out, train nothing")
+    parser.add_argument("--start-from", type=Path, metavar="DIR", help="train on from the reader in DIR")
+    parser.add_argument("--unsampled", action="store_true",
+                        help="train only on the questions a whole run with this seed leaves out (per article "
+                             "it samples up to 199; with --start-from, the questions that reader never saw)")
     parser.add_argument("--tune-limit", type=int, default=0, help="measure on this many tune questions only")
     args = parser.parse_args(argv)
     began = time.time()
@@ -231,12 +247,19 @@ def main(argv: list[str] | None = None) -> int:
         set_adapter_state(network, add_low_rank(network, targets_of(network)), load_file(str(args.out / WEIGHTS)))
         network.eval()
     else:
-        questions = squad_train_questions(args.bench, args.limit or SQUAD_TRAIN_QUESTIONS, args.seed)
+        questions = (unsampled_train_questions(args.bench, args.seed) if args.unsampled
+                     else squad_train_questions(args.bench, args.limit or SQUAD_TRAIN_QUESTIONS, args.seed))
+        questions = questions[:args.limit] if args.limit else questions
         encoded = encode(tokenizer, span_examples(questions, args.keyword_share, args.seed))
         print(f"{len(encoded)} of {len(questions)} questions have a known answer place within "
               f"{MAX_TOKENS} tokens", file=sys.stderr)
         checkpoint = args.out / "checkpoint.pt"
-        state = train(encoded, network, args.seed, checkpoint, lr=args.lr, stop_at=args.stop_at)
+        start = None
+        if args.start_from:
+            from safetensors.torch import load_file
+
+            start = load_file(str(args.start_from / WEIGHTS))
+        state = train(encoded, network, args.seed, checkpoint, lr=args.lr, stop_at=args.stop_at, start=start)
         from safetensors.torch import save_file
 
         save_file(state, str(args.out / WEIGHTS))
