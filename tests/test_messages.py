@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import ROOT, SAMPLE_CORPUS
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, free_port
 
 from qa.errors import BadInputError, NotFoundError
 from qa.uploads import Upload
@@ -46,6 +46,29 @@ def test_a_port_in_use_is_one_line_before_anything_is_announced(sample_index_dir
         done = qa("--index-dir", str(sample_index_dir), "serve", "--port", str(port))
     assert done.returncode == 2
     assert done.stderr == f"qa: error: port {port} on 127.0.0.1 is in use; choose another with --port\n"
+
+
+def test_serving_is_said_once_the_server_takes_connections(sample_index_dir):
+    """A script that waits for the line and then calls the API must not be refused."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment.update(HF_HUB_OFFLINE="1")
+    process = subprocess.Popen([sys.executable, "-m", "qa.cli", "--index-dir", str(sample_index_dir), "serve",
+                                "--port", str(port)], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        said = []
+        for line in process.stderr:
+            said.append(line)
+            if line.startswith("qa: serving"):
+                break
+        assert said and said[-1].startswith(f"qa: serving the chat app on http://127.0.0.1:{port}/"), said
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # refused, were the line said before the socket listens
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=30).json()["documents"] == 4
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 # --- documents that do not exist ----------------------------------------------------------------------

@@ -147,15 +147,8 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
     except BaseException:
         listening.close()
         raise
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    print(f"qa: serving the chat app on http://{host}:{config.port}/, the API under /api and MCP under /mcp"
-          + ("; a key is required" if config.api_key else "") + ("; read-only" if config.read_only else ""),
-          file=sys.stderr, flush=True)
-    if config.insecure and not config.api_key and not is_loopback(config.host):
-        print("qa: warning: no key; anyone who can reach this address can read and change the index",
-              file=sys.stderr, flush=True)
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
-                                    timeout_graceful_shutdown=STOP_SECONDS), assistant)
+                                    timeout_graceful_shutdown=STOP_SECONDS), assistant, _serving(config))
     server.run(sockets=[listening])
     if not server.started:
         sys.exit(3)  # as uvicorn.run does when the server cannot start
@@ -177,13 +170,28 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, which on SIGTERM or Ctrl-C also stops an upload being indexed at its next
-    part; open requests (an event stream of the chat app, say) get STOP_SECONDS to end."""
+def _serving(config: Config) -> str:
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    said = (f"qa: serving the chat app on http://{host}:{config.port}/, the API under /api and MCP under /mcp"
+            + ("; a key is required" if config.api_key else "") + ("; read-only" if config.read_only else ""))
+    if config.insecure and not config.api_key and not is_loopback(config.host):
+        said += "\nqa: warning: no key; anyone who can reach this address can read and change the index"
+    return said
 
-    def __init__(self, config: uvicorn.Config, assistant: Assistant):
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says `serving` once it accepts connections, and on SIGTERM or Ctrl-C
+    also stops an upload being indexed at its next part; open requests (an event stream of the chat
+    app, say) get STOP_SECONDS to end."""
+
+    def __init__(self, config: uvicorn.Config, assistant: Assistant, serving: str):
         super().__init__(config)
-        self.assistant = assistant
+        self.assistant, self.serving = assistant, serving
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(self.serving, file=sys.stderr, flush=True)
 
     def handle_exit(self, sig, frame) -> None:
         self.assistant.stop_writing()
