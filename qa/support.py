@@ -12,10 +12,10 @@ on the mean-pooled output. Nothing is downloaded.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,6 +32,8 @@ MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 WEIGHTS = "adapter.safetensors"
 SETTINGS = "settings.json"
 BUNDLED_BASE = "all-MiniLM-L6-v2"
+_SHIPPED: dict[str, "SupportModel"] = {}  # SupportModel.shipped, per precision
+_SHIPPED_LOCK = threading.Lock()
 KEEP = 3  # a second reader reads the first model's best KEEP sentences, unless its settings say otherwise
 log = logging.getLogger(__name__)
 
@@ -271,10 +273,13 @@ class SupportModel:
         return self.second or self
 
     @classmethod
-    @functools.cache
     def shipped(cls, precision: str = "int8") -> SupportModel:
-        """The model in the package, loaded once per process and shared: it only reads."""
-        return cls.load(MODEL_DIR, precision)
+        """The model in the package, loaded once per process and shared: it only reads. Threads
+        that ask while it loads wait for that load rather than start their own."""
+        with _SHIPPED_LOCK:
+            if precision not in _SHIPPED:
+                _SHIPPED[precision] = cls.load(MODEL_DIR, precision)
+            return _SHIPPED[precision]
 
     @classmethod
     def load(cls, model_dir: Path = MODEL_DIR, precision: str = "int8", cache_dir: Path | None = None,

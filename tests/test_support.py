@@ -8,13 +8,15 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index.embedding import bundled_model_path
-from qa import extractive, grounding
+from qa import extractive, grounding, support
 from qa.config import Config
 from qa.errors import BadInputError, SupportModelError
 from qa.service import Assistant
@@ -134,6 +136,23 @@ def test_a_threshold_that_is_no_probability_is_refused(monkeypatch, value):
     monkeypatch.setenv("QA_ABSTAIN_BELOW", value)
     with pytest.raises(ConfigError, match="QA_ABSTAIN_BELOW"):
         Config.from_env()
+
+
+def test_threads_asking_for_the_shipped_model_while_it_loads_share_one_load(monkeypatch):
+    monkeypatch.setattr(support, "_SHIPPED", {})
+    loads = []
+    load = SupportModel.load.__func__
+
+    def slow_load(cls, *args, **kwargs):
+        loads.append(1)
+        time.sleep(0.3)  # the others ask meanwhile
+        return load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(SupportModel, "load", classmethod(slow_load))
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: SupportModel.shipped(), range(4)))
+    assert len(loads) == 1
+    assert all(model is models[0] for model in models)
 
 
 def test_the_shipped_files_are_small_and_say_how_they_were_made():
