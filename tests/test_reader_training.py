@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from training.support_data import SquadQuestion
@@ -72,3 +74,93 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
     assert trained_seconds(tmp_path / "broken.pt") > 1000.0  # the sittings' training times add up
     for name, weights in unbroken.items():
         assert torch.equal(resumed[name], weights), name
+
+
+def test_a_second_sitting_starts_from_the_reader_it_is_given(tmp_path, tokenizer):
+    """With a learning rate of zero, training from the shipped reader's state ends at that state."""
+    import torch
+    from safetensors.torch import load_file
+
+    from index.embedding import bundled_model_path
+    from qa.span_reader import MODEL_DIR, build_network
+    from training.train_reader import train
+
+    start = load_file(str(MODEL_DIR / "adapter.safetensors"))
+    examples = encode(tokenizer, [SpanExample("When did the Oslo office open?", OSLO, 26, 30)])
+    ended = train(examples, build_network(bundled_model_path()), seed=3, checkpoint=tmp_path / "c.pt", batch_size=1,
+                  lr=0.0, start=start)
+    assert ended.keys() == start.keys()
+    for name, weights in start.items():
+        assert torch.equal(ended[name], weights), name
+
+
+def test_two_readers_averaged_are_one_reader_with_the_mean_of_their_weights(tmp_path):
+    """The shipped reader and a second one (its updates changed, a stand-in for a later sitting),
+    averaged by the script, load as any reader does, and their merged weights are the mean."""
+
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from qa.span_reader import MODEL_DIR, ReaderSettings, SpanReader, merged_network
+    from training import average_readers
+
+    second = tmp_path / "second"
+    second.mkdir()
+    state = load_file(str(MODEL_DIR / "adapter.safetensors"))
+    generator = torch.Generator().manual_seed(0)
+    save_file({k: (v * -0.5 + 0.01 * torch.randn(v.shape, generator=generator)).contiguous() for k, v in state.items()},
+              str(second / "adapter.safetensors"))
+    (second / "settings.json").write_text((MODEL_DIR / "settings.json").read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "averaged"
+    assert average_readers.main([str(MODEL_DIR), str(second), "--out", str(out)]) == 0
+
+    settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))
+    shipped = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    assert settings["rank"] == 2 * shipped["rank"]
+    assert settings["alpha"] / settings["rank"] == shipped["alpha"] / shipped["rank"]
+    weights = [merged_network(folder, ReaderSettings.read(folder / "settings.json")).state_dict()
+               for folder in (MODEL_DIR, second, out)]
+    for name, mean in weights[2].items():
+        if mean.is_floating_point():
+            assert torch.allclose(mean, (weights[0][name] + weights[1][name]) / 2, atol=1e-5), name
+
+    reader = SpanReader.load(out, precision="fp32")
+    scores = reader.sentence_scores("When did the Oslo office open?", OSLO, [(0, 31), (32, len(OSLO))])
+    assert np.all(np.isfinite(scores))
+
+
+def test_readers_of_different_shapes_are_not_averaged(tmp_path):
+    from qa.span_reader import MODEL_DIR
+    from training import average_readers
+
+    other = tmp_path / "other"
+    other.mkdir()
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (other / "settings.json").write_text(json.dumps(settings | {"max_tokens": 384}), encoding="utf-8")
+    (other / "adapter.safetensors").write_bytes((MODEL_DIR / "adapter.safetensors").read_bytes())
+    with pytest.raises(SystemExit, match="differ in more than their training"):
+        average_readers.main([str(MODEL_DIR), str(other), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_unsampled_questions_are_the_ones_a_whole_run_leaves_out(tmp_path):
+    import gzip
+
+    from training.support_data import squad_train_questions
+    from training.train_reader import unsampled_train_questions
+
+    def article(title, count):
+        return {"title": title, "paragraphs": [{"context": OSLO, "qas": [
+            {"id": f"{title}{i}", "question": f"Question {i}?", "answers": [{"text": "2004", "answer_start": 26}]}
+            for i in range(count)]}]}
+
+    (tmp_path / "squad-v1.1-train").mkdir()
+    with gzip.open(tmp_path / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "wt", encoding="utf-8") as f:
+        json.dump({"data": [article("big", 250), article("small", 30)]}, f)
+    sampled = {q.qid for q in squad_train_questions(tmp_path, 200, seed=13)}  # up to 101 of each article
+    rest = unsampled_train_questions(tmp_path, seed=13, count=200)
+    assert len(sampled) == 101 + 30
+    assert {q.qid for q in rest}.isdisjoint(sampled)
+    assert len({q.qid for q in rest}) == len(rest) == 280 - len(sampled)
+    assert {q.article for q in rest} == {"train:big"}  # the small article gave all of its questions

@@ -85,10 +85,10 @@ def span_examples(questions: list[SquadQuestion], keyword_share: float = 0.0, se
     return examples
 
 
-def unsampled_train_questions(bench: Path, seed: int) -> list[SquadQuestion]:
-    """The SQuAD 1.1 training questions that `squad_train_questions` over the whole set leaves out
-    at this seed (it samples up to 199 of each article), in a shuffled order."""
-    sampled = {q.qid for q in squad_train_questions(bench, SQUAD_TRAIN_QUESTIONS, seed)}
+def unsampled_train_questions(bench: Path, seed: int, count: int = SQUAD_TRAIN_QUESTIONS) -> list[SquadQuestion]:
+    """The SQuAD 1.1 training questions that `squad_train_questions` of `count` leaves out at this
+    seed (of the whole set, it samples up to 199 of each article), in a shuffled order."""
+    sampled = {q.qid for q in squad_train_questions(bench, count, seed)}
     rest = [q for q in squad_train_questions(bench, 10 * SQUAD_TRAIN_QUESTIONS, seed) if q.qid not in sampled]
     random.Random(seed).shuffle(rest)
     return rest
@@ -145,9 +145,7 @@ def train(encoded: list[Encoded], network, seed: int, checkpoint: Path, batch_si
     each batch's gradient norm bounded by 1; saves to `checkpoint` every CHECKPOINT_EVERY batches
     (with the seconds trained over every sitting) and goes on from it when it holds the same plan."""
     torch.manual_seed(seed)
-    wrapped = add_low_rank(network, targets_of(network))
-    if start is not None:
-        set_adapter_state(network, wrapped, start)
+    wrapped = add_low_rank(network, targets_of(network), start)
     low_rank = [p for layer in wrapped.values() for p in (layer.down, layer.up)]
     optimizer = torch.optim.AdamW([{"params": low_rank, "lr": lr}, {"params": network.head.parameters(), "lr": 2 * lr}],
                                   weight_decay=0.01)
