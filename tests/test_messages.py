@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -56,19 +58,26 @@ def test_serving_is_said_once_the_server_takes_connections(sample_index_dir):
     process = subprocess.Popen([sys.executable, "-m", "qa.cli", "--index-dir", str(sample_index_dir), "serve",
                                 "--port", str(port)], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
     try:
         said = []
-        for line in process.stderr:
-            said.append(line)
-            if line.startswith("qa: serving"):
-                break
-        assert said and said[-1].startswith(f"qa: serving the chat app on http://127.0.0.1:{port}/"), said
+        while not said or not said[-1].startswith("qa: serving"):
+            try:
+                said.append(lines.get(timeout=240))
+            except queue.Empty:
+                pytest.fail(f"qa serve did not say it was serving: {said}")
+        assert said[-1].startswith(f"qa: serving the chat app on http://127.0.0.1:{port}/"), said
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # refused, were the line said before the socket listens
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=30).json()["documents"] == 4
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --- documents that do not exist ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The span reader's training data: where each answer lies, in characters and in tokens."""
+"""The span reader's training: where each answer lies, in characters and in tokens; a run stopped and
+gone on with; a second sitting's start and questions; two readers averaged into one."""
 
 from __future__ import annotations
 
@@ -79,13 +80,12 @@ def test_a_reader_run_stopped_and_gone_on_with_ends_where_an_unbroken_run_ends(t
 def test_a_second_sitting_starts_from_the_reader_it_is_given(tmp_path, tokenizer):
     """With a learning rate of zero, training from the shipped reader's state ends at that state."""
     import torch
-    from safetensors.torch import load_file
 
     from index.embedding import bundled_model_path
     from qa.span_reader import MODEL_DIR, build_network
-    from training.train_reader import train
+    from training.train_reader import started_from, train
 
-    start = load_file(str(MODEL_DIR / "adapter.safetensors"))
+    start = started_from(MODEL_DIR)
     examples = encode(tokenizer, [SpanExample("When did the Oslo office open?", OSLO, 26, 30)])
     ended = train(examples, build_network(bundled_model_path()), seed=3, checkpoint=tmp_path / "c.pt", batch_size=1,
                   lr=0.0, start=start)
@@ -94,9 +94,21 @@ def test_a_second_sitting_starts_from_the_reader_it_is_given(tmp_path, tokenizer
         assert torch.equal(ended[name], weights), name
 
 
+def test_a_second_sitting_does_not_start_from_a_reader_of_another_shape(tmp_path):
+    from qa.span_reader import MODEL_DIR
+    from training.train_reader import started_from
+
+    settings = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (tmp_path / "settings.json").write_text(json.dumps(settings | {"rank": 32, "alpha": 64.0}), encoding="utf-8")
+    (tmp_path / "adapter.safetensors").write_bytes((MODEL_DIR / "adapter.safetensors").read_bytes())
+    with pytest.raises(SystemExit, match="not of the shape trained here"):
+        started_from(tmp_path)
+
+
 def test_two_readers_averaged_are_one_reader_with_the_mean_of_their_weights(tmp_path):
-    """The shipped reader and a second one (its updates changed, a stand-in for a later sitting),
-    averaged by the script, load as any reader does, and their merged weights are the mean."""
+    """The shipped reader and a second one (its updates changed and read at half the scale, a
+    stand-in for a later sitting), averaged by the script, load as any reader does, and their
+    merged weights are the mean."""
 
     import numpy as np
     import torch
@@ -111,12 +123,12 @@ def test_two_readers_averaged_are_one_reader_with_the_mean_of_their_weights(tmp_
     generator = torch.Generator().manual_seed(0)
     save_file({k: (v * -0.5 + 0.01 * torch.randn(v.shape, generator=generator)).contiguous() for k, v in state.items()},
               str(second / "adapter.safetensors"))
-    (second / "settings.json").write_text((MODEL_DIR / "settings.json").read_text(encoding="utf-8"), encoding="utf-8")
+    shipped = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
+    (second / "settings.json").write_text(json.dumps(shipped | {"alpha": shipped["alpha"] / 2}), encoding="utf-8")
     out = tmp_path / "averaged"
     assert average_readers.main([str(MODEL_DIR), str(second), "--out", str(out)]) == 0
 
     settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))
-    shipped = json.loads((MODEL_DIR / "settings.json").read_text(encoding="utf-8"))
     assert settings["rank"] == 2 * shipped["rank"]
     assert settings["alpha"] / settings["rank"] == shipped["alpha"] / shipped["rank"]
     weights = [merged_network(folder, ReaderSettings.read(folder / "settings.json")).state_dict()
@@ -142,6 +154,8 @@ def test_readers_of_different_shapes_are_not_averaged(tmp_path):
     with pytest.raises(SystemExit, match="differ in more than their training"):
         average_readers.main([str(MODEL_DIR), str(other), "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit, match="a folder of its own"):
+        average_readers.main([str(MODEL_DIR), str(other), "--out", str(other)])
 
 
 def test_the_unsampled_questions_are_the_ones_a_whole_run_leaves_out(tmp_path):

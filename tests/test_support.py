@@ -141,12 +141,11 @@ def test_a_threshold_that_is_no_probability_is_refused(monkeypatch, value):
 def test_threads_asking_for_the_shipped_model_while_it_loads_share_one_load(monkeypatch):
     monkeypatch.setattr(support, "_SHIPPED", {})
     loads = []
-    load = SupportModel.load.__func__
 
     def slow_load(cls, *args, **kwargs):
         loads.append(1)
         time.sleep(0.3)  # the others ask meanwhile
-        return load(cls, *args, **kwargs)
+        return object()  # a stand-in: only how often it loads, and what each caller gets, is tested
 
     monkeypatch.setattr(SupportModel, "load", classmethod(slow_load))
     with ThreadPoolExecutor(4) as pool:

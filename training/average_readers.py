@@ -4,7 +4,7 @@
 
 Two sittings of `training/train_reader.py`, the second going on from the first
 (`--start-from FIRST --unsampled`), end at two points of one training path; the mean of their
-weights (a "model soup", or checkpoint averaging) often reads better than either. The mean of two
+weights (a "model soup", or checkpoint averaging) may read better than either. The mean of two
 low-rank updates is one update of twice the rank: the two `down` matrices stacked, and the two
 `up` matrices side by side, each halved. So the product loads it as it loads any reader, and merges
 it into the base weights as before: reading costs nothing more, and the file is twice the size.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--bench", type=Path, help="the shared bench folder: measure the result on the tune questions")
     args = parser.parse_args(argv)
+    if args.out.resolve() in (args.first.resolve(), args.second.resolve()):
+        raise SystemExit("--out must be a folder of its own, not one of the readers averaged")
     from safetensors.torch import load_file, save_file
 
     settings = [json.loads((folder / SETTINGS).read_text(encoding="utf-8")) for folder in (args.first, args.second)]
@@ -66,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     rank = settings[0]["rank"] + settings[1]["rank"]
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out / WEIGHTS))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()
+    command = argv if argv is not None else sys.argv[1:]
     made = {**settings[0], "rank": rank, "alpha": scale * rank,
-            "trained": {"command": "python training/average_readers.py " + " ".join(sys.argv[1:]),
-                        "averaged": [s["trained"] for s in settings]}}
+            "trained": {"command": "python training/average_readers.py " + " ".join(command), "commit": commit,
+                        "averaged": [s.get("trained", {}) for s in settings]}}
     (args.out / SETTINGS).write_text(json.dumps(made, indent=2) + "\n", encoding="utf-8")
     if args.bench:
         made["trained"]["tune_figures"] = tune_figures(args.out, args.bench)
@@ -85,7 +91,7 @@ def tune_figures(folder: Path, bench: Path) -> dict:
 
     network = merged_network(folder, ReaderSettings.read(folder / SETTINGS))
     tune = [q for q in squad_questions(bench) if q.article in THRESHOLD_TUNE and q.answers]
-    return measure(network, tune, seed=13)
+    return measure(network, tune, seed=13)  # the keyword rewrite train_reader.py measures with by default
 
 
 if __name__ == "__main__":

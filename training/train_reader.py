@@ -50,12 +50,12 @@ from index.embedding import bundled_model_path  # noqa: E402
 from index.onnx_embedding import padded as padded_arrays  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa.eval.sentence_choice import keyword_style as evaluation_keywords  # noqa: E402
-from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares  # noqa: E402
+from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares, merged_network  # noqa: E402
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
 from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, go_on_from, \
-    save_checkpoint, set_adapter_state, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
+    save_checkpoint, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
 
 MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
 LONGEST_ANSWER = 30  # tokens
@@ -86,12 +86,24 @@ def span_examples(questions: list[SquadQuestion], keyword_share: float = 0.0, se
 
 
 def unsampled_train_questions(bench: Path, seed: int, count: int = SQUAD_TRAIN_QUESTIONS) -> list[SquadQuestion]:
-    """The SQuAD 1.1 training questions that `squad_train_questions` of `count` leaves out at this
-    seed (of the whole set, it samples up to 199 of each article), in a shuffled order."""
+    """The SQuAD 1.1 training questions that `squad_train_questions(bench, count, seed)` leaves out
+    (it takes each article's share of `count`: of the whole set, up to 199), in a shuffled order."""
     sampled = {q.qid for q in squad_train_questions(bench, count, seed)}
-    rest = [q for q in squad_train_questions(bench, 10 * SQUAD_TRAIN_QUESTIONS, seed) if q.qid not in sampled]
-    random.Random(seed).shuffle(rest)
-    return rest
+    every = squad_train_questions(bench, sys.maxsize, seed)  # a share above any article's size: all of them
+    return [q for q in every if q.qid not in sampled]
+
+
+def started_from(folder: Path) -> dict:
+    """The adapter state of the reader in `folder`, to train on from; SystemExit unless it has the
+    shape this script trains (rank, alpha, layers, window and longest answer)."""
+    from safetensors.torch import load_file
+
+    have = ReaderSettings.read(folder / SETTINGS)
+    want = (RANK, ALPHA, MAX_TOKENS, LONGEST_ANSWER)
+    if (have.rank, have.alpha, have.max_tokens, have.longest_answer) != want or have.base != BUNDLED_BASE:
+        raise SystemExit(f"the reader in {folder} is not of the shape trained here (rank {RANK}, alpha {ALPHA}, "
+                         f"{MAX_TOKENS} tokens, answers of up to {LONGEST_ANSWER}, base {BUNDLED_BASE})")
+    return load_file(str(folder / WEIGHTS))
 
 
 @dataclass(frozen=True)
@@ -227,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--measure-only", action="store_true", help="measure the model in --out, train nothing")
     parser.add_argument("--start-from", type=Path, metavar="DIR", help="train on from the reader in DIR")
     parser.add_argument("--unsampled", action="store_true",
-                        help="train only on the questions a whole run with this seed leaves out (per article "
-                             "it samples up to 199; with --start-from, the questions that reader never saw)")
+                        help="train only on the questions a whole run with this seed leaves out (it takes up to "
+                             "199 of each article; with --start-from, the questions that reader never saw)")
     parser.add_argument("--tune-limit", type=int, default=0, help="measure on this many tune questions only")
     args = parser.parse_args(argv)
     began = time.time()
@@ -239,11 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     network = build_network(base)
     torch.set_num_threads(os.cpu_count() or 1)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.measure_only:
-        from safetensors.torch import load_file
-
-        set_adapter_state(network, add_low_rank(network, targets_of(network)), load_file(str(args.out / WEIGHTS)))
-        network.eval()
+    if args.measure_only:  # any reader, whatever its rank (an average of two is of twice the rank)
+        network = merged_network(args.out, ReaderSettings.read(args.out / SETTINGS))
     else:
         questions = (unsampled_train_questions(args.bench, args.seed) if args.unsampled
                      else squad_train_questions(args.bench, args.limit or SQUAD_TRAIN_QUESTIONS, args.seed))
@@ -252,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(encoded)} of {len(questions)} questions have a known answer place within "
               f"{MAX_TOKENS} tokens", file=sys.stderr)
         checkpoint = args.out / "checkpoint.pt"
-        start = None
-        if args.start_from:
-            from safetensors.torch import load_file
-
-            start = load_file(str(args.start_from / WEIGHTS))
+        start = started_from(args.start_from) if args.start_from else None
         state = train(encoded, network, args.seed, checkpoint, lr=args.lr, stop_at=args.stop_at, start=start)
         from safetensors.torch import save_file
 

@@ -148,7 +148,7 @@ def serve(config: Config, assistant: Assistant | None = None) -> None:
         listening.close()
         raise
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
-                                    timeout_graceful_shutdown=STOP_SECONDS), assistant, _serving(config))
+                                    timeout_graceful_shutdown=STOP_SECONDS), assistant, _serving_message(config))
     server.run(sockets=[listening])
     if not server.started:
         sys.exit(3)  # as uvicorn.run does when the server cannot start
@@ -170,7 +170,8 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serving(config: Config) -> str:
+def _serving_message(config: Config) -> str:
+    """What `qa serve` says once it takes connections: where, and whether anyone may call it."""
     host = f"[{config.host}]" if ":" in config.host else config.host
     said = (f"qa: serving the chat app on http://{host}:{config.port}/, the API under /api and MCP under /mcp"
             + ("; a key is required" if config.api_key else "") + ("; read-only" if config.read_only else ""))
@@ -190,7 +191,7 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
-        if self.started:
+        if self.started and not self.should_exit:  # not when stopped while starting
             print(self.serving, file=sys.stderr, flush=True)
 
     def handle_exit(self, sig, frame) -> None:
