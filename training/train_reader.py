@@ -95,7 +95,7 @@ def unsampled_train_questions(bench: Path, seed: int, count: int = SQUAD_TRAIN_Q
 
 def started_from(folder: Path) -> dict:
     """The adapter state of the reader in `folder`, to train on from; SystemExit unless it has the
-    shape this script trains (rank, alpha, layers, window and longest answer)."""
+    shape this script trains (rank, alpha, window, longest answer and base)."""
     from safetensors.torch import load_file
 
     have = ReaderSettings.read(folder / SETTINGS)
