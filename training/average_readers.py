@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from qa.support import SETTINGS, WEIGHTS  # noqa: E402
+from training.train_support import commit_of_tree  # noqa: E402
 
 
 def averaged(first: dict, second: dict, first_scale: float, second_scale: float) -> tuple[dict, float]:
@@ -69,12 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     rank = settings[0]["rank"] + settings[1]["rank"]
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out / WEIGHTS))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()
     command = argv if argv is not None else sys.argv[1:]
     made = {**settings[0], "rank": rank, "alpha": scale * rank,
-            "trained": {"command": "python training/average_readers.py " + " ".join(command), "commit": commit,
-                        "averaged": [s.get("trained", {}) for s in settings]}}
+            "trained": {"command": "python training/average_readers.py " + " ".join(command),
+                        "commit": commit_of_tree(), "averaged": [s.get("trained", {}) for s in settings]}}
     (args.out / SETTINGS).write_text(json.dumps(made, indent=2) + "\n", encoding="utf-8")
     if args.bench:
         made["trained"]["tune_figures"] = tune_figures(args.out, args.bench)
@@ -86,12 +84,10 @@ def main(argv: list[str] | None = None) -> int:
 def tune_figures(folder: Path, bench: Path) -> dict:
     """What `train_reader.py` measures of a reader, of the one in `folder`."""
     from qa.span_reader import ReaderSettings, merged_network
-    from training.support_data import THRESHOLD_TUNE, squad_questions
-    from training.train_reader import measure
+    from training.train_reader import measure, tune_questions
 
     network = merged_network(folder, ReaderSettings.read(folder / SETTINGS))
-    tune = [q for q in squad_questions(bench) if q.article in THRESHOLD_TUNE and q.answers]
-    return measure(network, tune, seed=13)  # the keyword rewrite train_reader.py measures with by default
+    return measure(network, tune_questions(bench), seed=13)  # the keyword rewrite train_reader.py uses
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -54,8 +53,8 @@ from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
-from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, go_on_from, \
-    save_checkpoint, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
+from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, commit_of_tree, \
+    go_on_from, save_checkpoint, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
 
 MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
 LONGEST_ANSWER = 30  # tokens
@@ -193,6 +192,11 @@ def train(encoded: list[Encoded], network, seed: int, checkpoint: Path, batch_si
     return adapter_state(network, wrapped)
 
 
+def tune_questions(bench: Path) -> list[SquadQuestion]:
+    """The answerable questions of the THRESHOLD_TUNE articles, which no reader trains on."""
+    return [q for q in squad_questions(bench) if q.article in THRESHOLD_TUNE and q.answers]
+
+
 WEIGHTS_TRIED = (0.25, 0.5, 1.0, 2.0)
 
 
@@ -266,17 +270,15 @@ def main(argv: list[str] | None = None) -> int:
         from safetensors.torch import save_file
 
         save_file(state, str(args.out / WEIGHTS))
-    tune = [q for q in squad_questions(args.bench) if q.article in THRESHOLD_TUNE and q.answers]
+    tune = tune_questions(args.bench)
     tune = random.Random(args.seed).sample(tune, args.tune_limit) if args.tune_limit else tune
     figures = measure(network, tune, args.seed)
     print(json.dumps(figures, indent=2))
     if not args.measure_only:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=ROOT).stdout.strip()
         settings = {"base": BUNDLED_BASE, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),
                     "max_tokens": MAX_TOKENS, "longest_answer": LONGEST_ANSWER,
                     "trained": {"command": "python training/train_reader.py " + " ".join(sys.argv[1:]),
-                                "commit": commit, "questions": len(encoded),
+                                "commit": commit_of_tree(), "questions": len(encoded),
                                 "minutes": round((time.time() - began) / 60, 1),
                                 "training_minutes_all_sittings": round(trained_seconds(checkpoint) / 60, 1),
                                 "tune_figures": figures}}

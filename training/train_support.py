@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = trained_seconds(checkpoint)
     settings["trained"] = {
         "command": "python training/train_support.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "commit": _commit(),
+        "commit": commit_of_tree(),
         "claims_task": args.claims,
         "went_on_from": previous,
         "pairs": len(fit),
@@ -509,7 +509,8 @@ def _at_least_zero(value: str) -> int:
     return int(value)
 
 
-def _commit() -> str:
+def commit_of_tree() -> str:
+    """The commit the repository is at (with "-dirty" when it has changes), to record with what it made."""
     try:
         return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip()
