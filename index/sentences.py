@@ -1,4 +1,4 @@
-"""Sentence spans with exact character offsets.
+r"""Sentence spans with exact character offsets.
 
 Hand-written rather than llama-index's splitter: that one rebuilds chunk text from its pieces and
 finds offsets afterwards, which drifts where whitespace is folded; here every span indexes the
@@ -10,6 +10,10 @@ there a single line break inside a paragraph is a space, and a sentence may run 
 A PDF puts no blank line between paragraphs, so the short last line of each ("Petrova.") is
 followed by the next paragraph's first: such a line ends its sentence, and is no sign either way
 of whether the text is wrapped.
+
+Nor does a line break end a sentence where text extraction put a formula's subscript on a line of
+its own ("Global CO\n2 emissions rose", "Al\n2O\n3"): there it is inside a word, and
+`join_subscripts` gives the words as written.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)]|[a-z][.)])\s")
 _STRUCTURE = re.compile(r"[ \t]*(?:#|\||```|~~~|>)")  # a Markdown heading, table row or code fence; a quote
 _FIELD = re.compile(r"[ \t]*\w[\w .'-]{0,40}:\s")  # "city: Oslo", a line of a record
 _HEADER = re.compile(r"[ \t]*[A-Za-z][\w-]{0,30}:\s")  # "Subject: ", a field inside wrapped text
+# A line break between up to four element symbols ("CO", "SiO", "Al") and the one or two digits of
+# their subscript, which go on with a symbol, a space or punctuation: "CO\n2 emissions", "Al\n2O\n3".
+_SUBSCRIPT_BREAK = re.compile(r"(?<![A-Za-z])((?:[A-Z][a-z]?\d{0,2}){1,4})\n(?=\d{1,2}(?![\da-z]))")
+
+
+def join_subscripts(text: str) -> str:
+    r"""`text` without the line breaks that cut a formula from its subscript: "CO\n2" reads "CO2".
+    For words, not offsets: the text comes back shorter."""
+    return _SUBSCRIPT_BREAK.sub(r"\1", text) if "\n" in text else text
 
 
 def _continues(line: str, following: str) -> bool:
@@ -135,10 +148,12 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     cursor = start
-    width = wrap_width(text) if "\n" in text[start:end] else None
+    broken = "\n" in text[start:end]
+    width = wrap_width(text) if broken else None
+    subscripts = {m.end(1) for m in _SUBSCRIPT_BREAK.finditer(text, start, end)} if broken else set()
     for match in _END.finditer(text, start, end):
         if match.group() == "\n":
-            if not _breaks_sentence(text, match.start(), width):
+            if match.start() in subscripts or not _breaks_sentence(text, match.start(), width):
                 continue
             stop = match.start()
         else:

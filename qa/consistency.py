@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from index.sentences import join_subscripts
 from qa.text import STOPWORDS, content_terms, stem_words, words
 
 
@@ -281,9 +282,9 @@ def _in_full(text: str, name: str) -> str:
 
 
 def _tokens(text: str) -> set[str]:
-    """Lower-cased runs of letters and digits, without accents: "al-Baghdadi" holds "baghdadi",
-    "Putin’s" "putin", "Zürich" "zurich"."""
-    text = _fold(_DOTTED.sub(lambda m: m.group().replace(".", ""), text))  # "U.S." is "US"
+    r"""Lower-cased runs of letters and digits, without accents: "al-Baghdadi" holds "baghdadi",
+    "Putin’s" "putin", "Zürich" "zurich", "CO\n2" "co2" (`join_subscripts`)."""
+    text = _fold(_DOTTED.sub(lambda m: m.group().replace(".", ""), join_subscripts(text)))  # "U.S." is "US"
     return set(re.findall(r"[^\W_]+", text.lower()))
 
 

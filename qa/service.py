@@ -14,6 +14,7 @@ from index import IndexNotFoundError, IndexReader, IngestOptions, IngestReport, 
 from index.documents import page_at
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestBusyError
+from index.sentences import join_subscripts
 
 from qa import extractive, followup, gate, grounding
 from qa import verify as verification
@@ -382,8 +383,9 @@ class Assistant:
                      score=round(s.support, 4), page=self._page(s.doc_id, s.start))
             for n, s in enumerate(chosen, start=1)
         ]
-        # A quote of hard-wrapped text holds its line breaks; the answer reads it as one line.
-        sentences = [AnswerSentence(" ".join(c.quote.split()), (c.n,), True) for c in citations]
+        # A quote of hard-wrapped text holds its line breaks; the answer reads it as one line, and
+        # a formula cut from its subscript ("CO\n2") as written.
+        sentences = [AnswerSentence(" ".join(join_subscripts(c.quote).split()), (c.n,), True) for c in citations]
         text = " ".join(f"{s.text} [{c.n}]" for s, c in zip(sentences, citations))
         return Answer(question, text, False, "extractive", citations, passages, sentences, support=support)
 

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from index.sentences import join_subscripts
+
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -27,7 +29,8 @@ def _stemmer():
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    r"""Lower-cased words; a formula whose subscript was put on a line of its own ("CO\n2") is one."""
+    return _WORD.findall(join_subscripts(text).lower())
 
 
 def content_terms(text: str) -> list[str]:

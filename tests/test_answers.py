@@ -279,3 +279,21 @@ def test_hard_wrapped_text_is_quoted_a_whole_sentence_at_a_time(tmp_path, embedd
     assert (corpus / answer.citations[0].doc_id).read_text(encoding="utf-8")[
         answer.citations[0].start : answer.citations[0].end] == quote
     assert "\n" not in answer.answer and answer.answer.startswith("On December 17, when police attempted")
+
+
+def test_a_formula_cut_from_its_subscript_by_a_line_break_is_answered_and_quoted_whole(tmp_path, embedder,
+                                                                                       support_model):
+    corpus = tmp_path / "report"
+    corpus.mkdir()
+    text = ("Carbon report\n\nGlobal CO\n2 emissions rose by 5 percent in 2021, after falling in 2020. The rise "
+            "was driven by coal use in Asia.\n\nThe ozone layer (O\n3) is recovering slowly.\n")
+    (corpus / "carbon.txt").write_text(text, encoding="utf-8")
+    report = Assistant(Config(index_dir=tmp_path / "index", corpus_dir=corpus), embedder=embedder,
+                       support=support_model)
+    report.ingest()
+    answer = report.ask("How much did CO2 emissions rise in 2021?")
+    assert not answer.abstained
+    citation = answer.citations[0]
+    assert citation.quote == text[citation.start : citation.end] == \
+        "Global CO\n2 emissions rose by 5 percent in 2021, after falling in 2020."
+    assert answer.answer.startswith("Global CO2 emissions rose by 5 percent in 2021")

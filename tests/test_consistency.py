@@ -139,6 +139,16 @@ def test_a_question_about_another_name_or_figure_is_not_answered_by_the_sentence
     assert question_conflicts("when did the bergen office open", "The Oslo office opened in 2004.", oslo) == []
 
 
+def test_a_formula_whose_subscript_text_extraction_put_on_a_line_of_its_own_is_the_formula():
+    from qa.consistency import question_conflicts
+
+    sentence = "Global CO\n2 emissions rose by 5 percent in 2021."
+    report = Context.of(["Carbon report", sentence])
+    assert question_conflicts("How much did CO2 emissions rise in 2021?", sentence, report) == []
+    assert question_conflicts("How much did NO2 emissions rise in 2021?", sentence, report) == \
+        [Conflict("name", "NO2", "")]
+
+
 def test_a_name_of_several_words_against_another_with_the_same_last_word():
     from qa.consistency import question_conflicts
 

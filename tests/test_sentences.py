@@ -2,7 +2,7 @@
 
 import textwrap
 
-from index.sentences import sentence_spans, wrap_width
+from index.sentences import join_subscripts, sentence_spans, wrap_width
 
 PARAGRAPH = ("Sometime after that the policemen who blocked the crossroads in the city managed to stop "
              "the car with the gunmen, Ramzan Kadyrov, head of the republic, told reporters after the "
@@ -122,3 +122,18 @@ def test_an_abbreviation_before_an_initial_does_not_end_the_sentence():
             "The board met in Oslo. J. Smith chaired it.")
     assert texts(text) == ["Moreover, the Doctor of Pharmacy (Pharm. D.) degree is now required.",
                            "The board met in Oslo.", "J. Smith chaired it."]
+
+
+def test_a_formula_cut_from_its_subscript_by_a_line_break_stays_in_its_sentence():
+    # Text extraction may put a subscript on a line of its own, as SQuAD's Oxygen article has it.
+    text = ("Global CO\n2 emissions rose by 5 percent. Bauxite holds Al\n2O\n3, and rust Fe\n2O\n3.\n"
+            "Ozone (O\n3) absorbs UV light with the formula O\n2.\nNext line.")
+    assert texts(text) == ["Global CO\n2 emissions rose by 5 percent.", "Bauxite holds Al\n2O\n3, and rust Fe\n2O\n3.",
+                           "Ozone (O\n3) absorbs UV light with the formula O\n2.", "Next line."]
+    assert join_subscripts(text) == ("Global CO2 emissions rose by 5 percent. Bauxite holds Al2O3, and rust Fe2O3.\n"
+                                     "Ozone (O3) absorbs UV light with the formula O2.\nNext line.")
+    # A line that ends with a word, a number or a heading's numeral is no formula.
+    for lines in ("Ingredients\n2 eggs\n3 cups of flour", "Results\n2 samples failed.", "Chapter 2\n3 things",
+                  "Wrong figures\n2nd edition"):
+        assert texts(lines) == lines.split("\n")
+        assert join_subscripts(lines) == lines
