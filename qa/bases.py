@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WEIGHTS = "model.safetensors"
+BESIDE = ("config.json", "tokenizer.json")  # what a model built on a base reads beside its weights
 VARIABLE = "QA_BASE_MODELS"  # a folder of bases, each in a folder of its name
 
 
@@ -70,7 +71,8 @@ def sha256(path: Path) -> str:
 
 
 def checked(model_dir: Path, expected: str) -> Path:
-    """`model_dir`, once its weights are the expected file; else WeightsMismatch."""
+    """`model_dir`, once its weights are the expected file and the files BESIDE them are there;
+    else WeightsMismatch."""
     weights = model_dir / WEIGHTS
     if not weights.is_file():
         raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} is missing")
@@ -78,6 +80,9 @@ def checked(model_dir: Path, expected: str) -> Path:
     if found != expected:
         raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} has sha256 {found[:16]}..., not the upstream "
                               f"file's {expected[:16]}...; refusing it (run `python -m qa.bases` again)")
+    for name in BESIDE:
+        if not (model_dir / name).is_file():
+            raise WeightsMismatch(f"{model_dir.name}/{name} is missing")
     return model_dir
 
 

@@ -63,10 +63,11 @@ def base_path(name: str, verify: bool = False) -> str:
 
 
 def base_installed(name: str) -> bool:
-    """Whether the base `name` is bundled, or installed where `base_path` looks."""
+    """Whether the base `name` is bundled, or installed where `base_path` looks (its weights are
+    checked when a model is built from them)."""
     from qa import bases
 
-    return name == BUNDLED_BASE or (bases.default_dir() / name / "config.json").is_file()
+    return name == BUNDLED_BASE or all((bases.default_dir() / name / f).is_file() for f in bases.BESIDE)
 
 
 @dataclass(frozen=True)

