@@ -19,7 +19,8 @@ them). The sets:
   answer's text occurs in two sentences no offset says which one was marked, and a question
   none of whose answers pins a sentence is left out (the table says how many are scored);
 - each again in keyword style (`keyword_style`: lower case, function words dropped, word order
-  partly shuffled, seed `--seed`).
+  partly shuffled, seed `--seed`), and in its own words with one slip of the fingers in one of its
+  longer words (`misspelt`, the same seed).
 
 What the bar declines is measured too: the first `--unanswerable` held-out questions asked of
 another paragraph of their article, which does not hold the answer, and the share declined at the
@@ -61,7 +62,7 @@ from qa import extractive  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.eval import metrics  # noqa: E402
 from qa.eval.gold import Evidence, GoldQuestion, locate, read_gold  # noqa: E402
-from qa.eval.sentence_choice import first_sentence_hits, keyword_style  # noqa: E402
+from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt  # noqa: E402
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path, help="the benchmark folder (squad-v1.1-dev, squad-v2.0-dev-train)")
     parser.add_argument("--squad", type=int, default=300, help="held-out SQuAD questions (default 300)")
-    parser.add_argument("--seed", type=int, default=0, help="the keyword rewrite's seed")
+    parser.add_argument("--seed", type=int, default=0, help="the keyword rewrite's and the slips' seed")
     parser.add_argument("--unanswerable", type=int, default=150,
                         help="of those, how many are also asked of another paragraph (default 150)")
     parser.add_argument("--diagnose", action="store_true", help="also show where the answering sentence is lost")
@@ -294,10 +295,15 @@ def main(argv: list[str] | None = None) -> int:
         def keyword(questions: list[GoldQuestion]) -> list[GoldQuestion]:
             return [replace(q, question=keyword_style(q.question, args.seed)) for q in questions]
 
+        def slipped(questions: list[GoldQuestion]) -> list[GoldQuestion]:
+            return [replace(q, question=misspelt(q.question, args.seed)) for q in questions]
+
         sets = [("sample", sample, gold, False),
                 ("sample, keyword style", sample, keyword(gold), False),
                 ("SQuAD held-out, own paragraph", squad, squad_questions, True),
-                ("SQuAD held-out, own paragraph, keyword style", squad, keyword(squad_questions), True)]
+                ("SQuAD held-out, own paragraph, keyword style", squad, keyword(squad_questions), True),
+                ("sample, misspelt", sample, slipped(gold), False),
+                ("SQuAD held-out, own paragraph, misspelt", squad, slipped(squad_questions), True)]
         results = {}
         for name, assistant, questions, filtered in sets:
             began = time.perf_counter()
@@ -307,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.latency_against else None
         asked_elsewhere = {style: declines(squad, chosen[: args.unanswerable], others)
                            for style, chosen in (("own words", squad_questions),
-                                                 ("keyword style", keyword(squad_questions)))}
+                                                 ("keyword style", keyword(squad_questions)),
+                                                 ("misspelt", slipped(squad_questions)))}
 
     print(f"```\n{command}\n```\n")
     print(f"SQuAD held-out: of {args.squad} questions, {len(squad_questions)} whose answering sentence is known "

@@ -16,7 +16,7 @@ from index.embedding import Embedder, load_embedder
 from index.ingest import IngestBusyError
 from index.sentences import join_subscripts
 
-from qa import extractive, followup, gate, grounding
+from qa import extractive, followup, gate, grounding, spelling
 from qa import verify as verification
 from qa.citations import ResolvedCitation, resolve
 from qa.config import MODES, Config
@@ -241,8 +241,10 @@ class Assistant:
             query = self._standalone(question, history, mode)
             knows = self.reader.knows
             asks_nothing = gate.not_a_question(question, knows)
-            passages = [] if asks_nothing else \
-                self.retriever().search(query, top_k, self.embedder.embed([query])[0], filters)
+            passages = [] if asks_nothing else self._retrieve(query, top_k, filters)
+            spelt = spelling.corrected(query, [p.text for p in passages], knows)
+            if spelt != query:  # a misspelt word, searched again as the passages spell it
+                query, passages = spelt, self._retrieve(spelt, top_k, filters)
             retrieved = time.perf_counter()
             if asks_nothing or not passages or gate.off_topic(query, knows):
                 # what was searched is still shown beside a decline; a greeting searched nothing
@@ -356,6 +358,9 @@ class Assistant:
             return "llm" if self._chat is not None else "extractive"
         return mode
 
+    def _retrieve(self, query: str, top_k: int, filters: Filters | None) -> list[Passage]:
+        return self.retriever().search(query, top_k, self.embedder.embed([query])[0], filters)
+
     def _standalone(self, question: str, history: list[str], mode: str) -> str:
         if not history or not followup.needs_context(question):
             return question
@@ -372,9 +377,10 @@ class Assistant:
         model = self.support_model
         threshold = self.abstain_below_for(filters)
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
-        scored = extractive.score_sentences(query, passages, texts, model, asked=question)
-        kind = extractive.required_kind(question)
-        chosen = extractive.pick(scored, threshold, kind=kind, texts=texts, question=question)
+        asked = spelling.corrected(question, [p.text for p in passages], reader.knows)  # as `query` is
+        scored = extractive.score_sentences(query, passages, texts, model, asked=asked)
+        kind = extractive.required_kind(asked)
+        chosen = extractive.pick(scored, threshold, kind=kind, texts=texts, question=asked)
         support = round(extractive.best_support(scored, kind), 4)
         if not chosen:
             return Answer(question, ABSTAIN_TEXT, True, "extractive", passages=passages, support=support)

@@ -1,9 +1,11 @@
-"""Which sentence an answer quotes first: never below the nearest sentence by cosine, in keyword style too.
+"""Which sentence an answer quotes first: never below the nearest sentence by cosine, in keyword
+style and misspelt too.
 
 The plainest baseline picks, of the retrieved sentences, the one whose embedding is closest to the
 question's. `qa eval` reports it beside the product's first-sentence accuracy; on a set of
 keyword-style questions about the sample corpus (eval/gold_keyword_sample.jsonl, lower case, no
-function words, as a search box gets them) the product must do at least as well.
+function words, as a search box gets them), and on one of misspelt questions
+(eval/gold_misspelt_sample.jsonl), the product must do at least as well.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from qa.cli import main
 from qa.config import Config
 from qa.eval import metrics
 from qa.eval.gold import read_gold
-from qa.eval.sentence_choice import keyword_style, nearest_sentence
+from qa.eval.sentence_choice import keyword_style, misspelt, nearest_sentence
 from qa.filters import Filters
 from qa.results import Passage
 from qa.service import Assistant
@@ -30,6 +32,7 @@ from qa.text import STOPWORDS, words
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORD_GOLD = ROOT / "eval" / "gold_keyword_sample.jsonl"
+MISSPELT_GOLD = ROOT / "eval" / "gold_misspelt_sample.jsonl"
 CORPUS = ROOT / "docs_corpus"
 
 
@@ -73,11 +76,34 @@ def test_the_keyword_set_is_well_formed():
             assert any(a in text for a in q.answers), q.id
 
 
-def test_keyword_questions_quote_an_answering_sentence_first_at_least_as_often_as_the_baseline(sample_index_dir):
+def test_the_misspelt_set_is_well_formed_and_each_question_has_a_word_the_corpus_does_not_know(assistant):
+    questions = read_gold(MISSPELT_GOLD)
+    assert len(questions) >= 25 and all(q.answerable for q in questions)
+    for q in questions:
+        assert any(len(w) >= 5 and not assistant.reader.knows(w) for w in words(q.question)), q.id
+        for ev in q.evidence:
+            assert (CORPUS / ev.doc_id).read_text(encoding="utf-8").count(ev.quote) == 1, f"{q.id}: {ev.quote!r}"
+
+
+def test_a_slip_of_the_fingers_is_seeded_and_falls_inside_one_longer_word():
+    question = "How many people have left Chechnya to join the fighting in Syria?"
+    slips = {misspelt(question, seed) for seed in range(30)}
+    assert misspelt(question, 4) == misspelt(question, 4) and question not in slips and len(slips) > 10
+    for slipped in slips:
+        changed = [(a, b) for a, b in zip(question.split(), slipped.split()) if a != b]
+        assert len(slipped.split()) == len(question.split()) and len(changed) == 1, slipped
+        (word, slip), = changed
+        assert len(word.strip("?")) >= 5 and word[0] == slip[0] and word[-1] == slip[-1]
+    assert misspelt("Who is he?") == "Who is he?"  # no word long enough
+
+
+@pytest.mark.parametrize("gold", [KEYWORD_GOLD, MISSPELT_GOLD], ids=["keyword", "misspelt"])
+def test_questions_as_people_type_them_quote_an_answering_sentence_first_at_least_as_often_as_the_baseline(
+        sample_index_dir, gold):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["--index-dir", str(sample_index_dir), "--corpus-dir", str(CORPUS),
-                     "eval", str(KEYWORD_GOLD), "--mode", "extractive", "--json"])
+                     "eval", str(gold), "--mode", "extractive", "--json"])
     assert code == 0
     first = json.loads(out.getvalue())["first_sentence"]
     assert first["cosine_baseline"] is not None

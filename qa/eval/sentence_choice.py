@@ -7,11 +7,13 @@
   a gold evidence span; `qa eval` reports both as `first_sentence` (qa/eval/README.md).
 - `keyword_style`: a question rewritten as a search box sees it: lower case, no punctuation,
   function words dropped, word order partly shuffled; seeded, so a set rewrites the same way every run.
+- `misspelt`: a question with one slip of the fingers in one of its longer words; seeded too.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,6 +29,8 @@ from qa.text import STOPWORDS, words
 # Question words that a keyword query sometimes keeps ("how african americans were immigrated").
 _QUESTION_WORDS = ("what", "which", "who", "whom", "whose", "when", "where", "why", "how")
 KEEP_QUESTION_WORD = 0.5  # the share of rewrites that keep a question word they start with
+_SLIPPED = re.compile(r"[A-Za-z]{5,}")  # the words a slip may fall in: letters only, five or more
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
 def nearest_sentence(question: str, passages: Sequence[Passage], texts: dict[str, str], embed: Embed) -> Span | None:
@@ -74,3 +78,30 @@ def keyword_style(question: str, seed: int = 0) -> str:
         i = rng.randrange(len(kept) - 1)
         kept[i], kept[i + 1] = kept[i + 1], kept[i]
     return " ".join(kept)
+
+
+def misspelt(question: str, seed: int = 0) -> str:
+    """The question with one slip in one of its content words of five letters or more, never in
+    the word's first or last letter: a letter dropped or doubled, two neighbours swapped, or a
+    letter struck as the key beside it ("Chechnya" -> "Chechnua"). The same question and seed give
+    the same slip; a question without such a word comes back as it was."""
+    rng = random.Random(f"{seed}\n{question}")
+    found = [m for m in _SLIPPED.finditer(question) if m.group().lower() not in STOPWORDS]
+    if not found:
+        return question
+    match = rng.choice(found)
+    word, i = match.group(), rng.randrange(1, len(match.group()) - 2)
+    slip = rng.choice(("drop", "double", "swap", "key"))
+    if slip == "drop":
+        word = word[:i] + word[i + 1 :]
+    elif slip == "double":
+        word = word[: i + 1] + word[i:]
+    elif slip == "swap":
+        word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    else:
+        row = next((r for r in _KEY_ROWS if word[i].lower() in r), None)
+        if row:
+            j = row.index(word[i].lower())
+            beside = rng.choice([row[k] for k in (j - 1, j + 1) if 0 <= k < len(row)])
+            word = word[:i] + (beside.upper() if word[i].isupper() else beside) + word[i + 1 :]
+    return question[: match.start()] + word + question[match.end() :]
