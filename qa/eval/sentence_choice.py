@@ -98,10 +98,9 @@ def misspelt(question: str, seed: int = 0) -> str:
         word = word[: i + 1] + word[i:]
     elif slip == "swap":
         word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    else:
-        row = next((r for r in _KEY_ROWS if word[i].lower() in r), None)
-        if row:
-            j = row.index(word[i].lower())
-            beside = rng.choice([row[k] for k in (j - 1, j + 1) if 0 <= k < len(row)])
-            word = word[:i] + (beside.upper() if word[i].isupper() else beside) + word[i + 1 :]
+    else:  # every letter is on a row: the words are of A-Z alone
+        row = next(r for r in _KEY_ROWS if word[i].lower() in r)
+        j = row.index(word[i].lower())
+        beside = rng.choice([row[k] for k in (j - 1, j + 1) if 0 <= k < len(row)])
+        word = word[:i] + (beside.upper() if word[i].isupper() else beside) + word[i + 1 :]
     return question[: match.start()] + word + question[match.end() :]
