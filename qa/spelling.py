@@ -2,11 +2,16 @@
 
 "Who leads ISIS in Chechnia?" finds its passages (the embedder reads word pieces), but a word
 that no document holds counts for nothing in the sentence signals, the question checks take
-"Chechnia" for a name the document never gives, and the answer is declined. A word the corpus
-does not know, of MIN_LETTERS letters or more, is read as the one word of the retrieved passages
-that is a single edit away (a letter added, dropped or changed, or two neighbours swapped). One
-edit only, and only one such word: "Slovakia" never becomes "Slovenia", and a word with two
-near neighbours is left as it is.
+"Chechnia" for a name the documents never give, and the answer is declined. A word the corpus
+does not know, of MIN_LETTERS letters or more and no stopword, is read as the one word of the
+retrieved passages a single slip away: a letter added, dropped or changed, or two neighbours
+swapped, never the first letter nor the last. So "Slovakia" never becomes "Slovenia" (two
+slips), "Gambia" never "Zambia" nor "Petrov" "Petrova" (a real name of another), and a word
+with two near neighbours is left as it is. A name of the corpus's own one inner slip from the
+one asked ("Austen" for "Austin") is still read as the corpus's.
+
+`Assistant.ask` searches again with the words corrected, and the answer's `query` shows them;
+in LLM mode the model still reads the question as it was asked.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-MIN_LETTERS = 5  # shorter words have too many neighbours one edit away ("Iran", "Iraq")
+from qa.text import STOPWORDS
+
+MIN_LETTERS = 5  # shorter words have too many neighbours one slip away ("Iran", "Iraq")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 
@@ -30,20 +37,31 @@ def one_edit_apart(a: str, b: str) -> bool:
     return a[i + 1 :] == b[i + 1 :] or (a[i + 2 :] == b[i + 2 :] and a[i : i + 2] == b[i : i + 2][::-1])
 
 
-def corrected(question: str, passages: Iterable[str], known: Callable[[str], bool]) -> str:
-    """`question` with each word that `known` (the corpus) does not hold replaced by the passages'
-    word one edit away, where there is exactly one (its case as the passages write it)."""
+def _inner_slip(a: str, b: str) -> bool:
+    """One slip apart, with the first and the last letter where they were."""
+    return a[0] == b[0] and a[-1] == b[-1] and one_edit_apart(a, b)
+
+
+def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]) -> dict[str, str]:
+    """For each word of `text` that `known` (the corpus) does not hold, the passages' word one
+    inner slip away, where there is exactly one: {"Chechnia": "Chechnya"}. In the case it was asked
+    in: a lower-case word stays lower case."""
     spelt: dict[str, str] = {}
-    for text in passages:
-        for word in _WORD.findall(text):
-            spelt.setdefault(word.lower(), word)
-
-    def fix(match: re.Match) -> str:
-        word = match.group()
+    for passage in passages:
+        for word in _WORD.findall(passage):
+            if word.lower() not in spelt or spelt[word.lower()].isupper():  # "Ministry", not a heading's "MINISTRY"
+                spelt[word.lower()] = word
+    found = {}
+    for word in set(_WORD.findall(text)):
         lowered = word.lower()
-        if len(word) < MIN_LETTERS or lowered in spelt or known(word):
-            return word
-        near = [w for w in spelt if one_edit_apart(lowered, w)]
-        return spelt[near[0]] if len(near) == 1 else word
+        if len(word) < MIN_LETTERS or lowered in STOPWORDS or lowered in spelt or known(word):
+            continue
+        near = [w for w in spelt if _inner_slip(lowered, w)]
+        if len(near) == 1:
+            found[word] = near[0] if word.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]
+    return found
 
-    return _WORD.sub(fix, question)
+
+def corrected(text: str, fixes: dict[str, str]) -> str:
+    """`text` with the words of `fixes` replaced, whole words only."""
+    return _WORD.sub(lambda m: fixes.get(m.group(), m.group()), text) if fixes else text

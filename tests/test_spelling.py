@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from qa.spelling import corrected, one_edit_apart
+from qa.spelling import corrected, corrections, one_edit_apart
 
-PASSAGE = "A total of 405 people have left Chechnya to join the fighting, the Interior Ministry said."
+PASSAGE = "A total of 405 people have left Chechnya to join the fighting, the INTERIOR MINISTRY and the Ministry said."
+UNKNOWN = lambda word: False  # noqa: E731  a corpus that knows no word of the question
+
+
+def fixed(question: str, passages: list[str], known=UNKNOWN) -> str:
+    return corrected(question, corrections(question, passages, known))
 
 
 @pytest.mark.parametrize("a, b", [("chechnia", "chechnya"), ("minstry", "ministry"), ("ministyr", "ministry"),
@@ -21,19 +26,27 @@ def test_two_edits_or_none_is_not_one(a, b):
     assert not one_edit_apart(a, b)
 
 
-def test_a_word_the_corpus_does_not_know_is_read_as_the_passages_spell_it():
-    unknown = lambda word: False  # noqa: E731
-    assert corrected("how many left chechnia, said the Minstry?", [PASSAGE], unknown) == \
-        "how many left Chechnya, said the Ministry?"
+def test_a_word_the_corpus_does_not_know_is_read_as_the_passages_spell_it_in_the_case_it_was_asked():
+    assert fixed("how many left chechnia, said the Minstry?", [PASSAGE]) == "how many left chechnya, said the Ministry?"
+    assert fixed("How many left Chechnia?", [PASSAGE]) == "How many left Chechnya?"
 
 
-def test_known_words_short_words_and_words_with_no_single_neighbour_stay():
-    assert corrected("Who left Chechnia?", [PASSAGE], lambda word: True) == "Who left Chechnia?"
-    assert corrected("Who is Toal?", [PASSAGE], lambda word: False) == "Who is Toal?"  # "total": too short to say
-    assert corrected("What is the capital of Slovakia?", ["Ljubljana is the capital of Slovenia."],
-                     lambda word: False) == "What is the capital of Slovakia?"
-    both = ["Mr Hanson met Mr Hansen."]
-    assert corrected("Who is Hansan?", both, lambda word: False) == "Who is Hansan?"  # one edit from each
+def test_known_words_stopwords_short_words_and_words_with_no_single_neighbour_stay():
+    assert fixed("Who left Chechnia?", [PASSAGE], known=lambda word: True) == "Who left Chechnia?"
+    assert fixed("Who is Toal?", [PASSAGE]) == "Who is Toal?"  # "total": too short to say
+    assert fixed("Where were their soldiers?", ["Three soldiers and the heir were there."]) == \
+        "Where were their soldiers?"  # a stopword is never the corpus's word, and never a slip
+    assert fixed("Who is Hansan?", ["Mr Hanson met Mr Hansen."]) == "Who is Hansan?"  # one slip from each
+
+
+@pytest.mark.parametrize("question, passage", [
+    ("What is the capital of Slovakia?", "Ljubljana is the capital of Slovenia."),  # two slips
+    ("What is the capital of Gambia?", "Lusaka is the capital of Zambia."),  # the first letter
+    ("What did Petrov say?", "Petrova said the talks had failed."),  # a last letter added
+    ("Where does Petrova live?", "Petrov lives in Kazan."),  # a last letter dropped
+])
+def test_another_real_name_is_never_read_as_the_one_asked(question, passage):
+    assert fixed(question, [passage]) == question
 
 
 def test_a_misspelt_name_is_searched_and_answered_as_the_corpus_spells_it(assistant):
@@ -42,3 +55,8 @@ def test_a_misspelt_name_is_searched_and_answered_as_the_corpus_spells_it(assist
     assert misspelt.query == "What did the Russian Interior Ministry say?"
     assert not misspelt.abstained and misspelt.citations[0].id == spelt.citations[0].id
     assert misspelt.question == "What did the Russian Interior Minstry say?"  # the question as it was asked
+
+
+def test_a_name_a_last_letter_from_one_of_the_corpus_is_searched_as_asked(assistant):
+    answer = assistant.ask("How many people have left Chechnya to join the fighting in Syria, according to Kadyrova?")
+    assert answer.query.endswith("according to Kadyrova?")  # "Kadyrov" is a last letter away: another name
