@@ -42,14 +42,22 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)]|[a-z][.)])\s")
 _STRUCTURE = re.compile(r"[ \t]*(?:#|\||```|~~~|>)")  # a Markdown heading, table row or code fence; a quote
 _FIELD = re.compile(r"[ \t]*\w[\w .'-]{0,40}:\s")  # "city: Oslo", a line of a record
 _HEADER = re.compile(r"[ \t]*[A-Za-z][\w-]{0,30}:\s")  # "Subject: ", a field inside wrapped text
-# A line break between up to four element symbols ("CO", "SiO", "Al") and the one or two digits of
-# their subscript, which go on with a symbol, a space or punctuation: "CO\n2 emissions", "Al\n2O\n3".
-_SUBSCRIPT_BREAK = re.compile(r"(?<![A-Za-z])((?:[A-Z][a-z]?\d{0,2}){1,4})\n(?=\d{1,2}(?![\da-z]))")
+_ELEMENTS = (
+    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr Y Zr "
+    "Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir "
+    "Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl "
+    "Mc Lv Ts Og").split()
+_SYMBOL = "(?:" + "|".join(sorted(_ELEMENTS, key=len, reverse=True)) + ")"
+# A line break between up to four element symbols ("CO", "SiO", "Al"), not a Roman numeral ("World
+# War II"), and the one or two digits of their subscript, which go on with a symbol, a space or
+# punctuation: "CO\n2 emissions", "Al\n2O\n3".
+_SUBSCRIPT_BREAK = re.compile(rf"(?<![A-Za-z])(?![IVX]+\n)((?:{_SYMBOL}\d{{0,2}}){{1,4}})\n(?=\d{{1,2}}(?![\da-z]))")
 
 
 def join_subscripts(text: str) -> str:
     r"""`text` without the line breaks that cut a formula from its subscript: "CO\n2" reads "CO2".
-    For words, not offsets: the text comes back shorter."""
+    For words, not offsets: the text comes back shorter. (The lexical index still reads "CO" and
+    "2": joining them there would mean indexing every document again.)"""
     return _SUBSCRIPT_BREAK.sub(r"\1", text) if "\n" in text else text
 
 
@@ -150,7 +158,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     cursor = start
     broken = "\n" in text[start:end]
     width = wrap_width(text) if broken else None
-    subscripts = {m.end(1) for m in _SUBSCRIPT_BREAK.finditer(text, start, end)} if broken else set()
+    # In hard-wrapped text a line break inside a sentence is a space already.
+    subscripts = {m.end(1) for m in _SUBSCRIPT_BREAK.finditer(text, start, end)} if broken and not width else set()
     for match in _END.finditer(text, start, end):
         if match.group() == "\n":
             if match.start() in subscripts or not _breaks_sentence(text, match.start(), width):

@@ -134,6 +134,6 @@ def test_a_formula_cut_from_its_subscript_by_a_line_break_stays_in_its_sentence(
                                      "Ozone (O3) absorbs UV light with the formula O2.\nNext line.")
     # A line that ends with a word, a number or a heading's numeral is no formula.
     for lines in ("Ingredients\n2 eggs\n3 cups of flour", "Results\n2 samples failed.", "Chapter 2\n3 things",
-                  "Wrong figures\n2nd edition"):
+                  "Wrong figures\n2nd edition", "Appendix A\n1 Overview", "World War II\n2 million died."):
         assert texts(lines) == lines.split("\n")
         assert join_subscripts(lines) == lines
