@@ -93,7 +93,8 @@ def test_a_slip_of_the_fingers_is_seeded_and_falls_inside_one_longer_word():
         changed = [(a, b) for a, b in zip(question.split(), slipped.split()) if a != b]
         assert len(slipped.split()) == len(question.split()) and len(changed) == 1, slipped
         (word, slip), = changed
-        assert len(word.strip("?")) >= 5 and word[0] == slip[0] and word[-1] == slip[-1]
+        word, slip = word.rstrip("?"), slip.rstrip("?")
+        assert len(word) >= 5 and word[0] == slip[0] and word[-1] == slip[-1]
     assert misspelt("Who is he?") == "Who is he?"  # no word long enough
 
 

@@ -84,7 +84,8 @@ def misspelt(question: str, seed: int = 0) -> str:
     """The question with one slip in one of its content words of five letters or more, never in
     the word's first or last letter: a letter dropped or doubled, two neighbours swapped, or a
     letter struck as the key beside it ("Chechnya" -> "Chechnua"). The same question and seed give
-    the same slip; a question without such a word comes back as it was."""
+    the same slip; a question without such a word comes back as it was, and so does one whose slip
+    swaps two like letters ("Tennessee")."""
     rng = random.Random(f"{seed}\n{question}")
     found = [m for m in _SLIPPED.finditer(question) if m.group().lower() not in STOPWORDS]
     if not found:
