@@ -70,16 +70,20 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _missing(model_dir: Path) -> list[str]:
+    """The weights and the files BESIDE them that `model_dir` lacks."""
+    return [name for name in (WEIGHTS, *BESIDE) if not (model_dir / name).is_file()]
+
+
 def installed(model_dir: Path) -> bool:
     """Whether `model_dir` holds the weights and the files BESIDE them (not whether they check)."""
-    return all((model_dir / name).is_file() for name in (WEIGHTS, *BESIDE))
+    return not _missing(model_dir)
 
 
 def checked(model_dir: Path, expected: str) -> Path:
     """`model_dir`, once it is `installed` and its weights are the expected file; else WeightsMismatch."""
-    for name in (WEIGHTS, *BESIDE):
-        if not (model_dir / name).is_file():
-            raise WeightsMismatch(f"{model_dir.name}/{name} is missing")
+    if missing := _missing(model_dir):
+        raise WeightsMismatch(f"{model_dir.name}/{missing[0]} is missing")
     found = sha256(model_dir / WEIGHTS)
     if found != expected:
         raise WeightsMismatch(f"{model_dir.name}/{WEIGHTS} has sha256 {found[:16]}..., not the upstream "
