@@ -242,7 +242,7 @@ class Assistant:
             knows = self.reader.knows
             asks_nothing = gate.not_a_question(question, knows)
             passages = [] if asks_nothing else self._retrieve(query, top_k, filters)
-            fixes = spelling.corrections(f"{query} {question}", [p.text for p in passages], knows)
+            fixes = spelling.corrections(f"{query} {question}", (p.text for p in passages), knows)
             spelt = spelling.corrected(query, fixes)
             if spelt != query:  # a misspelt word, searched again as the passages spell it
                 query, passages = spelt, self._retrieve(spelt, top_k, filters)
@@ -255,7 +255,7 @@ class Assistant:
             elif mode == "llm":
                 answer = yield from self._generate(question, passages, stream)
             else:
-                answer = self._extract(question, query, passages, filters, spelling.corrected(question, fixes))
+                answer = self._extract(question, spelling.corrected(question, fixes), query, passages, filters)
                 yield answer.answer
             answer.query = query
             done = time.perf_counter()
@@ -373,15 +373,14 @@ class Assistant:
                 return rewritten
         return followup.condense(question, history)
 
-    def _extract(self, question: str, query: str, passages: list[Passage], filters: Filters | None = None,
-                 asked: str | None = None) -> Answer:
+    def _extract(self, question: str, asked: str, query: str, passages: list[Passage],
+                 filters: Filters | None) -> Answer:
         """The answer quoted from the passages: `query` is what was searched, `asked` the turn as it
         is read (its misspelt words corrected), `question` the turn as it was asked."""
         reader = self.reader
         model = self.support_model
         threshold = self.abstain_below_for(filters)
         texts = {p.doc_id: reader.text(p.doc_id) for p in passages}
-        asked = asked or question
         scored = extractive.score_sentences(query, passages, texts, model, asked=asked)
         kind = extractive.required_kind(asked)
         chosen = extractive.pick(scored, threshold, kind=kind, texts=texts, question=asked)

@@ -45,18 +45,19 @@ def _inner_slip(a: str, b: str) -> bool:
 def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]) -> dict[str, str]:
     """For each word of `text` that `known` (the corpus) does not hold, the passages' word one
     inner slip away, where there is exactly one: {"Chechnia": "Chechnya"}. In the case it was asked
-    in: a lower-case word stays lower case."""
+    in: a lower-case word stays lower case. The passages are read only when a word is unknown."""
+    unknown = {w for w in _WORD.findall(text) if len(w) >= MIN_LETTERS and w.lower() not in STOPWORDS
+               and not known(w)}
+    if not unknown:
+        return {}
     spelt: dict[str, str] = {}
     for passage in passages:
         for word in _WORD.findall(passage):
             if word.lower() not in spelt or spelt[word.lower()].isupper():  # "Ministry", not a heading's "MINISTRY"
                 spelt[word.lower()] = word
     found = {}
-    for word in set(_WORD.findall(text)):
-        lowered = word.lower()
-        if len(word) < MIN_LETTERS or lowered in STOPWORDS or lowered in spelt or known(word):
-            continue
-        near = [w for w in spelt if _inner_slip(lowered, w)]
+    for word in (w for w in unknown if w.lower() not in spelt):  # the passages hold it as it is
+        near = [w for w in spelt if _inner_slip(word.lower(), w)]
         if len(near) == 1:
             found[word] = near[0] if word.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]
     return found
