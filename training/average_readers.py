@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from qa.support import SETTINGS, WEIGHTS  # noqa: E402
-from training.train_support import commit_of_tree  # noqa: E402
+from training.train_support import command_line, commit_of_tree  # noqa: E402
 
 
 def averaged(first: dict, second: dict, first_scale: float, second_scale: float) -> tuple[dict, float]:
@@ -69,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     rank = settings[0]["rank"] + settings[1]["rank"]
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out / WEIGHTS))
-    command = argv if argv is not None else sys.argv[1:]
     made = {**settings[0], "rank": rank, "alpha": scale * rank,
-            "trained": {"command": "python training/average_readers.py " + " ".join(command),
+            "trained": {"command": command_line("training/average_readers.py", argv),
                         "commit": commit_of_tree(), "averaged": [s.get("trained", {}) for s in settings]}}
     (args.out / SETTINGS).write_text(json.dumps(made, indent=2) + "\n", encoding="utf-8")
     if args.bench:

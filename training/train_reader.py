@@ -53,8 +53,8 @@ from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
-from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, commit_of_tree, \
-    go_on_from, save_checkpoint, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
+from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, command_line, \
+    commit_of_tree, go_on_from, save_checkpoint, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
 
 MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
 LONGEST_ANSWER = 30  # tokens
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.measure_only:
         settings = {"base": BUNDLED_BASE, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),
                     "max_tokens": MAX_TOKENS, "longest_answer": LONGEST_ANSWER,
-                    "trained": {"command": "python training/train_reader.py " + " ".join(sys.argv[1:]),
+                    "trained": {"command": command_line("training/train_reader.py", argv),
                                 "commit": commit_of_tree(), "questions": len(encoded),
                                 "minutes": round((time.time() - began) / 60, 1),
                                 "training_minutes_all_sittings": round(trained_seconds(checkpoint) / 60, 1),

@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = dict(provisional, answer_threshold=answer_threshold, claim_threshold=claim_threshold)
     seconds = trained_seconds(checkpoint)
     settings["trained"] = {
-        "command": "python training/train_support.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": command_line("training/train_support.py", argv),
         "commit": commit_of_tree(),
         "claims_task": args.claims,
         "went_on_from": previous,
@@ -507,6 +507,12 @@ def _at_least_zero(value: str) -> int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"a whole number of 0 or more, not {value!r}")
     return int(value)
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that ran `script` (its path from the root), to record with what it made: with
+    `argv` when it was called with them, else with the process's arguments."""
+    return f"python {script} " + " ".join(sys.argv[1:] if argv is None else argv)
 
 
 def commit_of_tree() -> str:
