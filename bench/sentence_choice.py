@@ -18,6 +18,12 @@ them). The sets:
   sentences known to hold it (`pin`): the files' offsets are first occurrences, so where an
   answer's text occurs in two sentences no offset says which one was marked, and a question
   none of whose answers pins a sentence is left out (the table says how many are scored);
+- search-engine questions (`--search-questions`, by default
+  bench/search_questions/held_out.jsonl): questions written from an article's title alone, as
+  people type them into a search engine ("when was super bowl 50"), each asked of the first
+  paragraph of its article (the held-out SQuAD dev articles' summaries), which answers some of
+  them; the answerable ones are scored, the rest count among what the bar declines (see
+  bench/search_questions/README.md);
 - each again in keyword style (`keyword_style`: lower case, function words dropped, word order
   partly shuffled, seed `--seed`), and in its own words with one slip of the fingers in one of its
   longer words (`misspelt`, the same seed).
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gzip
 import json
 import os
 import random
@@ -70,6 +77,7 @@ from training.support_data import answer_sentences, train_articles  # noqa: E402
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
+SEARCH_QUESTIONS = ROOT / "bench" / "search_questions" / "held_out.jsonl"
 
 
 @dataclass
@@ -116,6 +124,31 @@ def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQues
     return [q for q in pinned if q.evidence], others, corpus
 
 
+def asked_of(q: GoldQuestion) -> str:
+    """The paragraph a search-engine question is asked of: the first of the article its id names
+    ("Steam_engine-3" is asked of "Steam_engine#0"), whether or not it answers."""
+    return q.id.rsplit("-", 1)[0] + "#0"
+
+
+def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
+    """The first paragraphs named ("<article>#0"), as corpus records: of the SQuAD dev articles
+    from its corpus, of the training articles from the training set."""
+    found = {}
+    with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip() and (doc := json.loads(line))["_id"] in doc_ids:
+                found[doc["_id"]] = doc
+    if doc_ids - found.keys():
+        with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
+            for article in json.load(f)["data"]:
+                if (doc_id := article["title"] + "#0") in doc_ids:
+                    found[doc_id] = {"_id": doc_id, "title": article["title"].replace("_", " "),
+                                     "text": article["paragraphs"][0]["context"]}
+    if missing := doc_ids - set(found):
+        raise SystemExit(f"no such SQuAD article: {', '.join(sorted(missing))}")
+    return list(found.values())
+
+
 def pin(q: GoldQuestion, text: str) -> GoldQuestion:
     """The question with its evidence where the answer is known to be: every place an answer text
     occurs in the sentences that `answer_sentences` pins. gold.jsonl's offset is that of the first
@@ -127,6 +160,17 @@ def pin(q: GoldQuestion, text: str) -> GoldQuestion:
                 for s, _, sentence in answer_sentences(q.answers, sentences)
                 for answer in dict.fromkeys(q.answers) for found in re.finditer(re.escape(answer), sentence)]
     return replace(q, evidence=evidence)
+
+
+def declined_unanswered(assistant: Assistant, questions: list[GoldQuestion]) -> dict:
+    """Questions that the paragraph they are asked of does not answer: the share declined at the
+    bar for named documents."""
+    answering_all = copy.copy(assistant)
+    answering_all.config = assistant.config.with_(abstain_below=0.0)
+    bar = assistant.abstain_below_for(Filters.parse({"doc_ids": ["-"]}))
+    supports = [answering_all.ask(q.question, filters={"doc_ids": [asked_of(q)]}, mode="extractive").support or 0.0
+                for q in questions]
+    return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports])))}
 
 
 def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[str, str]) -> dict:
@@ -271,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the keyword rewrite's and the slips' seed")
     parser.add_argument("--unanswerable", type=int, default=150,
                         help="of those, how many are also asked of another paragraph (default 150)")
+    parser.add_argument("--search-questions", type=Path, default=SEARCH_QUESTIONS, metavar="GOLD",
+                        help="search-engine questions, each asked of its article's first paragraph "
+                             "(default: the held-out set; bench/search_questions/fitting.jsonl is for fitting and choosing)")
     parser.add_argument("--diagnose", action="store_true", help="also show where the answering sentence is lost")
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
     parser.add_argument("--model-dir", type=Path,
@@ -287,10 +334,17 @@ def main(argv: list[str] | None = None) -> int:
         sample.ingest()
         gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
         squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work))
+        searched = read_gold(args.search_questions)
+        indexed = {json.loads(line)["_id"] for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()}
+        with open(corpus, "a", encoding="utf-8") as out:  # the summaries the search-engine questions are asked of
+            for doc in summaries(args.bench, {asked_of(q) for q in searched} - indexed):
+                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])
         squad_questions = locate(squad_questions, squad.reader.text)
+        searched = locate(searched, squad.reader.text)
+        search_name = f"search-engine questions, {args.search_questions.stem.replace('_', ' ')}"
 
         def keyword(questions: list[GoldQuestion]) -> list[GoldQuestion]:
             return [replace(q, question=keyword_style(q.question, args.seed)) for q in questions]
@@ -303,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("SQuAD held-out, own paragraph", squad, squad_questions, True),
                 ("SQuAD held-out, own paragraph, keyword style", squad, keyword(squad_questions), True),
                 ("sample, misspelt", sample, slipped(gold), False),
-                ("SQuAD held-out, own paragraph, misspelt", squad, slipped(squad_questions), True)]
+                ("SQuAD held-out, own paragraph, misspelt", squad, slipped(squad_questions), True),
+                (search_name, squad, [q for q in searched if q.answerable], True)]
         results = {}
         for name, assistant, questions, filtered in sets:
             began = time.perf_counter()
@@ -315,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                            for style, chosen in (("own words", squad_questions),
                                                  ("keyword style", keyword(squad_questions)),
                                                  ("misspelt", slipped(squad_questions)))}
+        unanswered = declined_unanswered(squad, [q for q in searched if not q.answerable])
 
     print(f"```\n{command}\n```\n")
     print(f"SQuAD held-out: of {args.squad} questions, {len(squad_questions)} whose answering sentence is known "
@@ -329,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     for style, found in asked_elsewhere.items():
         (bar, named), (corpus_bar, whole) = found["named"], found["corpus"]
         print(f"| SQuAD held-out, {style} | {found['n']} | {named:.3f} ({bar}) | {whole:.3f} ({corpus_bar}) |")
+    (bar, named) = unanswered["named"]
+    print(f"\nOf the {search_name}, those that their summary does not answer ({unanswered['n']}), asked of it: "
+          f"declined {named:.3f} at the named-document bar ({bar}).")
     if timed:
         print("\nWarm `ask` on the sample corpus (eval/gold_sample.jsonl, three passes, taking turns):\n")
         print("| settings | asks | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: |\n" + timed)
