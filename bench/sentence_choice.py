@@ -316,8 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unanswerable", type=int, default=150,
                         help="of those, how many are also asked of another paragraph (default 150)")
     parser.add_argument("--search-questions", type=Path, default=SEARCH_QUESTIONS, metavar="GOLD",
-                        help="search-engine questions, each asked of its article's first paragraph "
-                             "(default: the held-out set; bench/search_questions/fitting.jsonl is for fitting and choosing)")
+                        help="search-engine questions, each asked of its article's first paragraph (default: "
+                             "the held-out set; bench/search_questions/fitting.jsonl is for fitting and choosing)")
     parser.add_argument("--diagnose", action="store_true", help="also show where the answering sentence is lost")
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
     parser.add_argument("--model-dir", type=Path,
