@@ -162,30 +162,30 @@ def pin(q: GoldQuestion, text: str) -> GoldQuestion:
     return replace(q, evidence=evidence)
 
 
+def supports_of(assistant: Assistant, asked: list[tuple[str, str]]) -> list[float]:
+    """The answer's support for each (question, paragraph), asked of that paragraph alone with
+    abstention off."""
+    answering_all = copy.copy(assistant)
+    answering_all.config = assistant.config.with_(abstain_below=0.0)
+    return [answering_all.ask(question, filters={"doc_ids": [doc_id]}, mode="extractive").support or 0.0
+            for question, doc_id in asked]
+
+
 def declined_unanswered(assistant: Assistant, questions: list[GoldQuestion]) -> dict:
     """Questions that the paragraph they are asked of does not answer: the share declined at the
     bar for named documents."""
-    answering_all = copy.copy(assistant)
-    answering_all.config = assistant.config.with_(abstain_below=0.0)
+    supports = supports_of(assistant, [(q.question, asked_of(q)) for q in questions])
     bar = assistant.abstain_below_for(Filters.parse({"doc_ids": ["-"]}))
-    supports = [answering_all.ask(q.question, filters={"doc_ids": [asked_of(q)]}, mode="extractive").support or 0.0
-                for q in questions]
     return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports])))}
 
 
 def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[str, str]) -> dict:
     """Each question asked of another paragraph of its article, which does not hold its answer:
     the share declined at the bar for named documents, and at the bar for the whole corpus."""
-    answering_all = copy.copy(assistant)
-    answering_all.config = assistant.config.with_(abstain_below=0.0)
-    named = {"doc_ids": ["-"]}
-    supports = []
-    for q in questions:
-        other = others[q.id]
-        if any(metrics.contains(assistant.reader.text(other), [a]) for a in q.answers):
-            continue  # that paragraph answers it too
-        supports.append(answering_all.ask(q.question, filters={"doc_ids": [other]}, mode="extractive").support or 0.0)
-    bar, corpus_bar = assistant.abstain_below_for(Filters.parse(named)), assistant.abstain_below
+    supports = supports_of(assistant, [(q.question, others[q.id]) for q in questions  # unless that one answers too
+                                       if not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
+                                                  for a in q.answers)])
+    bar, corpus_bar = assistant.abstain_below_for(Filters.parse({"doc_ids": ["-"]})), assistant.abstain_below
     return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports]))),
             "corpus": (corpus_bar, float(np.mean([s < corpus_bar for s in supports])))}
 
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     for style, found in asked_elsewhere.items():
         (bar, named), (corpus_bar, whole) = found["named"], found["corpus"]
         print(f"| SQuAD held-out, {style} | {found['n']} | {named:.3f} ({bar}) | {whole:.3f} ({corpus_bar}) |")
-    (bar, named) = unanswered["named"]
+    bar, named = unanswered["named"]
     print(f"\nOf the {search_name}, those that their summary does not answer ({unanswered['n']}), asked of it: "
           f"declined {named:.3f} at the named-document bar ({bar}).")
     if timed:
