@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import json
 import os
 import random
@@ -73,7 +72,8 @@ from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
-from training.support_data import answer_sentences, train_articles  # noqa: E402
+from training import support_data  # noqa: E402
+from training.support_data import answer_sentences, summaries, train_articles  # noqa: E402
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
@@ -125,28 +125,8 @@ def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQues
 
 
 def asked_of(q: GoldQuestion) -> str:
-    """The paragraph a search-engine question is asked of: the first of the article its id names
-    ("Steam_engine-3" is asked of "Steam_engine#0"), whether or not it answers."""
-    return q.id.rsplit("-", 1)[0] + "#0"
-
-
-def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
-    """The first paragraphs named ("<article>#0"), as corpus records: of the SQuAD dev articles
-    from its corpus, of the training articles from the training set."""
-    found = {}
-    with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip() and (doc := json.loads(line))["_id"] in doc_ids:
-                found[doc["_id"]] = doc
-    if doc_ids - found.keys():
-        with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
-            for article in json.load(f)["data"]:
-                if (doc_id := article["title"] + "#0") in doc_ids:
-                    found[doc_id] = {"_id": doc_id, "title": article["title"].replace("_", " "),
-                                     "text": article["paragraphs"][0]["context"]}
-    if missing := doc_ids - set(found):
-        raise SystemExit(f"no such SQuAD article: {', '.join(sorted(missing))}")
-    return list(found.values())
+    """The paragraph a search-engine question is asked of (`support_data.asked_of`)."""
+    return support_data.asked_of(q.id)
 
 
 def pin(q: GoldQuestion, text: str) -> GoldQuestion:

@@ -42,3 +42,56 @@ def test_no_article_is_in_two_sets(sentence_choice):
     articles = {name: {sentence_choice.asked_of(q) for q in questions} for name, questions in SETS.items()}
     assert len(articles["held_out"]) == 18
     assert sum(map(len, articles.values())) == len(set().union(*articles.values()))
+
+
+def _bench(folder: Path) -> Path:
+    """A benchmark folder in miniature: one dev article fitted on, one held out, one training article."""
+    import gzip
+    import json
+
+    (folder / "squad-v1.1-dev").mkdir(parents=True)
+    (folder / "squad-v2.0-dev-train").mkdir()
+    (folder / "squad-v1.1-train").mkdir()
+    (folder / "squad-v2.0-dev-train" / "train_articles.txt").write_text("# fitted on\nOxygen\n", encoding="utf-8")
+    corpus = [{"_id": "Oxygen#0", "title": "Oxygen", "text": "Oxygen is an element. It has the symbol O."},
+              {"_id": "Rhine#0", "title": "Rhine", "text": "The Rhine is a river. It rises in the Alps."}]
+    (folder / "squad-v1.1-dev" / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus),
+                                                            encoding="utf-8")
+    train = {"data": [{"title": "Kenya", "paragraphs": [{"context": "Kenya is a country. Its capital is Nairobi."},
+                                                        {"context": "Another paragraph."}]}]}
+    with gzip.open(folder / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "wt", encoding="utf-8") as f:
+        json.dump(train, f)
+    return folder
+
+
+def _gold(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_search_pairs_are_every_sentence_of_the_summary_asked_of_positive_where_marked(tmp_path):
+    from training.support_data import search_pairs
+
+    bench = _bench(tmp_path / "bench")
+    capital = {"doc_id": "Kenya#0", "quote": "Its capital is Nairobi.", "start": 20, "end": 43}
+    gold = _gold(tmp_path / "training.jsonl", [
+        {"id": "Kenya-1", "question": "capital of kenya", "answers": [capital["quote"]], "evidence": [capital]},
+        {"id": "Kenya-2", "question": "kenya population", "answers": [], "evidence": []},
+        {"id": "Oxygen-1", "question": "what is oxygen", "answers": ["Oxygen is an element."],
+         "evidence": [{"doc_id": "Oxygen#0", "quote": "Oxygen is an element.", "start": 0, "end": 21}]}])
+    pairs = [(p.qid, p.second, p.label) for p in search_pairs(bench, gold)]
+    assert pairs == [("sKenya-1", "Kenya is a country.", 0), ("sKenya-1", "Its capital is Nairobi.", 1),
+                     ("sKenya-2", "Kenya is a country.", 0), ("sKenya-2", "Its capital is Nairobi.", 0),
+                     ("sOxygen-1", "Oxygen is an element.", 1), ("sOxygen-1", "It has the symbol O.", 0)]
+
+
+def test_search_pairs_refuse_a_held_out_article(tmp_path):
+    from training.support_data import search_pairs
+
+    bench = _bench(tmp_path / "bench")
+    gold = _gold(tmp_path / "held.jsonl", [{"id": "Rhine-1", "question": "how long is the rhine", "answers": [],
+                                            "evidence": []}])
+    with pytest.raises(ValueError, match="held-out articles.*Rhine"):
+        search_pairs(bench, gold)

@@ -390,6 +390,55 @@ _FUNCTION_WORDS = frozenset("a an the of in on at to for by with from is are was
                             "as and or its it".split())
 
 
+# --- search-engine questions over article summaries (bench/search_questions) ---------------------
+def asked_of(question_id: str) -> str:
+    """The paragraph a search-engine question is asked of: the first of the article its id names
+    ("Steam_engine-3" is asked of "Steam_engine#0"), whether or not it answers."""
+    return question_id.rsplit("-", 1)[0] + "#0"
+
+
+def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
+    """The first paragraphs named ("<article>#0"), as corpus records: of the SQuAD dev articles
+    from its corpus, of the training articles from the training set."""
+    import gzip
+
+    found = {}
+    with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip() and (doc := json.loads(line))["_id"] in doc_ids:
+                found[doc["_id"]] = doc
+    if doc_ids - set(found):
+        with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
+            for article in json.load(f)["data"]:
+                if (doc_id := article["title"] + "#0") in doc_ids:
+                    found[doc_id] = {"_id": doc_id, "title": article["title"].replace("_", " "),
+                                     "text": article["paragraphs"][0]["context"]}
+    if missing := doc_ids - set(found):
+        raise ValueError(f"no such SQuAD article: {', '.join(sorted(missing))}")
+    return list(found.values())
+
+
+def search_pairs(bench: Path, path: Path) -> list[Pair]:
+    """Every sentence of the summary each search-engine question of `path` is asked of, with the
+    question: a positive where the annotators marked it, a negative otherwise (every sentence, for
+    a question the summary does not answer)."""
+    from qa.eval.gold import read_gold
+
+    questions = read_gold(path)
+    with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
+        held_out = {json.loads(line)["_id"].split("#")[0] for line in lines if line.strip()} - set(train_articles(bench))
+    if named := sorted({asked_of(q.id).split("#")[0] for q in questions} & held_out):
+        raise ValueError(f"{path} asks of held-out articles, which nothing may train on: {', '.join(named)}")
+    texts = {doc["_id"]: doc["text"] for doc in summaries(bench, {asked_of(q.id) for q in questions})}
+    pairs = []
+    for q in questions:
+        doc_id = asked_of(q.id)
+        marked = {(e.start, e.end) for e in q.evidence}
+        pairs += [Pair(q.question, texts[doc_id][start:end], int((start, end) in marked), "question",
+                       "search:" + doc_id, "s" + q.id) for start, end in sentence_spans(texts[doc_id])]
+    return pairs
+
+
 def keyword_pairs(pairs: list[Pair], share: float, seed: int = 13) -> list[Pair]:
     """The question pairs of `share` of the questions again, each question in keyword style."""
     rng = random.Random(seed)

@@ -54,8 +54,8 @@ from qa.support import BUNDLED_BASE, MODEL_DIR, SETTINGS, WEIGHTS, SupportModel,
 from training.measures import balanced_accuracy, best_threshold, capped_threshold, expected_calibration_error, \
     f1  # noqa: E402
 from training.support_data import ABSTAIN_REPORT, CONTRAST_KINDS, QUESTIONS_PER_ARTICLE, THRESHOLD_TUNE, Claim, Pair, \
-    altered_claims, altered_questions, keyword_pairs, non_question_pairs, ragtruth_claims, snli_pairs, split_sources, \
-    squad_pairs, squad_questions, squad_train_questions  # noqa: E402
+    altered_claims, altered_questions, keyword_pairs, non_question_pairs, ragtruth_claims, search_pairs, snli_pairs, \
+    split_sources, squad_pairs, squad_questions, squad_train_questions  # noqa: E402
 
 RANK, ALPHA = 16, 32.0
 TARGETS = {  # the linear layers that get a low-rank update, by the base's architecture
@@ -381,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keyword-share", type=float, default=0.0,
                         help="this share of the SQuAD questions again in keyword style (lower case, no function words)")
     parser.add_argument("--snli", type=_at_least_zero, default=0, help="SNLI pairs as claims")
+    parser.add_argument("--search", type=Path, metavar="GOLD",
+                        help="search-engine questions over article summaries, every one kept "
+                             "(bench/search_questions/training.jsonl)")
     parser.add_argument("--non-questions", type=_at_least_zero, default=0,
                         help="greetings, mashing and other articles' questions against sentences, all negatives")
     parser.add_argument("--checkpoint", type=Path,
@@ -429,11 +432,14 @@ def main(argv: list[str] | None = None) -> int:
     fit_n = non_question_pairs(squad_train_questions(args.bench, 2000, args.seed + 1), args.non_questions,
                                args.seed) if args.non_questions else []
 
+    fit_w = search_pairs(args.bench, args.search) if args.search else []
+
     fit = fit_q + extra_q + fit_k + fit_s + fit_n + fit_c + fit_a
-    if args.limit:  # the contrasts are all kept; the rest is sampled a whole question at a time
-        fit = sample_questions(fit, args.limit - len(fit_x), random.Random(args.seed))
-    fit += fit_x
+    if args.limit:  # the contrasts and the search-engine questions are all kept; the rest, a whole question at a time
+        fit = sample_questions(fit, args.limit - len(fit_x) - len(fit_w), random.Random(args.seed))
+    fit += fit_x + fit_w
     print(f"pairs: {len(fit_q)} question + {len(extra_q)} SQuAD-train + {len(fit_k)} keyword + {len(fit_s)} SNLI + "
+          f"{len(fit_w)} search-engine + "
           f"{len(fit_n)} non-question + {len(fit_c)} claim + {len(fit_a)} altered + {len(fit_x)} contrast "
           f"for training ({len(fit)} used), "
           f"{len(tune_q)} + {len(tune_c)} to choose thresholds", file=sys.stderr)
