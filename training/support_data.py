@@ -11,6 +11,8 @@ Each pair is (first, second, label): a question and a sentence that answers it (
   claim check would show the model).
 - Altered SQuAD sentences as claims: a sentence as it stands is supported; with a number or a name
   swapped, or a clause of another paragraph added, it is not (`altered_claims`).
+- Search-engine questions asked of an article's first paragraph (bench/search_questions,
+  `search_pairs`): every sentence of that paragraph, a positive where the annotators marked it.
 
 Articles are split by name, never by question: `ABSTAIN_REPORT` and `THRESHOLD_TUNE` say which
 SQuAD 2.0 articles are kept out of training, to report abstention on and to choose the threshold. The 18 SQuAD 1.1 articles
