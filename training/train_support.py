@@ -10,7 +10,9 @@ a fifth of its sources) and altered SQuAD sentences as claims. `--init DIR` goes
 trained before (the shipped one is two such epochs: see its settings.json). Two options were
 tried and not shipped (the model card says why): `--contrasts N` adds answerable questions
 altered so that their sentence no longer answers them, and `--listwise W` adds a loss that ranks
-each question's answering sentence above the others shown with it. Then, on what it did not
+each question's answering sentence above the others shown with it. `--search GOLD` adds every
+sentence of the summary each search-engine question of GOLD is asked of
+(bench/search_questions/training.jsonl; not yet in the shipped model). Then, on what it did not
 train on:
 - the answer threshold is the one that decides "answer or decline" best for the questions of the
   THRESHOLD_TUNE articles, half of them unanswerable, scoring each question's own candidates
