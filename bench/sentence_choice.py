@@ -72,8 +72,7 @@ from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
-from training import support_data  # noqa: E402
-from training.support_data import answer_sentences, summaries, train_articles  # noqa: E402
+from training.support_data import answer_sentences, asked_of, summaries, train_articles  # noqa: E402
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
@@ -124,11 +123,6 @@ def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQues
     return [q for q in pinned if q.evidence], others, corpus
 
 
-def asked_of(q: GoldQuestion) -> str:
-    """The paragraph a search-engine question is asked of (`support_data.asked_of`)."""
-    return support_data.asked_of(q.id)
-
-
 def pin(q: GoldQuestion, text: str) -> GoldQuestion:
     """The question with its evidence where the answer is known to be: every place an answer text
     occurs in the sentences that `answer_sentences` pins. gold.jsonl's offset is that of the first
@@ -140,6 +134,11 @@ def pin(q: GoldQuestion, text: str) -> GoldQuestion:
                 for s, _, sentence in answer_sentences(q.answers, sentences)
                 for answer in dict.fromkeys(q.answers) for found in re.finditer(re.escape(answer), sentence)]
     return replace(q, evidence=evidence)
+
+
+def named_bar(assistant: Assistant) -> float:
+    """The bar an answer asked of named documents is held to."""
+    return assistant.abstain_below_for(Filters.parse({"doc_ids": ["-"]}))
 
 
 def supports_of(assistant: Assistant, asked: list[tuple[str, str]]) -> list[float]:
@@ -154,8 +153,8 @@ def supports_of(assistant: Assistant, asked: list[tuple[str, str]]) -> list[floa
 def declined_unanswered(assistant: Assistant, questions: list[GoldQuestion]) -> dict:
     """Questions that the paragraph they are asked of does not answer: the share declined at the
     bar for named documents."""
-    supports = supports_of(assistant, [(q.question, asked_of(q)) for q in questions])
-    bar = assistant.abstain_below_for(Filters.parse({"doc_ids": ["-"]}))
+    supports = supports_of(assistant, [(q.question, asked_of(q.id)) for q in questions])
+    bar = named_bar(assistant)
     return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports])))}
 
 
@@ -165,7 +164,7 @@ def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[s
     supports = supports_of(assistant, [(q.question, others[q.id]) for q in questions  # unless that one answers too
                                        if not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
                                                   for a in q.answers)])
-    bar, corpus_bar = assistant.abstain_below_for(Filters.parse({"doc_ids": ["-"]})), assistant.abstain_below
+    bar, corpus_bar = named_bar(assistant), assistant.abstain_below
     return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports]))),
             "corpus": (corpus_bar, float(np.mean([s < corpus_bar for s in supports])))}
 
@@ -315,10 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
         squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work))
         searched = read_gold(args.search_questions)
+        if len({q.answerable for q in searched}) < 2:
+            parser.error(f"{args.search_questions} needs questions both answered and not by their summary")
         indexed = {json.loads(line)["_id"] for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()}
         with open(corpus, "a", encoding="utf-8") as out:  # the summaries the search-engine questions are asked of
-            for doc in summaries(args.bench, {asked_of(q) for q in searched} - indexed):
-                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            for doc in summaries(args.bench, {asked_of(q.id) for q in searched} - indexed):
+                out.write(json.dumps({key: doc[key] for key in ("_id", "title", "text")}, ensure_ascii=False) + "\n")
         squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])

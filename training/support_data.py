@@ -15,8 +15,9 @@ Each pair is (first, second, label): a question and a sentence that answers it (
   `search_pairs`): every sentence of that paragraph, a positive where the annotators marked it.
 
 Articles are split by name, never by question: `ABSTAIN_REPORT` and `THRESHOLD_TUNE` say which
-SQuAD 2.0 articles are kept out of training, to report abstention on and to choose the threshold. The 18 SQuAD 1.1 articles
-that `train_articles.txt` does not list are read by nothing here.
+SQuAD 2.0 articles are kept out of training, to report abstention on and to choose the threshold. The 18 SQuAD 1.1
+articles that `train_articles.txt` does not list are never trained on (the bench reads their summaries through
+`summaries`, and `search_pairs` refuses them).
 """
 
 from __future__ import annotations
@@ -401,14 +402,14 @@ def asked_of(question_id: str) -> str:
 
 def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
     """The first paragraphs named ("<article>#0"), as corpus records: of the SQuAD dev articles
-    from its corpus, of the training articles from the training set."""
+    from its corpus (marked "dev"), of the training articles from the training set."""
     import gzip
 
     found = {}
     with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
         for line in lines:
             if line.strip() and (doc := json.loads(line))["_id"] in doc_ids:
-                found[doc["_id"]] = doc
+                found[doc["_id"]] = {**doc, "dev": True}
     if doc_ids - set(found):
         with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
             for article in json.load(f)["data"]:
@@ -423,21 +424,27 @@ def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
 def search_pairs(bench: Path, path: Path) -> list[Pair]:
     """Every sentence of the summary each search-engine question of `path` is asked of, with the
     question: a positive where the annotators marked it, a negative otherwise (every sentence, for
-    a question the summary does not answer)."""
+    a question the summary does not answer). A file that asks of a held-out article, or of one kept
+    out to choose thresholds or report abstention, is refused, as is a mark that is not one whole
+    sentence as `sentence_spans` splits the summary."""
     from qa.eval.gold import read_gold
 
     questions = read_gold(path)
-    with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
-        held_out = {json.loads(line)["_id"].split("#")[0] for line in lines if line.strip()} - set(train_articles(bench))
-    if named := sorted({asked_of(q.id).split("#")[0] for q in questions} & held_out):
-        raise ValueError(f"{path} asks of held-out articles, which nothing may train on: {', '.join(named)}")
-    texts = {doc["_id"]: doc["text"] for doc in summaries(bench, {asked_of(q.id) for q in questions})}
+    documents = summaries(bench, {asked_of(q.id) for q in questions})
+    dev = {doc["_id"].split("#")[0] for doc in documents if doc.get("dev")}
+    kept_out = (dev - set(train_articles(bench))) | set(ABSTAIN_REPORT) | set(THRESHOLD_TUNE)
+    if named := sorted({asked_of(q.id).split("#")[0] for q in questions} & kept_out):
+        raise ValueError(f"{path} asks of articles that training must not read: {', '.join(named)}")
+    texts = {doc["_id"]: doc["text"] for doc in documents}
     pairs = []
     for q in questions:
         doc_id = asked_of(q.id)
+        spans = sentence_spans(texts[doc_id])
         marked = {(e.start, e.end) for e in q.evidence}
+        if marked - set(spans):
+            raise ValueError(f"{path}: {q.id} marks a span that is not one whole sentence of {doc_id}")
         pairs += [Pair(q.question, texts[doc_id][start:end], int((start, end) in marked), "question",
-                       "search:" + doc_id, "s" + q.id) for start, end in sentence_spans(texts[doc_id])]
+                       "search:" + doc_id, "s" + q.id) for start, end in spans]
     return pairs
 
 

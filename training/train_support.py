@@ -437,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     fit_w = search_pairs(args.bench, args.search) if args.search else []
 
     fit = fit_q + extra_q + fit_k + fit_s + fit_n + fit_c + fit_a
+    if args.limit and args.limit <= len(fit_x) + len(fit_w):
+        parser.error(f"--limit {args.limit} leaves no room beside the {len(fit_x) + len(fit_w)} pairs always kept")
     if args.limit:  # the contrasts and the search-engine questions are all kept; the rest, a whole question at a time
         fit = sample_questions(fit, args.limit - len(fit_x) - len(fit_w), random.Random(args.seed))
     fit += fit_x + fit_w
