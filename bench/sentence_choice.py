@@ -72,7 +72,7 @@ from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
-from training.support_data import answer_sentences, asked_of, summaries, train_articles  # noqa: E402
+from training.support_data import answer_sentences, asked_of, held_out_articles, summaries  # noqa: E402
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
@@ -98,9 +98,9 @@ def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQues
     """`count` questions of the held-out articles; for each, another paragraph of its article
     (seeded); and a corpus file of only the paragraphs these name."""
     squad = bench / "squad-v1.1-dev"
-    fitted = set(train_articles(bench))
+    held_out = held_out_articles(bench)
     questions = [q for q in read_gold(squad / "gold.jsonl")
-                 if q.evidence and q.evidence[0].doc_id.split("#")[0] not in fitted]
+                 if q.evidence and q.evidence[0].doc_id.split("#")[0] in held_out]
     questions = spread(questions, count)
     paragraphs: dict[str, list[str]] = {}
     with open(squad / "corpus.jsonl", encoding="utf-8") as lines:
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         indexed = {json.loads(line)["_id"] for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()}
         with open(corpus, "a", encoding="utf-8") as out:  # the summaries the search-engine questions are asked of
             for doc in summaries(args.bench, {asked_of(q.id) for q in searched} - indexed):
-                out.write(json.dumps({key: doc[key] for key in ("_id", "title", "text")}, ensure_ascii=False) + "\n")
+                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])

@@ -46,8 +46,8 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
     """For each word of `text` that `known` (the corpus) does not hold, the passages' word one
     inner slip away, where there is exactly one: {"Chechnia": "Chechnya"}. In the case it was asked
     in: a lower-case word stays lower case. The passages are read only when a word is unknown."""
-    unknown = {w for w in _WORD.findall(text) if len(w) >= MIN_LETTERS and w.lower() not in STOPWORDS
-               and not known(w)}
+    unknown = {w for w in set(_WORD.findall(text)) if len(w) >= MIN_LETTERS and w.lower() not in STOPWORDS
+               and not known(w)}  # each word looked up once: the query and the turn are often one text
     if not unknown:
         return {}
     spelt: dict[str, str] = {}
