@@ -94,9 +94,11 @@ def spread(items: list, n: int) -> list:
     return list(items) if n >= len(items) else [items[i * len(items) // n] for i in range(n)]
 
 
-def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQuestion], dict[str, str], Path]:
+def held_out_squad(bench: Path, count: int, folder: Path,
+                   also: set[str] = frozenset()) -> tuple[list[GoldQuestion], dict[str, str], Path]:
     """`count` questions of the held-out articles; for each, another paragraph of its article
-    (seeded); and a corpus file of only the paragraphs these name."""
+    (seeded); and a corpus file of only the paragraphs these name, then those `also` names (the
+    summaries that search-engine questions are asked of, `summaries`) that it does not hold yet."""
     squad = bench / "squad-v1.1-dev"
     held_out = held_out_articles(bench)
     questions = [q for q in read_gold(squad / "gold.jsonl")
@@ -119,6 +121,7 @@ def held_out_squad(bench: Path, count: int, folder: Path) -> tuple[list[GoldQues
             if line.strip() and (doc := json.loads(line))["_id"] in wanted:
                 out.write(line)
                 texts[doc["_id"]] = doc["text"]
+        out.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in summaries(bench, set(also) - set(texts)))
     pinned = [pin(q, texts[q.evidence[0].doc_id]) for q in questions]
     return [q for q in pinned if q.evidence], others, corpus
 
@@ -312,14 +315,11 @@ def main(argv: list[str] | None = None) -> int:
                            support=model)
         sample.ingest()
         gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
-        squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work))
         searched = read_gold(args.search_questions)
         if len({q.answerable for q in searched}) < 2:
             parser.error(f"{args.search_questions} needs questions both answered and not by their summary")
-        indexed = {json.loads(line)["_id"] for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()}
-        with open(corpus, "a", encoding="utf-8") as out:  # the summaries the search-engine questions are asked of
-            for doc in summaries(args.bench, {asked_of(q.id) for q in searched} - indexed):
-                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work),
+                                                         also={asked_of(q.id) for q in searched})
         squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])
