@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from index.sentences import join_subscripts
 from qa.text import STOPWORDS, content_terms, stem_words, words
@@ -233,7 +234,7 @@ def number_conflicts(claim: str, evidence: Sequence[str], context: Context | Non
 
 # --- names ---------------------------------------------------------------------------------------
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
-_MONTHS = frozenset("january february march april may june july august september october november december "
+MONTHS = frozenset("january february march april may june july august september october november december "
                     "monday tuesday wednesday thursday friday saturday sunday".split())
 SAME_STEM = 5  # "Chechen" and "Chechnya", "Russia" and "Russian": one name in two forms
 
@@ -253,6 +254,23 @@ def names(text: str, known: set[str] = frozenset()) -> list[str]:
             continue
         found.append(word)
     return found
+
+
+NAMES_FILE = Path(__file__).parent / "models" / "names" / "names.txt"
+
+
+@lru_cache(maxsize=1)
+def common_names() -> frozenset[str]:
+    """Lower-cased words that Wikipedia writes capitalised nearly always inside a sentence:
+    "france", "obama", "tennessee" (`training/build_names.py`)."""
+    return frozenset(NAMES_FILE.read_text(encoding="utf-8").split())
+
+
+def lower_case_names(question: str, known: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """The words of a question written in lower case that are names all the same: common names
+    (`common_names`) and the names of `known` ("what is the capital of france", "who is ramzan kadyrov")."""
+    found = (w for w in re.findall(r"[^\W\d_]+", question) if w.islower() and len(w) >= 3)
+    return [w for w in dict.fromkeys(found) if w in known or w in common_names()]
 
 
 def _known_names(evidence: Sequence[str]) -> set[str]:
@@ -331,8 +349,8 @@ def name_conflicts(claim: str, anchor: str, evidence: Sequence[str], context: Co
         in_anchor = any(_same_name(name, w) for w in anchor_words)
         if in_anchor or (in_evidence and not (close and rivals)):
             continue
-        kind = "date" if name.lower() in _MONTHS else "name"
-        rival = next((o for o in rivals if (o.lower() in _MONTHS) == (kind == "date")), "")
+        kind = "date" if name.lower() in MONTHS else "name"
+        rival = next((o for o in rivals if (o.lower() in MONTHS) == (kind == "date")), "")
         found.append(Conflict(kind, name, _in_full(anchor, rival)))
     return found
 
@@ -432,9 +450,10 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
     """Why `sentence`, of a document (`context`: its title and text), cannot answer `question`:
     the document names none of the names the question asks about, or the question's figure is
     not in it while the sentence gives another of its kind ("What happened in 2005?" against a
-    sentence of 2004). A question in lower case names nothing, and is checked for figures only."""
+    sentence of 2004). A question that writes no name capitalised is read for the names it writes
+    in lower case (`lower_case_names`)."""
     found = []
-    asked = [n for n in dict.fromkeys(names(question, context.names))]
+    asked = list(dict.fromkeys(names(question, context.names))) or lower_case_names(question, context.names)
     if asked and not any(_same_name(n, w) for n in asked for w in itertools.chain(context.tokens, context.initials)):
         found.append(Conflict("name", asked[0], ""))
     elif rival := _rival_phrase(question, asked, context):

@@ -33,6 +33,8 @@ UNANSWERABLE = [
     "What is the capital of Australia?",
     "Who won the 2018 FIFA World Cup final?",
     "What is the boiling point of water at sea level?",
+    "what is the capital of france",  # in lower case, as a search box gets it: France is still a name
+    "who won the world cup in germany",
 ]
 
 

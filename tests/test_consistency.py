@@ -136,7 +136,23 @@ def test_a_question_about_another_name_or_figure_is_not_answered_by_the_sentence
         [Conflict("name", "Bergen", "")]
     assert question_conflicts("What happened to the office in 2005?", "The Oslo office opened in 2004.", oslo) == \
         [Conflict("date", "2005", "2004")]
-    assert question_conflicts("when did the bergen office open", "The Oslo office opened in 2004.", oslo) == []
+
+
+def test_a_question_in_lower_case_is_read_for_the_names_it_writes():
+    from qa.consistency import common_names, lower_case_names, question_conflicts
+
+    oslo = Context.of(["Oslo notes", "The Oslo office opened in 2004. It has forty staff."])
+    sentence = "The Oslo office opened in 2004."
+    assert question_conflicts("when did the bergen office open", sentence, oslo) == [Conflict("name", "bergen", "")]
+    assert question_conflicts("When did the bergen office open?", sentence, oslo) == [Conflict("name", "bergen", "")]
+    assert question_conflicts("when did the oslo office open", sentence, oslo) == []  # the document's own name
+    assert question_conflicts("when did the office open", sentence, oslo) == []  # no name at all
+    assert question_conflicts("when did oslo and bergen open offices", sentence, oslo) == []  # one name it has
+    assert lower_case_names("what is the capital of france", oslo.names) == ["france"]
+    assert lower_case_names("who is ramzan kadyrov", frozenset({"ramzan", "kadyrov"})) == ["ramzan", "kadyrov"]
+    # The shipped list: names that Wikipedia writes capitalised, not words it also writes in lower case.
+    assert {"france", "syria", "tennessee", "obama"} <= common_names()
+    assert not {"may", "river", "city", "president", "bill", "march"} & common_names()
 
 
 def test_a_formula_whose_subscript_text_extraction_put_on_a_line_of_its_own_is_the_formula():

@@ -1,0 +1,73 @@
+"""Build the list of words that are names even when a question writes them in lower case.
+
+    python training/build_names.py ../shared/bench              # writes qa/models/names/names.txt
+    python training/build_names.py ../shared/bench --out FILE
+
+"what is the capital of france" names France, but nothing in the question says so: a question in
+lower case has no capitals to tell a name by (`consistency.names`). This counts, over every
+paragraph of the SQuAD 1.1 training set (Wikipedia, 442 articles; no development article), how
+often each word is written capitalised inside a sentence (not its first word, not all capitals)
+and how often in lower case. A word seen capitalised at least MIN_SEEN times and in lower case at
+most MAX_LOWER of the time is a name: "france", "obama", "tennessee"; not "may", "bill", "river".
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index.sentences import sentence_spans  # noqa: E402
+from qa.consistency import NAMES_FILE, MONTHS  # noqa: E402
+from qa.text import STOPWORDS  # noqa: E402
+
+MIN_SEEN = 3  # a word seen capitalised fewer times is too rare to say
+MAX_LOWER = 0.05  # "china" is written "china" 5 times of 884: still a name
+MIN_LETTERS = 3
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def case_counts(paragraphs: list[str]) -> tuple[Counter, Counter]:
+    """(capitalised, lower case): how often each lower-cased word is written each way inside a sentence."""
+    capitalised, lower = Counter(), Counter()
+    for text in paragraphs:
+        for start, end in sentence_spans(text):
+            for word in _WORD.findall(text[start:end])[1:]:
+                if len(word) > 1 and word.isupper():  # "NATO", "USA": an acronym says nothing of case
+                    continue
+                (capitalised if word[0].isupper() else lower)[word.lower()] += 1
+    return capitalised, lower
+
+
+def names(capitalised: Counter, lower: Counter) -> list[str]:
+    return sorted(w for w, n in capitalised.items()
+                  if n >= MIN_SEEN and lower[w] <= MAX_LOWER * (n + lower[w]) and len(w) >= MIN_LETTERS
+                  and w not in STOPWORDS and w not in MONTHS)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bench", type=Path, help="the benchmark folder (holds squad-v1.1-train/)")
+    parser.add_argument("--out", type=Path, default=NAMES_FILE)
+    args = parser.parse_args()
+    source = args.bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz"
+    if not source.is_file():
+        parser.error(f"{source} is missing")
+    with gzip.open(source, "rt", encoding="utf-8") as f:
+        articles = json.load(f)["data"]
+    paragraphs = [p["context"] for a in articles for p in a["paragraphs"]]
+    found = names(*case_counts(paragraphs))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(found) + "\n", encoding="utf-8")
+    print(f"{len(found)} names from {len(paragraphs)} paragraphs of {len(articles)} articles -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
