@@ -29,8 +29,9 @@ them). The sets:
   longer words (`misspelt`, the same seed).
 
 What the bar declines is measured too: the first `--unanswerable` held-out questions asked of
-another paragraph of their article, which does not hold the answer, and the share declined at the
-bar for named documents (`named_threshold`) and at the whole corpus's.
+another paragraph of their article, which does not hold the answer, and of a paragraph of another
+held-out article (the own paragraph of another question, so the corpus is the same), and the share
+declined at the bar for named documents (`named_threshold`) and at the whole corpus's.
 
 Each question is asked once with abstention off; its first citation is the answer rule's first
 sentence, and the product quotes it when the answer's support reaches the threshold the product
@@ -126,6 +127,15 @@ def held_out_squad(bench: Path, count: int, folder: Path,
     return [q for q in pinned if q.evidence], others, corpus
 
 
+def another_article(questions: list[GoldQuestion], seed: int = 7) -> dict[str, str]:
+    """For each question, the own paragraph of a question of another article (seeded): asked of it,
+    the question is about something else, as "what is the capital of france" is of a news corpus."""
+    rng = random.Random(seed)
+    paragraphs = sorted({q.evidence[0].doc_id for q in questions})
+    return {q.id: rng.choice([p for p in paragraphs if p.split("#")[0] != q.evidence[0].doc_id.split("#")[0]])
+            for q in questions}
+
+
 def pin(q: GoldQuestion, text: str) -> GoldQuestion:
     """The question with its evidence where the answer is known to be: every place an answer text
     occurs in the sentences that `answer_sentences` pins. gold.jsonl's offset is that of the first
@@ -162,7 +172,7 @@ def declined_unanswered(assistant: Assistant, questions: list[GoldQuestion]) -> 
 
 
 def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[str, str]) -> dict:
-    """Each question asked of another paragraph of its article, which does not hold its answer:
+    """Each question asked of the paragraph `others` names for it, which does not hold its answer:
     the share declined at the bar for named documents, and at the bar for the whole corpus."""
     supports = supports_of(assistant, [(q.question, others[q.id]) for q in questions  # unless that one answers too
                                        if not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
@@ -347,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {len(questions)} questions in {time.perf_counter() - began:.0f} s", file=sys.stderr)
         timed = latency(sample, [q for q in read_gold(SAMPLE_GOLD)], args.latency_against) \
             if args.latency_against else None
-        asked_elsewhere = {style: declines(squad, chosen[: args.unanswerable], others)
+        strangers = another_article(squad_questions)
+        asked_elsewhere = {(style, where): declines(squad, chosen[: args.unanswerable], paragraphs)
+                           for where, paragraphs in (("another paragraph", others), ("another article", strangers))
                            for style, chosen in (("own words", squad_questions),
                                                  ("keyword style", keyword(squad_questions)),
                                                  ("misspelt", slipped(squad_questions)))}
@@ -360,12 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, outcomes in results.items():
         print(row(name, outcomes))
     print("\nWhat the bar for named documents costs: the held-out questions asked of another paragraph "
-          "of their article, which does not hold the answer (share declined):\n")
-    print("| questions | asked of another paragraph | declined at the named-document bar | at the whole-corpus bar |\n"
-          "| --- | ---: | ---: | ---: |")
-    for style, found in asked_elsewhere.items():
+          "of their article, or of another article, which does not hold the answer (share declined):\n")
+    print("| questions | asked of | n | declined at the named-document bar | at the whole-corpus bar |\n"
+          "| --- | --- | ---: | ---: | ---: |")
+    for (style, where), found in asked_elsewhere.items():
         (bar, named), (corpus_bar, whole) = found["named"], found["corpus"]
-        print(f"| SQuAD held-out, {style} | {found['n']} | {named:.3f} ({bar}) | {whole:.3f} ({corpus_bar}) |")
+        print(f"| SQuAD held-out, {style} | {where} | {found['n']} | {named:.3f} ({bar}) | {whole:.3f} ({corpus_bar}) |")
     bar, named = unanswered["named"]
     print(f"\nOf the {search_name}, those that their summary does not answer ({unanswered['n']}), asked of it: "
           f"declined {named:.3f} at the named-document bar ({bar}).")

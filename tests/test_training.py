@@ -216,6 +216,13 @@ def test_the_held_out_gold_is_the_sentence_an_answer_pins(monkeypatch):
     assert all(e.start > GAZA.index(".") for e in evidence)
     assert sentence_choice.pin(GoldQuestion("g", gold.question, ["2007"], gold.evidence), GAZA).evidence == []
 
+    # Asked of another article: the own paragraph of a question about something else.
+    asked = [GoldQuestion(f"{a}{i}", "?", ["x"], [Evidence(f"{a}#{i}", "x", 0, 1)]) for a in "ABC" for i in range(2)]
+    strangers = sentence_choice.another_article(asked)
+    assert strangers == sentence_choice.another_article(asked)  # seeded
+    own = {q.evidence[0].doc_id for q in asked}
+    assert all(p in own and p[0] != q.id[0] for q in asked for p in [strangers[q.id]])
+
 
 def _row(setting: str, style: str, probabilities: list[float], answerable: bool) -> dict:
     """A fitting row whose candidates differ only in the model's probability."""
