@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.consistency import Context, question_conflicts  # noqa: E402
 from qa.eval.sentence_choice import keyword_style  # noqa: E402
-from training.support_data import squad_train_questions  # noqa: E402
+from training.support_data import paragraphs_of, squad_train_questions  # noqa: E402
 
 
 def name_conflict(question: str, title: str, paragraph: str) -> bool:
@@ -38,10 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5, help="which other paragraph each question is asked of")
     args = parser.parse_args()
     questions = squad_train_questions(args.bench, args.questions)
-    paragraphs: dict[str, list[str]] = {}
-    for q in questions:
-        if q.context not in paragraphs.setdefault(q.article, []):
-            paragraphs[q.article].append(q.context)
+    paragraphs = paragraphs_of(questions)
     print(f"{'style':<10}{'questions':>10}{'own paragraph':>15}{'another':>10}{'of':>6}")
     for style in ("as asked", "keyword"):
         rng = random.Random(args.seed)
@@ -53,7 +50,7 @@ def main() -> None:
             if others := [p for p in paragraphs[q.article] if p != q.context]:
                 asked_elsewhere += 1
                 other += name_conflict(question, title, rng.choice(others))
-        print(f"{style:<10}{len(questions):>10}{own / len(questions):>15.3f}{other / asked_elsewhere:>10.3f}"
+        print(f"{style:<10}{len(questions):>10}{own / len(questions):>15.3f}{other / max(asked_elsewhere, 1):>10.3f}"
               f"{asked_elsewhere:>6}")
 
 

@@ -29,9 +29,11 @@ them). The sets:
   longer words (`misspelt`, the same seed).
 
 What the bar declines is measured too: the first `--unanswerable` held-out questions asked of
-another paragraph of their article, which does not hold the answer, and of a paragraph of another
-held-out article (the own paragraph of another question, so the corpus is the same), and the share
-declined at the bar for named documents (`named_threshold`) and at the whole corpus's.
+another paragraph of their article, which does not hold the answer; of a paragraph of another
+held-out article (the own paragraph of another question, so the corpus is the same); and of their
+own paragraph with the one name they ask about swapped for a name of another article
+(`swapped_name`); the share declined at the bar for named documents (`named_threshold`) and at the
+whole corpus's.
 
 Each question is asked once with abstention off; its first citation is the answer rule's first
 sentence, and the product quotes it when the answer's support reaches the threshold the product
@@ -67,6 +69,7 @@ from index.documents import Span  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa import extractive  # noqa: E402
 from qa.config import Config  # noqa: E402
+from qa.consistency import Context, names  # noqa: E402
 from qa.eval import metrics  # noqa: E402
 from qa.eval.gold import Evidence, GoldQuestion, locate, read_gold  # noqa: E402
 from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt  # noqa: E402
@@ -132,8 +135,33 @@ def another_article(questions: list[GoldQuestion], seed: int = 7) -> dict[str, s
     the question is about something else, as "what is the capital of france" is of a news corpus."""
     rng = random.Random(seed)
     paragraphs = sorted({q.evidence[0].doc_id for q in questions})
-    return {q.id: rng.choice([p for p in paragraphs if p.split("#")[0] != q.evidence[0].doc_id.split("#")[0]])
-            for q in questions}
+    elsewhere = {q.id: [p for p in paragraphs if p.split("#")[0] != q.evidence[0].doc_id.split("#")[0]]
+                 for q in questions}
+    return {qid: rng.choice(found) for qid, found in elsewhere.items() if found}
+
+
+def swapped_name(questions: list[GoldQuestion], texts: dict[str, str], seed: int = 11) -> dict[str, str]:
+    """By question id, each question that names one name, which its own paragraph (of `texts`)
+    gives, with that name swapped for one that a paragraph of another article gives and its own
+    does not, as the question checks read names (`Context.mentions`): "Who ruled Normandy in
+    1066?" becomes "Who ruled Jacksonville in 1066?". Its own paragraph does not answer it now. A
+    name to swap in is one that no paragraph writes in lower case ("Tangut", not the "Trust" of
+    "National Trust"), of four letters or more (not the "San" of "San Joaquin")."""
+    rng = random.Random(seed)
+    given = {doc_id: {n for n in names(text) if len(n) > 3} for doc_id, text in texts.items()}
+    lower_anywhere = {w for text in texts.values() for w in re.findall(r"[^\W\d_]+", text) if w.islower()}
+    swapped = {}
+    for q in questions:
+        doc_id = q.evidence[0].doc_id
+        own = Context.of([texts[doc_id]])
+        asked = set(names(q.question, own.names))
+        if len(asked) != 1 or not own.mentions(next(iter(asked))):
+            continue
+        pool = sorted({n for other, found in given.items() if other.split("#")[0] != doc_id.split("#")[0]
+                       for n in found if n.lower() not in lower_anywhere and not own.mentions(n)})
+        if pool:
+            swapped[q.id] = re.sub(rf"\b{re.escape(asked.pop())}\b", rng.choice(pool), q.question)
+    return swapped
 
 
 def pin(q: GoldQuestion, text: str) -> GoldQuestion:
@@ -172,11 +200,17 @@ def declined_unanswered(assistant: Assistant, questions: list[GoldQuestion]) -> 
 
 
 def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[str, str]) -> dict:
-    """Each question asked of the paragraph `others` names for it, which does not hold its answer:
-    the share declined at the bar for named documents, and at the bar for the whole corpus."""
-    supports = supports_of(assistant, [(q.question, others[q.id]) for q in questions  # unless that one answers too
-                                       if not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
-                                                  for a in q.answers)])
+    """Each question asked of the paragraph `others` names for it, which does not hold its answer
+    (`declined`)."""
+    return declined(assistant, [(q.question, others[q.id]) for q in questions if q.id in others
+                                if not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
+                                           for a in q.answers)])  # unless that one answers too
+
+
+def declined(assistant: Assistant, asked: list[tuple[str, str]]) -> dict:
+    """Each (question, paragraph) that does not answer it, asked of that paragraph: the share
+    declined at the bar for named documents, and at the bar for the whole corpus."""
+    supports = supports_of(assistant, asked)
     bar, corpus_bar = named_bar(assistant), assistant.abstain_below
     return {"n": len(supports), "named": (bar, float(np.mean([s < bar for s in supports]))),
             "corpus": (corpus_bar, float(np.mean([s < corpus_bar for s in supports])))}
@@ -363,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
                            for style, chosen in (("own words", squad_questions),
                                                  ("keyword style", keyword(squad_questions)),
                                                  ("misspelt", slipped(squad_questions)))}
+        swaps = swapped_name(squad_questions, {q.evidence[0].doc_id: squad.reader.text(q.evidence[0].doc_id)
+                                               for q in squad_questions})
+        swapped = [replace(q, question=swaps[q.id]) for q in squad_questions[: args.unanswerable] if q.id in swaps]
+        for style, chosen in (("own words", swapped), ("keyword style", keyword(swapped))):
+            asked_elsewhere[(style, "its own, a name swapped")] = declined(
+                squad, [(q.question, q.evidence[0].doc_id) for q in chosen])
         unanswered = declined_unanswered(squad, [q for q in searched if not q.answerable])
 
     print(f"```\n{command}\n```\n")
@@ -372,12 +412,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, outcomes in results.items():
         print(row(name, outcomes))
     print("\nWhat the bar for named documents costs: the held-out questions asked of another paragraph "
-          "of their article, or of another article, which does not hold the answer (share declined):\n")
+          "of their article, of another article, or of their own with the one name they ask about swapped for "
+          "another article's (`swapped_name`), which does not hold the answer (share declined):\n")
     print("| questions | asked of | n | declined at the named-document bar | at the whole-corpus bar |\n"
           "| --- | --- | ---: | ---: | ---: |")
     for (style, where), found in asked_elsewhere.items():
         (bar, named), (corpus_bar, whole) = found["named"], found["corpus"]
-        print(f"| SQuAD held-out, {style} | {where} | {found['n']} | {named:.3f} ({bar}) | {whole:.3f} ({corpus_bar}) |")
+        print(f"| SQuAD held-out, {style} | {where} | {found['n']} | {named:.3f} ({bar}) "
+              f"| {whole:.3f} ({corpus_bar}) |")
     bar, named = unanswered["named"]
     print(f"\nOf the {search_name}, those that their summary does not answer ({unanswered['n']}), asked of it: "
           f"declined {named:.3f} at the named-document bar ({bar}).")

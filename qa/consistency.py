@@ -51,12 +51,17 @@ class Context:
     names: frozenset[str]  # lower-cased words written capitalised and never in lower case
     sentences: tuple[tuple[str, frozenset[str]], ...] = ()  # each with its content terms
     initials: frozenset[str] = frozenset()  # "eu" for "European Union": what a question may ask by
+    written_names: frozenset[str] = frozenset()  # `written_names`: what a question in lower case may name
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Context:
         return cls(frozenset().union(*(_tokens(t) for t in texts)), tuple(f for t in texts for f in _figures_of(t)),
                    frozenset(_known_names(texts)), tuple((t, frozenset(content_terms(t))) for t in texts),
-                   frozenset().union(*(_initials(_fold(t)) for t in texts)))
+                   frozenset().union(*(_initials(_fold(t)) for t in texts)), frozenset(written_names(texts)))
+
+    def mentions(self, name: str) -> bool:
+        """Whether the texts give `name` in any of its forms (`_same_name`), or by its initials."""
+        return any(_same_name(name, w) for w in itertools.chain(self.tokens, self.initials))
 
 
 def conflicts(claim: str, evidence: Sequence[str], context: Context | None = None) -> list[Conflict]:
@@ -268,9 +273,19 @@ def common_names() -> frozenset[str]:
 
 def lower_case_names(question: str, known: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """The words of a question written in lower case that are names all the same: common names
-    (`common_names`) and the names of `known` ("what is the capital of france", "who is ramzan kadyrov")."""
+    (`common_names`) and those of `known` ("what is the capital of france", "who is ramzan
+    kadyrov"). Its first word counts as in lower case ("France?")."""
+    question = question[:1].lower() + question[1:]
     found = (w for w in re.findall(r"[^\W\d_]+", question) if w.islower() and len(w) >= 3)
     return [w for w in dict.fromkeys(found) if w in known or w in common_names()]
+
+
+def written_names(texts: Sequence[str]) -> set[str]:
+    """Lower-cased names that the texts write capitalised inside a sentence (`names`) and never in
+    lower case: "kadyrov" of "Kadyrov's men", not "population" of a sentence that opens with it."""
+    inside = {n.lower() for t in texts for n in names(t)}
+    lower = {w for t in texts for w in re.findall(r"[^\W\d_]+", t) if w.islower()}
+    return inside - lower
 
 
 def _known_names(evidence: Sequence[str]) -> set[str]:
@@ -450,11 +465,12 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
     """Why `sentence`, of a document (`context`: its title and text), cannot answer `question`:
     the document names none of the names the question asks about, or the question's figure is
     not in it while the sentence gives another of its kind ("What happened in 2005?" against a
-    sentence of 2004). A question that writes no name capitalised is read for the names it writes
-    in lower case (`lower_case_names`)."""
+    sentence of 2004). The names it writes in lower case count too (`lower_case_names`): those
+    that the document writes capitalised, and common names."""
     found = []
-    asked = list(dict.fromkeys(names(question, context.names))) or lower_case_names(question, context.names)
-    if asked and not any(_same_name(n, w) for n in asked for w in itertools.chain(context.tokens, context.initials)):
+    capitalised = names(question, context.names)
+    asked = list(dict.fromkeys(capitalised + lower_case_names(question, context.written_names)))
+    if asked and not any(context.mentions(n) for n in asked):
         found.append(Conflict("name", asked[0], ""))
     elif rival := _rival_phrase(question, asked, context):
         found.append(rival)

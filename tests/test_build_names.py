@@ -6,12 +6,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
 
-from build_names import case_counts, names  # noqa: E402
+from build_names import case_counts, name_list  # noqa: E402
 
 PARAGRAPHS = [
     "The treaty was signed in Paris. Delegates from Paris and Lyon met in May. Paris hosted them.",
     "Paris is large. The river flows through Lyon; the River Rhône meets the river Saône in Lyon.",
     "NATO met in Lyon and Paris. Troops may leave in May. The NATO summit was held in May.",
+    "It rained in June, and in June and in June. They met in The Hague, at The Hague, by The Hague.",
+    "It was held at Ur, by Ur, in Ur.",
 ]
 
 
@@ -20,8 +22,11 @@ def test_a_word_written_capitalised_inside_sentences_is_a_name():
     assert capitalised["paris"] == 3  # not as a sentence's first word ("Paris is large")
     assert lower["river"] == 2 and capitalised["river"] == 1
     assert capitalised["nato"] == 0 and lower["nato"] == 0  # all capitals says nothing of case
-    found = names(capitalised, lower)
+    found = name_list(capitalised, lower)
     assert "paris" in found and "lyon" in found
     assert "river" not in found  # written in lower case too
-    assert "may" not in found  # a month, and a word
+    assert "may" not in found  # written in lower case too, and a month
+    assert capitalised["june"] == 3 and "june" not in found  # a month: the question checks read it as a date
+    assert capitalised["the"] == 3 and "the" not in found  # a stopword
+    assert capitalised["ur"] == 3 and "ur" not in found  # too short to tell
     assert "saône" not in found  # seen once: too rare to say

@@ -148,8 +148,17 @@ def test_a_question_in_lower_case_is_read_for_the_names_it_writes():
     assert question_conflicts("when did the oslo office open", sentence, oslo) == []  # the document's own name
     assert question_conflicts("when did the office open", sentence, oslo) == []  # no name at all
     assert question_conflicts("when did oslo and bergen open offices", sentence, oslo) == []  # one name it has
-    assert lower_case_names("what is the capital of france", oslo.names) == ["france"]
-    assert lower_case_names("who is ramzan kadyrov", frozenset({"ramzan", "kadyrov"})) == ["ramzan", "kadyrov"]
+    assert question_conflicts("where in oslo did Bergen staff meet", sentence, oslo) == []  # as when capitalised
+    assert question_conflicts("Bergen office opened when?", sentence, oslo) == [Conflict("name", "bergen", "")]
+    assert lower_case_names("what is the capital of france", oslo.written_names) == ["france"]
+    assert lower_case_names("France?") == ["france"]  # a question's first word is capitalised as any is
+    # The document's own names: those it writes capitalised inside a sentence, and never in lower case.
+    men = Context.of(["news.txt", "Population grew. Then Kadyrov's men met staff. Staff numbers rose in Oslo."])
+    assert men.written_names == {"kadyrov", "oslo"}
+    assert lower_case_names("who is ramzan kadyrov", men.written_names) == ["kadyrov"]
+    assert question_conflicts("did kadyrov visit france", "Then Kadyrov's men met staff.", men) == []
+    assert question_conflicts("what is the population of bergen", "Population grew.", men) == \
+        [Conflict("name", "bergen", "")]  # "Population" opens a sentence: no name
     # The shipped list: names that Wikipedia writes capitalised, not words it also writes in lower case.
     assert {"france", "syria", "tennessee", "obama"} <= common_names()
     assert not {"may", "river", "city", "president", "bill", "march"} & common_names()

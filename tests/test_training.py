@@ -222,6 +222,21 @@ def test_the_held_out_gold_is_the_sentence_an_answer_pins(monkeypatch):
     assert strangers == sentence_choice.another_article(asked)  # seeded
     own = {q.evidence[0].doc_id for q in asked}
     assert all(p in own and p[0] != q.id[0] for q in asked for p in [strangers[q.id]])
+    # Its own paragraph, with the one name asked about swapped for another article's.
+    texts = {"Normans#0": "The Normans gave their name to Normandy. In 1066 William took England from Harold.",
+             "Normans#1": "Their language was Norman French.",
+             "Fresno#0": "Fresno lies in the San Joaquin Valley, near Harold's farm.",
+             "Fresno#1": "The valley is dry."}
+    normandy = GoldQuestion("n", "Who gave their name to Normandy?", ["The Normans"],
+                            [Evidence("Normans#0", "x", 0, 1)])
+    fresno = GoldQuestion("f", "Where does Fresno lie?", ["San Joaquin"], [Evidence("Fresno#0", "x", 0, 1)])
+    two = GoldQuestion("t", "When did William take England?", ["1066"], [Evidence("Normans#0", "x", 0, 1)])
+    swaps = sentence_choice.swapped_name([normandy, fresno, two], texts)
+    assert set(swaps) == {"n", "f"}  # "William" and "England" are two names
+    # Not "San" (short), "Valley" (written in lower case too) nor "Harold" (Normandy's paragraph has him).
+    assert swaps["n"] == "Who gave their name to Joaquin?"
+    assert swaps["f"] in {f"Where does {n} lie?" for n in ("Normans", "Normandy", "William", "England", "Norman",
+                                                            "French")}
 
 
 def _row(setting: str, style: str, probabilities: list[float], answerable: bool) -> dict:

@@ -31,6 +31,7 @@ from qa.text import STOPWORDS  # noqa: E402
 MIN_SEEN = 3  # a word seen capitalised fewer times is too rare to say
 MAX_LOWER = 0.05  # "china" is written "china" 5 times of 884: still a name
 MIN_LETTERS = 3
+MONTHS_SHORT = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())  # "Aug 2015" is a date
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -46,10 +47,13 @@ def case_counts(paragraphs: list[str]) -> tuple[Counter, Counter]:
     return capitalised, lower
 
 
-def names(capitalised: Counter, lower: Counter) -> list[str]:
+def name_list(capitalised: Counter, lower: Counter) -> list[str]:
+    """The words that are names by their counts (`case_counts`), in order: seen capitalised
+    MIN_SEEN times or more, in lower case MAX_LOWER of the time or less; no stopword, no month
+    (whose lower-case form "may" or "march" is a word, and which the question checks read as dates)."""
     return sorted(w for w, n in capitalised.items()
                   if n >= MIN_SEEN and lower[w] <= MAX_LOWER * (n + lower[w]) and len(w) >= MIN_LETTERS
-                  and w not in STOPWORDS and w not in MONTHS)
+                  and w not in STOPWORDS and w not in MONTHS and w not in MONTHS_SHORT)
 
 
 def main() -> None:
@@ -63,7 +67,7 @@ def main() -> None:
     with gzip.open(source, "rt", encoding="utf-8") as f:
         articles = json.load(f)["data"]
     paragraphs = [p["context"] for a in articles for p in a["paragraphs"]]
-    found = names(*case_counts(paragraphs))
+    found = name_list(*case_counts(paragraphs))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(found) + "\n", encoding="utf-8")
     print(f"{len(found)} names from {len(paragraphs)} paragraphs of {len(articles)} articles -> {args.out}")

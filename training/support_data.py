@@ -93,7 +93,7 @@ def _sentences(text: str) -> list[tuple[int, int, str]]:
     return [(s, e, text[s:e]) for s, e in sentence_spans(text) if len(text[s:e].split()) >= 3]
 
 
-def _paragraphs(questions: list[SquadQuestion]) -> dict[str, list[str]]:
+def paragraphs_of(questions: list[SquadQuestion]) -> dict[str, list[str]]:
     """Each article's paragraphs, once each, in the order the questions give them."""
     paragraphs: dict[str, list[str]] = {}
     for q in questions:
@@ -136,7 +136,7 @@ def squad_pairs(questions: list[SquadQuestion], seed: int = 13, same_paragraph: 
     believes answer (hard-negative mining). A SQuAD 1.1 article gives at most `per_article`
     questions (0: all of them)."""
     rng = random.Random(seed)
-    by_article = _paragraphs(questions)
+    by_article = paragraphs_of(questions)
     kept: list[SquadQuestion] = []
     for article in by_article:
         of_article = [q for q in questions if q.article == article]
@@ -237,7 +237,7 @@ def altered_claims(questions: list[SquadQuestion], count: int, seed: int = 13) -
     the two kinds of error (a conflict, baseless information) that LLM answers make most.
     """
     rng = random.Random(seed)
-    paragraphs = _paragraphs(questions)
+    paragraphs = paragraphs_of(questions)
     made: list[tuple[str, str, bool]] = []
     articles = sorted(paragraphs)
     while len(made) < count:
@@ -305,7 +305,7 @@ def altered_questions(questions: list[SquadQuestion], seed: int = 13,
     says which alterations to make.
     """
     rng = random.Random(seed)
-    paragraphs = _paragraphs(questions)
+    paragraphs = paragraphs_of(questions)
     made = []
     for q in questions:
         if not q.answers:
