@@ -275,7 +275,7 @@ def lower_case_names(question: str, known: frozenset[str] | set[str] = frozenset
     """The words of a question written in lower case that are names all the same: common names
     (`common_names`) and those of `known` ("what is the capital of france", "who is ramzan
     kadyrov"). Its first word counts as in lower case ("France?")."""
-    question = question[:1].lower() + question[1:]
+    question = unicodedata.normalize("NFC", question[:1].lower() + question[1:])  # "zürich" typed as "u" and "¨"
     found = (w for w in re.findall(r"[^\W\d_]+", question) if w.islower() and len(w) >= 3)
     return [w for w in dict.fromkeys(found) if w in known or w in common_names()]
 

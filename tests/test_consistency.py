@@ -152,6 +152,7 @@ def test_a_question_in_lower_case_is_read_for_the_names_it_writes():
     assert question_conflicts("Bergen office opened when?", sentence, oslo) == [Conflict("name", "bergen", "")]
     assert lower_case_names("what is the capital of france", oslo.written_names) == ["france"]
     assert lower_case_names("France?") == ["france"]  # a question's first word is capitalised as any is
+    assert lower_case_names("who founded zu\u0308rich", {"zürich"}) == ["zürich"]  # typed with a combining accent
     # The document's own names: those it writes capitalised inside a sentence, and never in lower case.
     men = Context.of(["news.txt", "Population grew. Then Kadyrov's men met staff. Staff numbers rose in Oslo."])
     assert men.written_names == {"kadyrov", "oslo"}
