@@ -202,9 +202,9 @@ def declined_unanswered(assistant: Assistant, questions: list[GoldQuestion]) -> 
 def declines(assistant: Assistant, questions: list[GoldQuestion], others: dict[str, str]) -> dict:
     """Each question asked of the paragraph `others` names for it, which does not hold its answer
     (`declined`)."""
-    return declined(assistant, [(q.question, others[q.id]) for q in questions if q.id in others
-                                if not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
-                                           for a in q.answers)])  # unless that one answers too
+    return declined(assistant, [(q.question, others[q.id]) for q in questions  # unless that one answers too
+                                if q.id in others and not any(metrics.contains(assistant.reader.text(others[q.id]), [a])
+                                                              for a in q.answers)])
 
 
 def declined(assistant: Assistant, asked: list[tuple[str, str]]) -> dict:

@@ -240,7 +240,7 @@ def number_conflicts(claim: str, evidence: Sequence[str], context: Context | Non
 # --- names ---------------------------------------------------------------------------------------
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
 MONTHS = frozenset("january february march april may june july august september october november december "
-                    "monday tuesday wednesday thursday friday saturday sunday".split())
+                   "monday tuesday wednesday thursday friday saturday sunday".split())
 SAME_STEM = 5  # "Chechen" and "Chechnya", "Russia" and "Russian": one name in two forms
 
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.sentences import sentence_spans  # noqa: E402
-from qa.consistency import NAMES_FILE, MONTHS  # noqa: E402
+from qa.consistency import MONTHS, NAMES_FILE  # noqa: E402
 from qa.text import STOPWORDS  # noqa: E402
 
 MIN_SEEN = 3  # a word seen capitalised fewer times is too rare to say
@@ -49,8 +49,8 @@ def case_counts(paragraphs: list[str]) -> tuple[Counter, Counter]:
 
 def name_list(capitalised: Counter, lower: Counter) -> list[str]:
     """The words that are names by their counts (`case_counts`), in order: seen capitalised
-    MIN_SEEN times or more, in lower case MAX_LOWER of the time or less; no stopword, no month
-    (whose lower-case form "may" or "march" is a word, and which the question checks read as dates)."""
+    MIN_SEEN times or more, in lower case MAX_LOWER of the time or less; no stopword, and no month
+    or day of the week (the question checks read them as dates; "may" and "march" are words too)."""
     return sorted(w for w, n in capitalised.items()
                   if n >= MIN_SEEN and lower[w] <= MAX_LOWER * (n + lower[w]) and len(w) >= MIN_LETTERS
                   and w not in STOPWORDS and w not in MONTHS and w not in MONTHS_SHORT)
