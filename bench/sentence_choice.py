@@ -149,7 +149,7 @@ def swapped_name(questions: list[GoldQuestion], texts: dict[str, str], seed: int
     "National Trust"), of four letters or more (not the "San" of "San Joaquin")."""
     rng = random.Random(seed)
     given = {doc_id: {n for n in names(text) if len(n) > 3} for doc_id, text in texts.items()}
-    lower_anywhere = {w for text in texts.values() for w in re.findall(r"[^\W\d_]+", text) if w.islower()}
+    never_lower = Context.of(list(texts.values())).written_names
     swapped = {}
     for q in questions:
         doc_id = q.evidence[0].doc_id
@@ -158,7 +158,7 @@ def swapped_name(questions: list[GoldQuestion], texts: dict[str, str], seed: int
         if len(asked) != 1 or not own.mentions(next(iter(asked))):
             continue
         pool = sorted({n for other, found in given.items() if other.split("#")[0] != doc_id.split("#")[0]
-                       for n in found if n.lower() not in lower_anywhere and not own.mentions(n)})
+                       for n in found if n.lower() in never_lower and not own.mentions(n)})
         if pool:
             swapped[q.id] = re.sub(rf"\b{re.escape(asked.pop())}\b", rng.choice(pool), q.question)
     return swapped

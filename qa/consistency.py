@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from index.sentences import join_subscripts
@@ -51,13 +51,18 @@ class Context:
     names: frozenset[str]  # lower-cased words written capitalised and never in lower case
     sentences: tuple[tuple[str, frozenset[str]], ...] = ()  # each with its content terms
     initials: frozenset[str] = frozenset()  # "eu" for "European Union": what a question may ask by
-    written_names: frozenset[str] = frozenset()  # `written_names`: what a question in lower case may name
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Context:
         return cls(frozenset().union(*(_tokens(t) for t in texts)), tuple(f for t in texts for f in _figures_of(t)),
                    frozenset(_known_names(texts)), tuple((t, frozenset(content_terms(t))) for t in texts),
-                   frozenset().union(*(_initials(_fold(t)) for t in texts)), frozenset(written_names(texts)))
+                   frozenset().union(*(_initials(_fold(t)) for t in texts)))
+
+    @cached_property
+    def written_names(self) -> frozenset[str]:
+        """What a question in lower case may name (`_written_names`): worked out only when a
+        question is checked, not for every claim."""
+        return frozenset(_written_names([text for text, _ in self.sentences]))
 
     def mentions(self, name: str) -> bool:
         """Whether the texts give `name` in any of its forms (`_same_name`), or by its initials."""
@@ -262,6 +267,7 @@ def names(text: str, known: set[str] = frozenset()) -> list[str]:
 
 
 NAMES_FILE = Path(__file__).parent / "models" / "names" / "names.txt"
+LETTERS = re.compile(r"[^\W\d_]+")  # a run of letters: "Kadyrov" and "s" of "Kadyrov's"
 
 
 @lru_cache(maxsize=1)
@@ -276,15 +282,15 @@ def lower_case_names(question: str, known: frozenset[str] | set[str] = frozenset
     (`common_names`) and those of `known` ("what is the capital of france", "who is ramzan
     kadyrov"). Its first word counts as in lower case ("France?")."""
     question = unicodedata.normalize("NFC", question[:1].lower() + question[1:])  # "zürich" typed as "u" and "¨"
-    found = (w for w in re.findall(r"[^\W\d_]+", question) if w.islower() and len(w) >= 3)
+    found = (w for w in LETTERS.findall(question) if w.islower() and len(w) >= 3)
     return [w for w in dict.fromkeys(found) if w in known or w in common_names()]
 
 
-def written_names(texts: Sequence[str]) -> set[str]:
+def _written_names(texts: Sequence[str]) -> set[str]:
     """Lower-cased names that the texts write capitalised inside a sentence (`names`) and never in
     lower case: "kadyrov" of "Kadyrov's men", not "population" of a sentence that opens with it."""
     inside = {n.lower() for t in texts for n in names(t)}
-    lower = {w for t in texts for w in re.findall(r"[^\W\d_]+", t) if w.islower()}
+    lower = {w for t in texts for w in LETTERS.findall(t) if w.islower()}
     return inside - lower
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -25,14 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.sentences import sentence_spans  # noqa: E402
-from qa.consistency import MONTHS, NAMES_FILE  # noqa: E402
+from qa.consistency import LETTERS, MONTHS, NAMES_FILE  # noqa: E402
 from qa.text import STOPWORDS  # noqa: E402
 
 MIN_SEEN = 3  # a word seen capitalised fewer times is too rare to say
 MAX_LOWER = 0.05  # "china" is written "china" 5 times of 884: still a name
 MIN_LETTERS = 3
 MONTHS_SHORT = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())  # "Aug 2015" is a date
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 def case_counts(paragraphs: list[str]) -> tuple[Counter, Counter]:
@@ -40,7 +38,7 @@ def case_counts(paragraphs: list[str]) -> tuple[Counter, Counter]:
     capitalised, lower = Counter(), Counter()
     for text in paragraphs:
         for start, end in sentence_spans(text):
-            for word in _WORD.findall(text[start:end])[1:]:
+            for word in LETTERS.findall(text[start:end])[1:]:
                 if len(word) > 1 and word.isupper():  # "NATO", "USA": an acronym says nothing of case
                     continue
                 (capitalised if word[0].isupper() else lower)[word.lower()] += 1
