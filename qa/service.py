@@ -242,7 +242,8 @@ class Assistant:
             knows = self.reader.knows
             asks_nothing = gate.not_a_question(question, knows)
             passages = [] if asks_nothing else self._retrieve(query, top_k, filters)
-            fixes = spelling.corrections(f"{query} {question}", (p.text for p in passages), knows)
+            read = (t for p in passages for t in (p.title, p.text))  # a passage may not name what it is about
+            fixes = spelling.corrections(f"{query} {question}", read, knows)
             spelt = spelling.corrected(query, fixes)
             if spelt != query:  # a misspelt word, searched again as the passages spell it
                 query, passages = spelt, self._retrieve(spelt, top_k, filters)

@@ -4,11 +4,14 @@
 that no document holds counts for nothing in the sentence signals, the question checks take
 "Chechnia" for a name the documents never give, and the answer is declined. A word the corpus
 does not know, of MIN_LETTERS letters or more and no stopword, is read as the one word of the
-retrieved passages a single slip away: a letter added, dropped or changed, or two neighbours
-swapped, never the first letter nor the last. So "Slovakia" never becomes "Slovenia" (two
-slips), "Gambia" never "Zambia" nor "Petrov" "Petrova" (a real name of another), and a word
-with two near neighbours is left as it is. A name of the corpus's own one inner slip from the
-one asked ("Austen" for "Austin") is still read as the corpus's.
+retrieved passages or of their documents' titles a single slip away: a letter added, dropped or
+changed, or two neighbours swapped, never the first letter nor the last. A passage need not name
+what it is about ("He produced artificial lightning", in an article titled "Nikola Tesla"), so
+the titles' words count too; a possessive is read without its "'s" ("Lanfau's" as "Landau's").
+So "Slovakia" never becomes "Slovenia" (two slips), "Gambia" never "Zambia" nor "Petrov"
+"Petrova" (a real name of another), and a word with two near neighbours is left as it is. A name
+of the corpus's own one inner slip from the one asked ("Austen" for "Austin") is still read as
+the corpus's.
 
 `Assistant.ask` searches again with the words corrected, and the answer's `query` shows them;
 in LLM mode the model still reads the question as it was asked.
@@ -42,24 +45,34 @@ def _inner_slip(a: str, b: str) -> bool:
     return a[0] == b[0] and a[-1] == b[-1] and one_edit_apart(a, b)
 
 
+def _possessive(word: str) -> tuple[str, str]:
+    """The word and its possessive ending: ("Landau", "'s") of "Landau's"; ("Landau", "") of "Landau"."""
+    return (word[:-2], word[-2:]) if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS" else (word, "")
+
+
 def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]) -> dict[str, str]:
-    """For each word of `text` that `known` (the corpus) does not hold, the passages' word one
-    inner slip away, where there is exactly one: {"Chechnia": "Chechnya"}. In the case it was asked
-    in: a lower-case word stays lower case. The passages are read only when a word is unknown."""
-    unknown = {w for w in set(_WORD.findall(text)) if len(w) >= MIN_LETTERS and w.lower() not in STOPWORDS
-               and not known(w)}  # each word looked up once: the query and the turn are often one text
+    """For each word of `text` that `known` (the corpus) does not hold, the word of `passages` (the
+    retrieved passages and their titles) one inner slip away, where there is exactly one:
+    {"Chechnia": "Chechnya", "Lanfau's": "Landau's"}. In the case it was asked in: a lower-case
+    word stays lower case. The passages are read only when a word is unknown."""
+    # Each word is looked up once: the query and the turn are often one text.
+    unknown = {w for w in set(_WORD.findall(text)) if len(_possessive(w)[0]) >= MIN_LETTERS
+               and w.lower() not in STOPWORDS and not known(w)}
     if not unknown:
         return {}
     spelt: dict[str, str] = {}
     for passage in passages:
-        for word in _WORD.findall(passage):
+        for word in (_possessive(w)[0] for w in _WORD.findall(passage)):
             if word.lower() not in spelt or spelt[word.lower()].isupper():  # "Ministry", not a heading's "MINISTRY"
                 spelt[word.lower()] = word
     found = {}
-    for word in (w for w in unknown if w.lower() not in spelt):  # the passages hold it as it is
-        near = [w for w in spelt if _inner_slip(word.lower(), w)]
+    for word in unknown:
+        base, ending = _possessive(word)
+        if base.lower() in spelt:  # the passages hold it as it is
+            continue
+        near = [w for w in spelt if _inner_slip(base.lower(), w)]
         if len(near) == 1:
-            found[word] = near[0] if word.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]
+            found[word] = (near[0] if base.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]) + ending
     return found
 
 
