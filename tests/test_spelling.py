@@ -43,6 +43,25 @@ def test_known_words_stopwords_short_words_and_words_with_no_single_neighbour_st
     assert fixed("Who is Hansan?", ["Mr Hanson met Mr Hansen."]) == "Who is Hansan?"  # one slip from each
 
 
+@pytest.mark.parametrize("question, passage, meant", [
+    ("How much oxygen is in the Erth crust?", "Oxygen makes up half of the Earth's crust.",
+     "How much oxygen is in the Earth crust?"),
+    ("where did they bild ships", "They build ships in Gdansk.", "where did they build ships"),
+    ("what was tela against", "Tesla was against religious fanaticism.", "what was tesla against"),
+])
+def test_a_four_letter_word_is_read_as_the_word_with_the_letter_it_dropped(question, passage, meant):
+    assert fixed(question, [passage]) == meant
+
+
+@pytest.mark.parametrize("question, passage", [
+    ("Who is Toal?", "A total of 405 people left."),  # a name is never read as a word of lower case
+    ("where is iran", "The iron ore was shipped."),  # a four-letter word is read only with a letter more
+    ("What is Bamo?", "Bamo and Bambo met."),  # held as it is
+])
+def test_a_four_letter_word_is_read_as_nothing_else(question, passage):
+    assert fixed(question, [passage]) == question
+
+
 def test_a_title_s_words_count_for_a_passage_that_does_not_name_its_subject():
     passage = "He produced artificial lightning, with discharges of millions of volts."
     assert fixed("What did Teesla produce?", [passage]) == "What did Teesla produce?"
