@@ -124,6 +124,15 @@ def test_an_abbreviation_before_an_initial_does_not_end_the_sentence():
                            "The board met in Oslo.", "J. Smith chaired it."]
 
 
+def test_a_number_s_no_and_an_abbreviation_inside_brackets_do_not_end_the_sentence():
+    text = ("BYU was ranked No. 3 in the survey. The answer was no. Ctenophora (from the Greek kteis, lit. "
+            "'comb', and phero, 'carry'; commonly known as comb jellies, a name that says what they look like, "
+            "cf. Cnidaria) is a phylum. The room was lit. Then we left.")
+    assert texts(text) == ["BYU was ranked No. 3 in the survey.", "The answer was no.",
+                           text[text.index("Ctenophora") : text.index(" The room")], "The room was lit.",
+                           "Then we left."]
+
+
 def test_a_formula_cut_from_its_subscript_by_a_line_break_stays_in_its_sentence():
     # Text extraction may put a subscript on a line of its own, as SQuAD's Oxygen article has it.
     text = ("Global CO\n2 emissions rose by 5 percent. Bauxite holds Al\n2O\n3, and rust Fe\n2O\n3.\n"
