@@ -11,8 +11,7 @@ the titles' words count too; a possessive is read without its "'s" ("Lanfau's" a
 So "Slovakia" never becomes "Slovenia" (two slips), "Gambia" never "Zambia" nor "Petrov"
 "Petrova" (a real name of another), and a word with two near neighbours is left as it is. A name
 of the corpus's own one inner slip from the one asked ("Austen" for "Austin") is still read as
-the corpus's. A word one letter short of MIN_LETTERS is read only as the word with the letter it
-dropped ("Erth" as "Earth"), and when capitalised only as a name ("Toal" is never "total").
+the corpus's.
 
 `Assistant.ask` searches again with the words corrected, and the answer's `query` shows them;
 in LLM mode the model still reads the question as it was asked.
@@ -51,21 +50,14 @@ def _possessive(word: str) -> tuple[str, str]:
     return (word[:-2], word[-2:]) if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS" else (word, "")
 
 
-def _near(asked: str, word: str) -> bool:
-    """Whether `word`, as the passages spell it, may be what `asked` meant (`corrections`)."""
-    if not _inner_slip(asked.lower(), word.lower()):
-        return False
-    return len(asked) >= MIN_LETTERS or (len(word) == len(asked) + 1 and (asked.islower() or word[0].isupper()))
-
-
 def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]) -> dict[str, str]:
     """For each word of `text` that `known` (the corpus) does not hold, the word of `passages` (the
     retrieved passages and their titles) one inner slip away, where there is exactly one:
     {"Chechnia": "Chechnya", "Lanfau's": "Landau's"}. In the case it was asked in: a lower-case
     word stays lower case. The passages are read only when a word is unknown."""
     # Each word is looked up once: the query and the turn are often one text.
-    unknown = {w for w in set(_WORD.findall(text)) if len(_possessive(w)[0]) >= MIN_LETTERS - 1
-               and w.lower() not in STOPWORDS and not known(w)}
+    unknown = {w for w in set(_WORD.findall(text)) if len(base := _possessive(w)[0]) >= MIN_LETTERS
+               and base.lower() not in STOPWORDS and not known(w)}  # "There's" is no possessive
     if not unknown:
         return {}
     spelt: dict[str, str] = {}
@@ -78,7 +70,7 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
         base, ending = _possessive(word)
         if base.lower() in spelt:  # the passages hold it as it is
             continue
-        near = [w for w in spelt if _near(base, spelt[w])]
+        near = [w for w in spelt if _inner_slip(base.lower(), w)]
         if len(near) == 1:
             found[word] = (near[0] if base.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]) + ending
     return found

@@ -43,22 +43,12 @@ def test_known_words_stopwords_short_words_and_words_with_no_single_neighbour_st
     assert fixed("Who is Hansan?", ["Mr Hanson met Mr Hansen."]) == "Who is Hansan?"  # one slip from each
 
 
-@pytest.mark.parametrize("question, passage, meant", [
-    ("How much oxygen is in the Erth crust?", "Oxygen makes up half of the Earth's crust.",
-     "How much oxygen is in the Earth crust?"),
-    ("where did they bild ships", "They build ships in Gdansk.", "where did they build ships"),
-    ("what was tela against", "Tesla was against religious fanaticism.", "what was tesla against"),
-])
-def test_a_four_letter_word_is_read_as_the_word_with_the_letter_it_dropped(question, passage, meant):
-    assert fixed(question, [passage]) == meant
-
-
 @pytest.mark.parametrize("question, passage", [
-    ("Who is Toal?", "A total of 405 people left."),  # a name is never read as a word of lower case
-    ("where is iran", "The iron ore was shipped."),  # a four-letter word is read only with a letter more
-    ("What is Bamo?", "Bamo and Bambo met."),  # held as it is
+    ("When did Laos gain independence?", "Lagos was its capital."),  # another real name, a letter longer
+    ("what does the cost cover", "The coast is rocky."),  # a word of four letters is never read as another
+    ("Who is Toal?", "Total attendance was 405."),
 ])
-def test_a_four_letter_word_is_read_as_nothing_else(question, passage):
+def test_a_word_of_four_letters_stays_as_it_is(question, passage):
     assert fixed(question, [passage]) == question
 
 
@@ -72,8 +62,9 @@ def test_a_possessive_is_read_without_its_ending_on_either_side():
     assert fixed("When did Lanfau propose his problems?", ["Landau's problems are four."]) == \
         "When did Landau propose his problems?"
     assert fixed("What were Lanfau’s problems?", ["Landau proposed four problems."]) == "What were Landau’s problems?"
-    assert fixed("What were Landau's problems?", ["Landau proposed four problems."]) == \
-        "What were Landau's problems?"  # held as it is: no slip
+    assert fixed("What did Jon's men do?", ["John's men left."]) == "What did Jon's men do?"  # "Jon": too short
+    assert fixed("There's a ship; where did it sink?", ["Three ships sank."]) == \
+        "There's a ship; where did it sink?"  # not a possessive: "There" is a stopword
 
 
 @pytest.mark.parametrize("question, passage", [
