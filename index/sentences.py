@@ -25,18 +25,18 @@ import re
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt gov sen rep rev vs etc inc ltd co corp "
     "jan feb mar apr jun jul aug sep sept oct nov dec approx dept est fig al e.g i.e a.m p.m u.s "
-    "u.k u.n".split()
+    "u.k u.n cf viz a.k.a".split()
 )
-# Words whose period ends no sentence where they are written: before a number ("Federalist No. 43"),
-# and inside brackets, opened or closed however far ("(Russian: ... Республика, tr. Rossiyskaya ...)").
-_BEFORE_NUMBER = frozenset({"no", "nos"})
-_IN_BRACKETS = frozenset({"cf", "lit", "tr", "transl", "hist", "viz", "a.k.a"})
+# Words whose period ends a sentence only where they are not written as abbreviations are:
+_BEFORE_NUMBER = frozenset({"No", "Nos"})  # capitalised, before a number ("Federalist No. 43")
+_BEFORE_QUOTE = frozenset({"lit"})  # before what it translates ("lit. 'comb-bearer'")
+_IN_BRACKETS = frozenset({"tr", "transl"})  # in a bracket ("(Russian: ..., tr. Rossiyskaya ...)")
 # A sentence ends at . ! ? or … plus any closing quotes or brackets, before white space.
 _END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|\n")
 _LAST_TERMINATOR = re.compile(r"[.!?…]+[\"'”’»)\]]*$")
 BRACKET_OPENED = 40  # characters back: a bracket opened further back is not an abbreviation's
 BRACKET_CLOSES = 20  # characters on: nor one that closes further on
-BRACKET_REACH = 300  # how far a bracket around `_IN_BRACKETS` may open or close
+BRACKET_REACH = 300  # characters back and on: where the bracket around `_IN_BRACKETS` opens and closes
 WRAP_WIDTHS = range(40, 121)  # the wrapping recognised: longer lines are paragraphs of their own
 WRAP_SAMPLE = 20_000  # the characters, from the start of a document, that show whether it is wrapped
 SLACK = 0.9  # wrapping that counts bytes or tabs breaks a little early: a word that nearly fit did not
@@ -145,20 +145,37 @@ def _ends_sentence(text: str, dot_end: int) -> bool:
     word_start = dot_end
     while word_start > 0 and not text[word_start - 1].isspace():
         word_start -= 1
-    word = text[word_start:dot_end].rstrip("\"'”’»)]").rstrip(".").lower().lstrip("(\"'“‘«")
-    if word in _BEFORE_NUMBER and following[:1].isdigit():
-        return False
-    if word in _IN_BRACKETS and _inside_brackets(text, dot_end, BRACKET_REACH, BRACKET_REACH):
+    written = text[word_start:dot_end].rstrip("\"'”’»)]").rstrip(".").lstrip("(\"'“‘«")
+    word = written.lower()
+    if (written in _BEFORE_NUMBER and following[:1].isdigit()) or \
+            (word in _BEFORE_QUOTE and following[:1] in "'\"‘“«") or \
+            (word in _IN_BRACKETS and _in_bracket_pair(text, dot_end, BRACKET_REACH)):
         return False
     return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
 
 
-def _inside_brackets(text: str, dot_end: int, opened_within: int = BRACKET_OPENED,
-                     closes_within: int = BRACKET_CLOSES) -> bool:
+def _inside_brackets(text: str, dot_end: int) -> bool:
     """Whether the period stands inside a short bracket that closes soon after: "(Pharm. D.)"."""
-    before = text[max(0, dot_end - opened_within) : dot_end]
+    before = text[max(0, dot_end - BRACKET_OPENED) : dot_end]
     opened = before.rfind("(")
-    return opened >= 0 and ")" not in before[opened:] and ")" in text[dot_end : dot_end + closes_within]
+    return opened >= 0 and ")" not in before[opened:] and ")" in text[dot_end : dot_end + BRACKET_CLOSES]
+
+
+def _in_bracket_pair(text: str, at: int, reach: int) -> bool:
+    """Whether `at` lies inside a pair of round brackets, each within `reach` characters, that
+    closes its own opening: pairs nested inside count as such ("(Russian: ..., tr. ... (help))")."""
+    depth = 0
+    for ch in reversed(text[max(0, at - reach) : at]):
+        depth += {")": 1, "(": -1}.get(ch, 0)
+        if depth < 0:
+            break
+    else:
+        return False
+    for ch in text[at : at + reach]:
+        depth += {"(": -1, ")": 1}.get(ch, 0)
+        if depth == 0:
+            return True
+    return False
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -124,13 +124,26 @@ def test_an_abbreviation_before_an_initial_does_not_end_the_sentence():
                            "The board met in Oslo.", "J. Smith chaired it."]
 
 
-def test_a_number_s_no_and_an_abbreviation_inside_brackets_do_not_end_the_sentence():
-    text = ("BYU was ranked No. 3 in the survey. The answer was no. Ctenophora (from the Greek kteis, lit. "
-            "'comb', and phero, 'carry'; commonly known as comb jellies, a name that says what they look like, "
-            "cf. Cnidaria) is a phylum. The room was lit. Then we left.")
-    assert texts(text) == ["BYU was ranked No. 3 in the survey.", "The answer was no.",
-                           text[text.index("Ctenophora") : text.index(" The room")], "The room was lit.",
-                           "Then we left."]
+def test_no_before_a_number_does_not_end_the_sentence_a_plain_no_does():
+    assert texts("BYU was ranked No. 3 in the survey. The answer was no. 3 people disagreed.") == \
+        ["BYU was ranked No. 3 in the survey.", "The answer was no.", "3 people disagreed."]
+
+
+def test_cf_viz_and_lit_before_what_it_translates_do_not_end_the_sentence():
+    text = ("Ctenophora (from the Greek kteis, lit. 'comb'; cf. Cnidaria) is a phylum. Its powers, viz. "
+            "France and Britain, met. The room was lit. Then we left.")
+    assert texts(text) == [text[: text.index(" Its")], text[text.index("Its") : text.index(" The room")],
+                           "The room was lit.", "Then we left."]
+
+
+def test_a_transliteration_ends_no_sentence_inside_its_bracket_however_long():
+    text = ("The Russian SFSR (Russian: Российская Советская Федеративная Социалистическая Республика, tr. "
+            "Rossiyskaya Sovetskaya Federativnaya Sotsialisticheskaya Respublika (help·info)) was the largest "
+            "republic. Its capital was Moscow.")
+    assert texts(text) == [text[: text.index(" Its")], "Its capital was Moscow."]
+    # A bracket that closes before, or opens after, is not the one it stands in.
+    assert texts("It was sad :( The fire was out, tr. Then we left the house. Later (in 1990) it burned.") == \
+        ["It was sad :( The fire was out, tr.", "Then we left the house.", "Later (in 1990) it burned."]
 
 
 def test_a_formula_cut_from_its_subscript_by_a_line_break_stays_in_its_sentence():
