@@ -148,7 +148,7 @@ def _ends_sentence(text: str, dot_end: int) -> bool:
     written = text[word_start:dot_end].rstrip("\"'”’»)]").rstrip(".").lstrip("(\"'“‘«")
     word = written.lower()
     if (written in _BEFORE_NUMBER and following[:1].isdigit()) or \
-            (word in _BEFORE_QUOTE and following[:1] in "'\"‘“«") or \
+            (word in _BEFORE_QUOTE and following[:1] and following[0] in "'\"‘“«") or \
             (word in _IN_BRACKETS and _in_bracket_pair(text, dot_end, BRACKET_REACH)):
         return False
     return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))

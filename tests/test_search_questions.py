@@ -9,7 +9,7 @@ from qa.eval.gold import read_gold
 from training.support_data import asked_of, search_pairs
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "bench"  # the benchmark folder, where there is one
+BENCH_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "bench"  # beside the checkout, where there is one
 SETS = {name: read_gold(BENCH / "search_questions" / f"{name}.jsonl") for name in ("held_out", "fitting", "training")}
 
 
@@ -27,14 +27,15 @@ def test_every_evidence_quote_is_whole_and_of_the_paragraph_the_question_is_aske
         assert all(e.end - e.start == len(e.quote) and e.quote == e.quote.strip() for e in q.evidence), q.id
 
 
-@pytest.mark.skipif(not SQUAD.is_dir(), reason="needs the benchmark folder beside the checkout (../shared/bench)")
+@pytest.mark.skipif(not (BENCH_FOLDER / "squad-v1.1-dev" / "corpus.jsonl").is_file(),
+                    reason="needs the benchmark folder beside the checkout (../shared/bench)")
 @pytest.mark.parametrize("name", SETS)
 def test_every_mark_is_one_whole_sentence_of_its_paragraph_as_the_product_splits_it(name):
     from index.sentences import sentence_spans
     from training.support_data import summaries
 
     questions = SETS[name]
-    texts = {r["_id"]: r["text"] for r in summaries(SQUAD, {asked_of(q.id) for q in questions})}
+    texts = {r["_id"]: r["text"] for r in summaries(BENCH_FOLDER, {asked_of(q.id) for q in questions})}
     for q in questions:
         spans = set(sentence_spans(texts[asked_of(q.id)]))
         assert all((e.start, e.end) in spans for e in q.evidence), q.id

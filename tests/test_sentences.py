@@ -130,8 +130,8 @@ def test_no_before_a_number_does_not_end_the_sentence_a_plain_no_does():
 
 
 def test_cf_viz_and_lit_before_what_it_translates_do_not_end_the_sentence():
-    text = ("Ctenophora (from the Greek kteis, lit. 'comb'; cf. Cnidaria) is a phylum. Its powers, viz. "
-            "France and Britain, met. The room was lit. Then we left.")
+    text = ("Ctenophora, lit. 'comb-bearers', is a phylum, cf. Cnidaria and Porifera. Its powers, "
+            "viz. France and Britain, met. The room was lit.    Then we left.")
     assert texts(text) == [text[: text.index(" Its")], text[text.index("Its") : text.index(" The room")],
                            "The room was lit.", "Then we left."]
 
@@ -141,7 +141,7 @@ def test_a_transliteration_ends_no_sentence_inside_its_bracket_however_long():
             "Rossiyskaya Sovetskaya Federativnaya Sotsialisticheskaya Respublika (help·info)) was the largest "
             "republic. Its capital was Moscow.")
     assert texts(text) == [text[: text.index(" Its")], "Its capital was Moscow."]
-    # A bracket that closes before, or opens after, is not the one it stands in.
+    # A bracket that never closes, or a pair that opens after, is not one it stands in.
     assert texts("It was sad :( The fire was out, tr. Then we left the house. Later (in 1990) it burned.") == \
         ["It was sad :( The fire was out, tr.", "Then we left the house.", "Later (in 1990) it burned."]
 

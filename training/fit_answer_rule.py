@@ -69,7 +69,8 @@ L2 = 1.0  # ridge on the weights (not the bias): thousands of candidates, a few 
 TRAIN_QUESTIONS = 300  # SQuAD 1.1 train questions, 12 from each of 25 articles
 POOL_PRIOR, POOL_COSINE = 12, 4  # candidates the model reads per question: the cheap signals' best, the cosine's
 KEYWORD_SEED = 1  # the keyword rewrite of these questions (bench/sentence_choice.py reports with seed 0)
-POOL_RECIPE = "4: No. before a number, and cf., lit. or tr. inside brackets, stay in their sentence"  # change it when `pool` or its sentences change
+# Change it when `pool` or its sentences change.
+POOL_RECIPE = "4: No. before a number, lit. before a quote, tr. in its bracket, cf., viz., a.k.a. end no sentence"
 DECLINED_ELSEWHERE = 0.88  # of questions asked of a paragraph without their answer, in each style
 STYLES = ("question", "keyword")
 
