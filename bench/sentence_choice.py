@@ -76,7 +76,7 @@ from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
-from training.support_data import answer_sentences, asked_of, held_out_articles, summaries  # noqa: E402
+from training.support_data import answer_sentences, asked_of, held_out_articles, marked_summaries, summaries  # noqa: E402
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
@@ -360,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         sample.ingest()
         gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
         searched = read_gold(args.search_questions)
+        marked_summaries(args.bench, searched, args.search_questions)  # each mark one whole sentence, as split now
         if len({q.answerable for q in searched}) < 2:
             parser.error(f"{args.search_questions} needs questions both answered and not by their summary")
         squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work),

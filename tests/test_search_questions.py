@@ -9,14 +9,13 @@ from qa.eval.gold import read_gold
 from training.support_data import asked_of, search_pairs
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
-BENCH_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "bench"  # beside the checkout, where there is one
 SETS = {name: read_gold(BENCH / "search_questions" / f"{name}.jsonl") for name in ("held_out", "fitting", "training")}
 
 
 @pytest.mark.parametrize("name", SETS)
 def test_every_evidence_quote_is_whole_and_of_the_paragraph_the_question_is_asked_of(name):
     """Whole: its offsets span exactly the quote (that it is one sentence of the paragraph,
-    `search_pairs` checks against the paragraph itself)."""
+    `marked_summaries` checks against the paragraph itself, for training and for the bench)."""
     questions = SETS[name]
     assert len({q.id for q in questions}) == len(questions)
     answerable = [q for q in questions if q.answerable]
@@ -25,20 +24,6 @@ def test_every_evidence_quote_is_whole_and_of_the_paragraph_the_question_is_aske
         assert {e.doc_id for e in q.evidence} == {asked_of(q.id)}, q.id
         assert [e.quote for e in q.evidence] == q.answers
         assert all(e.end - e.start == len(e.quote) and e.quote == e.quote.strip() for e in q.evidence), q.id
-
-
-@pytest.mark.skipif(not (BENCH_FOLDER / "squad-v1.1-dev" / "corpus.jsonl").is_file(),
-                    reason="needs the benchmark folder beside the checkout (../shared/bench)")
-@pytest.mark.parametrize("name", SETS)
-def test_every_mark_is_one_whole_sentence_of_its_paragraph_as_the_product_splits_it(name):
-    from index.sentences import sentence_spans
-    from training.support_data import summaries
-
-    questions = SETS[name]
-    texts = {r["_id"]: r["text"] for r in summaries(BENCH_FOLDER, {asked_of(q.id) for q in questions})}
-    for q in questions:
-        spans = set(sentence_spans(texts[asked_of(q.id)]))
-        assert all((e.start, e.end) in spans for e in q.evidence), q.id
 
 
 def test_no_article_is_in_two_sets():

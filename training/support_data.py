@@ -427,6 +427,17 @@ def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
     return list(found.values())
 
 
+def marked_summaries(bench: Path, questions: list, source: Path) -> dict[str, tuple[str, list[tuple[int, int]]]]:
+    """The text and sentences (`sentence_spans`) of each summary that `questions` (of the file
+    `source`) are asked of; a mark that is not one whole sentence of its summary is refused."""
+    texts = {doc["_id"]: doc["text"] for doc in summaries(bench, {asked_of(q.id) for q in questions})}
+    found = {doc_id: (text, sentence_spans(text)) for doc_id, text in texts.items()}
+    for q in questions:
+        if {(e.start, e.end) for e in q.evidence} - set(found[asked_of(q.id)][1]):
+            raise ValueError(f"{source}: {q.id} marks a span that is not one whole sentence of {asked_of(q.id)}")
+    return found
+
+
 def search_pairs(bench: Path, path: Path) -> list[Pair]:
     """Every sentence of the summary each search-engine question of `path` is asked of, with the
     question: a positive where the annotators marked it, a negative otherwise (every sentence, for
@@ -439,15 +450,13 @@ def search_pairs(bench: Path, path: Path) -> list[Pair]:
     kept_out = held_out_articles(bench) | set(ABSTAIN_REPORT) | set(THRESHOLD_TUNE)
     if named := sorted({asked_of(q.id).split("#")[0] for q in questions} & kept_out):
         raise ValueError(f"{path} asks of articles that training must not read: {', '.join(named)}")
-    texts = {doc["_id"]: doc["text"] for doc in summaries(bench, {asked_of(q.id) for q in questions})}
+    summaries_asked = marked_summaries(bench, questions, path)
     pairs = []
     for q in questions:
         doc_id = asked_of(q.id)
-        spans = sentence_spans(texts[doc_id])
+        text, spans = summaries_asked[doc_id]
         marked = {(e.start, e.end) for e in q.evidence}
-        if marked - set(spans):
-            raise ValueError(f"{path}: {q.id} marks a span that is not one whole sentence of {doc_id}")
-        pairs += [Pair(q.question, texts[doc_id][start:end], int((start, end) in marked), "question",
+        pairs += [Pair(q.question, text[start:end], int((start, end) in marked), "question",
                        "search:" + doc_id, "s" + q.id) for start, end in spans]
     return pairs
 
