@@ -67,11 +67,19 @@ def test_a_word_of_many_tokens_per_character_is_cut_within_the_limit():
 
 
 def test_the_chunk_cap_stops_chunking_as_soon_as_it_is_passed():
-    text = "word " * (10 * MB // 5)  # 10 MB, thousands of chunks
-    began = time.perf_counter()
+    """Of 10 MB that would make thousands of chunks, only about the first 101 chunks' worth is
+    tokenised before the cap refuses it: counted in characters read, not in seconds."""
+    text = "word " * (10 * MB // 5)
+    real = cl100k_counter()
+    read = [0]
+
+    def counting(piece: str) -> int:
+        read[0] += len(piece)
+        return real(piece)
+
     with pytest.raises(TooManyChunks, match="more than 100 chunks"):
-        chunk_text("d", text, 192, 32, max_chunks=100)
-    assert time.perf_counter() - began < 0.5
+        chunk_text("d", text, 192, 32, count_tokens=counting, max_chunks=100)
+    assert 0 < read[0] < len(text) // 20, f"{read[0]:,} of {len(text):,} characters tokenised"
     assert len(chunk_text("d", "One. Two.", 192, 32, max_chunks=1)) == 1
 
 
