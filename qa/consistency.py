@@ -478,7 +478,7 @@ def question_conflicts(question: str, sentence: str, context: Context) -> list[C
     asked = list(dict.fromkeys(capitalised + lower_case_names(question, context.written_names)))
     if asked and not any(context.mentions(n) for n in asked):
         found.append(Conflict("name", asked[0], ""))
-    elif rival := _rival_phrase(question, asked, context):
+    elif rival := _rival_phrase(question, asked, context) or _other_holder(question, sentence, asked, context):
         found.append(rival)
     given = figures(sentence)
     for claimed in figures(question):
@@ -502,4 +502,82 @@ def _rival_phrase(question: str, asked: list[str], context: Context) -> Conflict
             for other in re.finditer(rf"\b([A-Z][\w’'\-]*)\s+{re.escape(phrase[-1])}\b", text):
                 if other.group(1) not in phrase and other.group(1).lower() not in STOPWORDS:
                     return Conflict("name", match.group(), other.group())
+    return None
+
+
+_POSSESSIVE = r"(?:'s|’s)"
+_RUN_BEFORE = re.compile(r"((?:[A-Z][\w’'\-]*\s+){1,4})$")  # "Russian Deputy Foreign " before "Minister"
+_OWNER_BEFORE = re.compile(rf"\b([A-Z][\w\-]*){_POSSESSIVE}\s+(?:[a-z]+\s+){{0,2}}$")  # "Chechnya’s " or "Putin’s new "
+_OWNER_AFTER = re.compile(r"\s+of\s+(?:the\s+)?((?:[A-Z][\w’'\-]*\s*)+)")  # " of the Kabardino-Balkaria Republic"
+
+
+def _heads(question: str, name: str) -> set[str]:
+    """What the question asks of `name`: "president" of "the president of Russia", "Russia's
+    president" or, typed as a search, "russia president"; "foreign" and "minister" of "Russia's
+    foreign minister"."""
+    named = re.escape(name)
+    found = {m.group(1) for m in re.finditer(rf"\b(\w+) of (?:the )?{named}\b", question, re.I)}
+    typed = question.islower() and len(question.split()) <= 6  # "russia president", typed as a search
+    for m in re.finditer(rf"\b{named}({_POSSESSIVE})?((?:\s+\w+){{1,2}})(\s*\??\s*$)?", question, re.I):
+        if m.group(1) or typed and m.group(3) is not None:
+            found.update(m.group(2).split())
+    return {h.lower() for h in found if len(h) > 2 and h.isalpha() and h.lower() not in STOPWORDS}
+
+
+def _holders(sentence: str, head: str, context: Context) -> list[str]:
+    """The names that `sentence` gives `head` to: "Chechnya" of "Chechnya’s President", "Russian"
+    of "Russian Deputy Foreign Minister", "Kabardino-Balkaria" of "the capital of the
+    Kabardino-Balkaria Republic"."""
+    found = []
+    named = {n.lower() for n in names(sentence, common_names())}  # not a sentence's first word, unless a name
+    for m in re.finditer(rf"\b{re.escape(head)}s?\b", sentence, re.I):
+        before, after = sentence[: m.start()], sentence[m.end():]
+        titled = m.group()[0].isupper()  # "Chechen President", not "the Derech Eretz approach"
+        owners = []  # (word, whether it stands right before the head), the nearest first
+        if owner := _OWNER_BEFORE.search(before):
+            owners.append((owner.group(1), False))
+        if run := _RUN_BEFORE.search(before):
+            owners += [(w, True) for w in reversed(run.group(1).split())]
+        if of := _OWNER_AFTER.match(after):
+            owners += [(w, False) for w in of.group(1).split()]
+        for word, right_before in owners:
+            word = re.sub(rf"{_POSSESSIVE}$", "", word)
+            lowered = word.lower()
+            first = re.split(r"[’'\-]", lowered)[0]
+            if right_before and not titled and lowered not in common_names():
+                continue
+            known = any(w in common_names() or w in context.names for w in (lowered, first))
+            if first in named and lowered not in MONTHS and known:
+                found.append(word)
+    return found
+
+
+# Demonyms that share fewer than three first letters with their place ("French" and "France").
+_DEMONYMS = {"french": {"france"}, "dutch": {"netherlands", "holland"}, "danish": {"denmark"}, "welsh": {"wales"},
+             "irish": {"ireland"}, "swiss": {"switzerland"}, "filipino": {"philippines"},
+             "american": {"america", "us", "usa", "united", "states"}, "british": {"uk", "united", "kingdom"}}
+
+
+def _of_one_place(a: str, b: str) -> bool:
+    """A name and its demonym, or two forms of one name: more generous than `_same_name`, since
+    here a false match only spares a sentence ("Norway" and "Norwegian", "Rome" and "Roman")."""
+    a, b = _fold(a.lower()), _fold(b.lower())
+    shared = len(os.path.commonprefix([a, b]))
+    return (_same_name(a, b) or shared >= 3 and shared >= min(len(a), len(b)) - 3
+            or b in _DEMONYMS.get(a, ()) or a in _DEMONYMS.get(b, ()))
+
+
+def _other_holder(question: str, sentence: str, asked: list[str], context: Context) -> Conflict | None:
+    """"Who is the president of Russia?" against "Ramzan Kadyrov, Chechnya’s President, ...": a
+    sentence that never names the name asked about, and gives what is asked of it to another name.
+    A name the question itself gives is no other holder ("Where does Ireland's Supreme Court sit?")."""
+    said, asking = _tokens(sentence), _tokens(question)
+    for name in asked:
+        if any(_of_one_place(name, w) for w in said):
+            continue
+        for head in _heads(question, name):
+            holders = [h for h in _holders(sentence, head, context)
+                       if not any(_of_one_place(p, w) for p in _tokens(h) for w in asking)]
+            if holders:
+                return Conflict("name", name, holders[0])
     return None
