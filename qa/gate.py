@@ -1,9 +1,10 @@
 """Messages that are not questions about the documents, caught before anything is searched.
 
-A greeting, thanks, keyboard mashing or a lone "?" gets a short reply and no quote: searching for
-"hello" finds *some* sentence, and quoting it as an answer is nonsense. A question none of whose
-words the corpus holds cannot be answered from it, so it is declined without a search. Both are
-answers with `abstained` set, in every front end.
+A greeting, thanks, a question about the assistant itself ("what can you do?"), keyboard mashing
+or a lone "?" gets a short reply and no quote: searching for "hello" finds *some* sentence, and
+quoting it as an answer is nonsense. A question none of whose words the corpus holds cannot be
+answered from it, so it is declined without a search. Both are answers with `abstained` set, in
+every front end.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ _COURTESY_ONLY = re.compile(
     re.IGNORECASE,
 )
 
+# What is asked of the assistant itself, not of the documents: "what can you do?"
+_ABOUT_THE_ASSISTANT = re.compile(
+    r"^(?:(?:hi|hello|hey),? )?(?:what can you do|what do you do|what can i ask(?: you)?|who are you|what are you|"
+    r"who made you|how do(?:es)? (?:this|it|you) work|what is this|help(?: me)?|can you help(?: me)?)[\s!.?]*$",
+    re.IGNORECASE,
+)
+
 
 def not_a_question(text: str, known: Callable[[str], bool]) -> bool:
     """Whether `text` asks nothing: no letter or digit, only courtesies, or not one word that is
@@ -33,7 +41,7 @@ def not_a_question(text: str, known: Callable[[str], bool]) -> bool:
     if not any(ch.isalnum() for ch in text):
         return True
     folded = " ".join(text.split())
-    if _COURTESY_ONLY.match(folded):
+    if _COURTESY_ONLY.match(folded) or _ABOUT_THE_ASSISTANT.match(folded):
         return True
     tokens = words(folded)
     return not any(t in STOPWORDS for t in tokens) and not any(known(t) for t in tokens)

@@ -78,7 +78,8 @@ def test_true_claims_still_pass(server, answer):
     assert body["sentences"][0]["conflicts"] == []
 
 
-@pytest.mark.parametrize("message", ["hello", "Thanks!", "xxxx", "asdf qwer", "?", "x" * 4000])
+@pytest.mark.parametrize("message", ["hello", "Thanks!", "what can you do?", "Hi, who are you?", "xxxx", "asdf qwer",
+                                     "?", "x" * 4000])
 def test_a_non_question_gets_a_short_reply_everywhere(server, sample_index_dir, message):
     reply = server.post("/api/ask", json={"question": message}).json()
     assert reply["abstained"] is True and reply["answer"] == REPLY and reply["citations"] == []
