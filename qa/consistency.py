@@ -511,7 +511,8 @@ _OWNER_BEFORE = re.compile(rf"\b([A-Z][\w\-]*){_POSSESSIVE}\s+(?:[a-z]+\s+){{0,2
 _OWNER_AFTER = re.compile(r"\s+of\s+(?:the\s+)?((?:[A-Z][\w’'\-]*\s*)+)")  # " of the Kabardino-Balkaria Republic"
 
 
-def _heads(question: str, name: str) -> set[str]:
+@lru_cache(maxsize=256)  # one question is checked against each sentence of its shortlist
+def _heads(question: str, name: str) -> frozenset[str]:
     """What the question asks of `name`: "president" of "the president of Russia", "Russia's
     president" or, typed as a search, "russia president"; "foreign" and "minister" of "Russia's
     foreign minister"."""
@@ -521,7 +522,7 @@ def _heads(question: str, name: str) -> set[str]:
     for m in re.finditer(rf"\b{named}({_POSSESSIVE})?((?:\s+\w+){{1,2}})(\s*\??\s*$)?", question, re.I):
         if m.group(1) or typed and m.group(3) is not None:
             found.update(m.group(2).split())
-    return {h.lower() for h in found if len(h) > 2 and h.isalpha() and h.lower() not in STOPWORDS}
+    return frozenset(h.lower() for h in found if len(h) > 2 and h.isalpha() and h.lower() not in STOPWORDS)
 
 
 def _holders(sentence: str, head: str, context: Context) -> list[str]:
@@ -571,11 +572,14 @@ def _other_holder(question: str, sentence: str, asked: list[str], context: Conte
     """"Who is the president of Russia?" against "Ramzan Kadyrov, Chechnya’s President, ...": a
     sentence that never names the name asked about, and gives what is asked of it to another name.
     A name the question itself gives is no other holder ("Where does Ireland's Supreme Court sit?")."""
+    heads = {name: found for name in asked if (found := _heads(question, name))}
+    if not heads:  # most questions ask nothing of a name
+        return None
     said, asking = _tokens(sentence), _tokens(question)
-    for name in asked:
+    for name, asked_of in heads.items():
         if any(_of_one_place(name, w) for w in said):
             continue
-        for head in _heads(question, name):
+        for head in asked_of:
             holders = [h for h in _holders(sentence, head, context)
                        if not any(_of_one_place(p, w) for p in _tokens(h) for w in asking)]
             if holders:
