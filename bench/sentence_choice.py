@@ -33,7 +33,10 @@ another paragraph of their article, which does not hold the answer; of a paragra
 held-out article (the own paragraph of another question, so the corpus is the same); and of their
 own paragraph with the one name they ask about swapped for a name of another article
 (`swapped_name`); the share declined at the bar for named documents (`named_threshold`) and at the
-whole corpus's.
+whole corpus's. And the false answers: the first `--unanswerable` held-out questions with a name
+that their answering sentence gives swapped for one that their paragraph gives elsewhere
+(`swapped_within`), asked of that paragraph; the share that quotes the sentence that answered
+before the swap.
 
 Each question is asked once with abstention off; its first citation is the answer rule's first
 sentence, and the product quotes it when the answer's support reaches the threshold the product
@@ -161,6 +164,29 @@ def swapped_name(questions: list[GoldQuestion], texts: dict[str, str], seed: int
                        for n in found if n.lower() in never_lower and not own.mentions(n)})
         if pool:
             swapped[q.id] = re.sub(rf"\b{re.escape(asked.pop())}\b", rng.choice(pool), q.question)
+    return swapped
+
+
+def swapped_within(questions: list[GoldQuestion], texts: dict[str, str], seed: int = 11) -> dict[str, str]:
+    """By question id, each question with a name that its answering sentence gives swapped for a
+    name that its own paragraph (of `texts`) gives elsewhere and that sentence does not: "What is
+    the capital of Kabardino-Balkaria?" becomes "What is the capital of Russia?" of a paragraph
+    that names Russia. The paragraph still names every name asked, so only what the sentence says
+    can tell that it no longer answers, and to quote it is a false answer."""
+    rng = random.Random(seed)
+    swapped = {}
+    for q in questions:
+        text = texts[q.evidence[0].doc_id]
+        own = Context.of([text])
+        holding = [text[s:e] for s, e in sentence_spans(text) if s <= q.evidence[0].start < e]
+        if not holding:
+            continue
+        sentence = Context.of(holding)
+        asked = [n for n in dict.fromkeys(names(q.question, own.names)) if sentence.mentions(n)]
+        pool = sorted({n for n in names(text) if len(n) > 3 and n.lower() in own.written_names
+                       and not sentence.mentions(n) and n not in q.question})
+        if asked and pool:
+            swapped[q.id] = re.sub(rf"\b{re.escape(rng.choice(asked))}\b", rng.choice(pool), q.question, count=1)
     return swapped
 
 
@@ -405,6 +431,11 @@ def main(argv: list[str] | None = None) -> int:
             asked_elsewhere[(style, "its own, a name swapped")] = declined(
                 squad, [(q.question, q.evidence[0].doc_id) for q in chosen])
         unanswered = declined_unanswered(squad, [q for q in searched if not q.answerable])
+        inside = swapped_within(squad_questions, {q.evidence[0].doc_id: squad.reader.text(q.evidence[0].doc_id)
+                                                  for q in squad_questions})
+        moved = [replace(q, question=inside[q.id]) for q in squad_questions[: args.unanswerable] if q.id in inside]
+        false_answers = {style: run_set(f"a name swapped within, {style}", squad, chosen, True, False)
+                         for style, chosen in (("own words", moved), ("keyword style", keyword(moved)))}
 
     print(f"```\n{command}\n```\n")
     print(f"SQuAD held-out: of {args.squad} questions, {len(squad_questions)} whose answering sentence is known "
@@ -424,6 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     bar, named = unanswered["named"]
     print(f"\nOf the {search_name}, those that their summary does not answer ({unanswered['n']}), asked of it: "
           f"declined {named:.3f} at the named-document bar ({bar}).")
+    print("\nThe held-out questions with a name that their answering sentence gives swapped for another that "
+          "their paragraph gives elsewhere (`swapped_within`), asked of that paragraph: the share answered with "
+          "the sentence that answered before the swap (a false answer), and the share declined:\n")
+    print("| questions | n | quoted the sentence that answered before | declined |\n| --- | ---: | ---: | ---: |")
+    for style, outcomes in false_answers.items():
+        print(f"| SQuAD held-out, {style} | {len(outcomes)} | {np.mean([o.ours for o in outcomes]):.3f} "
+              f"| {np.mean([o.abstained for o in outcomes]):.3f} |")
     if timed:
         print("\nWarm `ask` on the sample corpus (eval/gold_sample.jsonl, three passes, taking turns):\n")
         print("| settings | asks | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: |\n" + timed)
@@ -433,7 +471,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, outcomes in results.items():
             print(stages(name, outcomes, extractive.SHORTLIST))
     if args.json:
-        args.json.write_text(json.dumps({name: [o.__dict__ for o in outcomes] for name, outcomes in results.items()}))
+        swaps = {f"a name swapped within, {style}": outcomes for style, outcomes in false_answers.items()}
+        args.json.write_text(json.dumps({name: [o.__dict__ for o in outcomes]
+                                         for name, outcomes in {**results, **swaps}.items()}))
     return 0
 
 
