@@ -431,11 +431,11 @@ def main(argv: list[str] | None = None) -> int:
             asked_elsewhere[(style, "its own, a name swapped")] = declined(
                 squad, [(q.question, q.evidence[0].doc_id) for q in chosen])
         unanswered = declined_unanswered(squad, [q for q in searched if not q.answerable])
-        inside = swapped_within(squad_questions, {q.evidence[0].doc_id: squad.reader.text(q.evidence[0].doc_id)
-                                                  for q in squad_questions})
-        moved = [replace(q, question=inside[q.id]) for q in squad_questions[: args.unanswerable] if q.id in inside]
+        first = squad_questions[: args.unanswerable]
+        inside = swapped_within(first, {q.evidence[0].doc_id: squad.reader.text(q.evidence[0].doc_id) for q in first})
+        moved = [replace(q, question=inside[q.id]) for q in first if q.id in inside]
         false_answers = {style: run_set(f"a name swapped within, {style}", squad, chosen, True, False)
-                         for style, chosen in (("own words", moved), ("keyword style", keyword(moved)))}
+                         for style, chosen in (("own words", moved), ("keyword style", keyword(moved))) if chosen}
 
     print(f"```\n{command}\n```\n")
     print(f"SQuAD held-out: of {args.squad} questions, {len(squad_questions)} whose answering sentence is known "
@@ -471,9 +471,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, outcomes in results.items():
             print(stages(name, outcomes, extractive.SHORTLIST))
     if args.json:
-        swaps = {f"a name swapped within, {style}": outcomes for style, outcomes in false_answers.items()}
+        within = {f"a name swapped within, {style}": outcomes for style, outcomes in false_answers.items()}
         args.json.write_text(json.dumps({name: [o.__dict__ for o in outcomes]
-                                         for name, outcomes in {**results, **swaps}.items()}))
+                                         for name, outcomes in {**results, **within}.items()}))
     return 0
 
 

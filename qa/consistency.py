@@ -506,9 +506,10 @@ def _rival_phrase(question: str, asked: list[str], context: Context) -> Conflict
 
 
 _POSSESSIVE = r"(?:'s|’s)"
-_RUN_BEFORE = re.compile(r"((?:[A-Z][\w’'\-]*\s+){1,4})$")  # "Russian Deputy Foreign " before "Minister"
+_RUN_BEFORE = re.compile(r"\b((?:[A-Z][\w’'\-]*\s+){1,4})$")  # "Russian Deputy Foreign " before "Minister"
 _OWNER_BEFORE = re.compile(rf"\b([A-Z][\w\-]*){_POSSESSIVE}\s+(?:[a-z]+\s+){{0,2}}$")  # "Chechnya’s " or "Putin’s new "
 _OWNER_AFTER = re.compile(r"\s+of\s+(?:the\s+)?((?:[A-Z][\w’'\-]*\s*)+)")  # " of the Kabardino-Balkaria Republic"
+OWNER_REACH = 120  # characters before a head where its owner is looked for
 
 
 @lru_cache(maxsize=256)  # one question is checked against each sentence of its shortlist
@@ -520,7 +521,7 @@ def _heads(question: str, name: str) -> frozenset[str]:
     found = {m.group(1) for m in re.finditer(rf"\b(\w+) of (?:the )?{named}\b", question, re.I)}
     typed = question.islower() and len(question.split()) <= 6  # "russia president", typed as a search
     for m in re.finditer(rf"\b{named}({_POSSESSIVE})?((?:\s+\w+){{1,2}})(\s*\??\s*$)?", question, re.I):
-        if m.group(1) or typed and m.group(3) is not None:
+        if m.group(1) or (typed and m.group(3) is not None):
             found.update(m.group(2).split())
     return frozenset(h.lower() for h in found if len(h) > 2 and h.isalpha() and h.lower() not in STOPWORDS)
 
@@ -532,7 +533,7 @@ def _holders(sentence: str, head: str, context: Context) -> list[str]:
     found = []
     named = {n.lower() for n in names(sentence, common_names())}  # not a sentence's first word, unless a name
     for m in re.finditer(rf"\b{re.escape(head)}s?\b", sentence, re.I):
-        before, after = sentence[: m.start()], sentence[m.end():]
+        before, after = sentence[max(0, m.start() - OWNER_REACH): m.start()], sentence[m.end():]
         titled = m.group()[0].isupper()  # "Chechen President", not "the Derech Eretz approach"
         owners = []  # (word, whether it stands right before the head), the nearest first
         if owner := _OWNER_BEFORE.search(before):
@@ -548,34 +549,40 @@ def _holders(sentence: str, head: str, context: Context) -> list[str]:
             if right_before and not titled and lowered not in common_names():
                 continue
             known = any(w in common_names() or w in context.names for w in (lowered, first))
-            if first in named and lowered not in MONTHS and known:
+            if (first in named or first in context.written_names) and lowered not in MONTHS and known:
                 found.append(word)
     return found
 
 
-# Demonyms that share fewer than three first letters with their place ("French" and "France").
+# Demonyms and other names of a place that share fewer than three first letters with it ("French"
+# and "France", "Britain" and "UK").
 _DEMONYMS = {"french": {"france"}, "dutch": {"netherlands", "holland"}, "danish": {"denmark"}, "welsh": {"wales"},
              "irish": {"ireland"}, "swiss": {"switzerland"}, "filipino": {"philippines"},
-             "american": {"america", "us", "usa", "united", "states"}, "british": {"uk", "united", "kingdom"}}
+             "american": {"america", "us", "usa", "united", "states"}, "british": {"uk", "united", "kingdom"},
+             "britain": {"uk", "united", "kingdom"}, "usa": {"us", "united", "states", "america"}}
 
 
 def _of_one_place(a: str, b: str) -> bool:
     """A name and its demonym, or two forms of one name: more generous than `_same_name`, since
-    here a false match only spares a sentence ("Norway" and "Norwegian", "Rome" and "Roman")."""
+    here a false match only spares a sentence ("Norway" and "Norwegian", "Rome" and "Roman"; not
+    "Washington" and "was"). Places whose names begin alike are one here ("Iran" and "Iraq")."""
     a, b = _fold(a.lower()), _fold(b.lower())
     shared = len(os.path.commonprefix([a, b]))
-    return (_same_name(a, b) or shared >= 3 and shared >= min(len(a), len(b)) - 3
+    return (_same_name(a, b) or (min(len(a), len(b)) >= 4 and shared >= 3 and shared >= min(len(a), len(b)) - 3)
             or b in _DEMONYMS.get(a, ()) or a in _DEMONYMS.get(b, ()))
 
 
 def _other_holder(question: str, sentence: str, asked: list[str], context: Context) -> Conflict | None:
     """"Who is the president of Russia?" against "Ramzan Kadyrov, Chechnya’s President, ...": a
-    sentence that never names the name asked about, and gives what is asked of it to another name.
-    A name the question itself gives is no other holder ("Where does Ireland's Supreme Court sit?")."""
+    sentence that never names the name asked about (nor by its initials), and gives what is asked of
+    it to another name. A name the question itself gives, or its initials, is no other holder
+    ("Where does Ireland's Supreme Court sit?"; "the US President" for the United States). Not
+    read: "President Kadyrov of Chechnya", a holder after the title."""
     heads = {name: found for name in asked if (found := _heads(question, name))}
     if not heads:  # most questions ask nothing of a name
         return None
-    said, asking = _tokens(sentence), _tokens(question)
+    said = _tokens(sentence) | _initials(_fold(sentence))
+    asking = {n.lower() for n in asked} | _initials(_fold(question))
     for name, asked_of in heads.items():
         if any(_of_one_place(name, w) for w in said):
             continue

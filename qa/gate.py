@@ -27,17 +27,19 @@ _COURTESY_ONLY = re.compile(
     re.IGNORECASE,
 )
 
-# What is asked of the assistant itself, not of the documents: "what can you do?"
+# What is asked of the assistant itself, not of the documents: "what can you do?", after a courtesy
+# or not. Not "what is this?" nor "how does it work?": in a conversation, those ask about the answer.
 _ABOUT_THE_ASSISTANT = re.compile(
-    r"^(?:(?:hi|hello|hey),? )?(?:what can you do|what do you do|what can i ask(?: you)?|who are you|what are you|"
-    r"who made you|how do(?:es)? (?:this|it|you) work|what is this|help(?: me)?|can you help(?: me)?)[\s!.?]*$",
+    rf"^(?:(?:{_COURTESY})(?: there)?[\s!.,]*)*(?:what can you do|what do you do|what can i ask(?: you)?|"
+    r"who are you|what are you|who made you|how do you work|help(?: me)?|can you help(?: me)?)[\s!.?]*$",
     re.IGNORECASE,
 )
 
 
 def not_a_question(text: str, known: Callable[[str], bool]) -> bool:
-    """Whether `text` asks nothing: no letter or digit, only courtesies, or not one word that is
-    English (a stopword) or of the corpus (`known` tells whether the corpus holds a word)."""
+    """Whether `text` asks nothing of the documents: no letter or digit, only courtesies, a
+    question about the assistant itself, or not one word that is English (a stopword) or of the
+    corpus (`known` tells whether the corpus holds a word)."""
     if not any(ch.isalnum() for ch in text):
         return True
     folded = " ".join(text.split())

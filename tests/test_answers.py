@@ -83,7 +83,8 @@ def test_questions_the_corpus_cannot_answer_abstain(assistant, question):
 # Each document gives a president, and each question is about the other's: a sentence that gives
 # what is asked to another name does not answer it (`consistency.question_conflicts`).
 @pytest.mark.parametrize("question,expected", [
-    ("who is the president of russia", "Russian President Vladimir Putin"),  # not "Chechnya's President"
+    # not "Chechnya's President"; asked in lower case, the Putin sentence's support (0.25) is over the bar
+    ("who is the president of russia", "Russian President Vladimir Putin"),
     ("who is the chechen president", "Chechen President Ramzan Kadyrov"),  # not "Russian President"
 ])
 def test_a_sentence_that_gives_what_is_asked_to_another_name_is_not_quoted(assistant, question, expected):

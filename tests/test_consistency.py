@@ -196,6 +196,25 @@ def test_a_sentence_that_gives_what_is_asked_to_another_name_does_not_answer():
     assert question_conflicts("Who is the president of Norway?", "Sweden’s President visited Norway.", news) == []
 
 
+def test_another_holder_is_read_with_initials_short_words_and_a_sentences_first_word():
+    from qa.consistency import question_conflicts
+
+    world = Context.of(["World news", "The United Nations met in Geneva. Leaders of the USA, Norway and "
+                        "Vestmark spoke. Michelle Wu was the mayor of Boston. Washington grew."])
+    # A name asked by its initials, or given by them, is named.
+    assert question_conflicts("Who is the secretary general of the UN?",
+                              "Antonio Guterres is Secretary-General of the United Nations.", world) == []
+    assert question_conflicts("Who is the president of the United States?", "He met the US President.", world) == []
+    assert question_conflicts("Who is the president of the USA?", "Joe Biden is President of the United States.",
+                              world) == []
+    # "was" is no form of "Washington".
+    assert question_conflicts("Who is the mayor of Washington?", "Michelle Wu was the mayor of Boston.", world) == \
+        [Conflict("name", "Washington", "Boston")]
+    # A sentence's first word holds what is asked where the document writes it as a name elsewhere.
+    assert question_conflicts("Who is the president of Norway?", "Vestmark’s President Anna Berg spoke.", world) == \
+        [Conflict("name", "Norway", "Vestmark")]
+
+
 def test_a_formula_whose_subscript_text_extraction_put_on_a_line_of_its_own_is_the_formula():
     from qa.consistency import question_conflicts
 

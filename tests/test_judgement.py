@@ -89,6 +89,15 @@ def test_a_non_question_gets_a_short_reply_everywhere(server, sample_index_dir, 
     assert chat["choices"][0]["message"]["citations"] == []
 
 
+def test_a_follow_up_about_the_answer_is_no_question_about_the_assistant():
+    from qa.gate import not_a_question
+
+    knows_nothing = lambda word: False  # noqa: E731
+    for follow_up in ("how does it work?", "what is this?", "How does this work?"):
+        assert not not_a_question(follow_up, knows_nothing), follow_up
+    assert not_a_question("Thanks! what can you do?", knows_nothing)
+
+
 def test_the_cli_declines_hello_and_flags_a_changed_year(sample_index_dir):
     asked = cli(sample_index_dir, "ask", "hello", "--json")
     assert asked.returncode == 0, asked.stderr
