@@ -27,23 +27,32 @@ _COURTESY_ONLY = re.compile(
     re.IGNORECASE,
 )
 
-# What is asked of the assistant itself, not of the documents: "what can you do?", after a courtesy
-# or not. Not "what is this?" nor "how does it work?": in a conversation, those ask about the answer.
+_AFTER_A_COURTESY = rf"^(?:(?:{_COURTESY})(?: there)?[\s!.,]*)*"
+# What is asked of the assistant itself, not of the documents: "what can you do?", after a courtesy or not.
 _ABOUT_THE_ASSISTANT = re.compile(
-    rf"^(?:(?:{_COURTESY})(?: there)?[\s!.,]*)*(?:what can you do|what do you do|what can i ask(?: you)?|"
-    r"who are you|what are you|who made you|how do you work|help(?: me)?|can you help(?: me)?)[\s!.?]*$",
+    rf"{_AFTER_A_COURTESY}(?:what can you do|what do you do|what can i ask(?: you)?|who are you|what are you|"
+    r"who made you|how do you work|help(?: me)?|can you help(?: me)?)[\s!.?]*$",
+    re.IGNORECASE,
+)
+# What asks about the last answer, and so about nothing when it is the conversation's first turn.
+_ABOUT_THE_LAST_ANSWER = re.compile(
+    rf"{_AFTER_A_COURTESY}(?:what is (?:this|that|it)|how does (?:this|that|it) work|what does (?:this|that|it) do|"
+    r"why|how|what|really|and|tell me more|more)[\s!.?]*$",
     re.IGNORECASE,
 )
 
 
-def not_a_question(text: str, known: Callable[[str], bool]) -> bool:
+def not_a_question(text: str, known: Callable[[str], bool], first_turn: bool = True) -> bool:
     """Whether `text` asks nothing of the documents: no letter or digit, only courtesies, a
-    question about the assistant itself, or not one word that is English (a stopword) or of the
+    question about the assistant itself, a question about the last answer when there is none
+    (`first_turn`: "how does it work?"), or not one word that is English (a stopword) or of the
     corpus (`known` tells whether the corpus holds a word)."""
     if not any(ch.isalnum() for ch in text):
         return True
     folded = " ".join(text.split())
     if _COURTESY_ONLY.match(folded) or _ABOUT_THE_ASSISTANT.match(folded):
+        return True
+    if first_turn and _ABOUT_THE_LAST_ANSWER.match(folded):
         return True
     tokens = words(folded)
     return not any(t in STOPWORDS for t in tokens) and not any(known(t) for t in tokens)

@@ -240,7 +240,7 @@ class Assistant:
             began = time.perf_counter()
             query = self._standalone(question, history, mode)
             knows = self.reader.knows
-            asks_nothing = gate.not_a_question(question, knows)
+            asks_nothing = gate.not_a_question(question, knows, first_turn=not history)
             passages = [] if asks_nothing else self._retrieve(query, top_k, filters)
             read = (t for p in passages for t in (p.title, p.text))  # a passage may not name what it is about
             fixes = spelling.corrections(f"{query} {question}", read, knows)

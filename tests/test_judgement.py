@@ -78,8 +78,8 @@ def test_true_claims_still_pass(server, answer):
     assert body["sentences"][0]["conflicts"] == []
 
 
-@pytest.mark.parametrize("message", ["hello", "Thanks!", "what can you do?", "Hi, who are you?", "xxxx", "asdf qwer",
-                                     "?", "x" * 4000])
+@pytest.mark.parametrize("message", ["hello", "Thanks!", "what can you do?", "Hi, who are you?", "how does it work?",
+                                     "xxxx", "asdf qwer", "?", "x" * 4000])
 def test_a_non_question_gets_a_short_reply_everywhere(server, sample_index_dir, message):
     reply = server.post("/api/ask", json={"question": message}).json()
     assert reply["abstained"] is True and reply["answer"] == REPLY and reply["citations"] == []
@@ -89,13 +89,21 @@ def test_a_non_question_gets_a_short_reply_everywhere(server, sample_index_dir, 
     assert chat["choices"][0]["message"]["citations"] == []
 
 
-def test_a_follow_up_about_the_answer_is_no_question_about_the_assistant():
+def test_a_question_about_the_last_answer_asks_nothing_only_when_there_is_none():
     from qa.gate import not_a_question
 
     knows_nothing = lambda word: False  # noqa: E731
-    for follow_up in ("how does it work?", "what is this?", "How does this work?"):
-        assert not not_a_question(follow_up, knows_nothing), follow_up
-    assert not_a_question("Thanks! what can you do?", knows_nothing)
+    for vague in ("how does it work?", "what is this?", "How does this work?", "why?"):
+        assert not_a_question(vague, knows_nothing), vague  # the conversation's first turn
+        assert not not_a_question(vague, knows_nothing, first_turn=False), vague  # a follow-up
+    assert not_a_question("Thanks! what can you do?", knows_nothing, first_turn=False)
+    assert not not_a_question("what is this treaty?", knows_nothing)
+
+
+def test_a_vague_follow_up_is_read_with_the_question_before_it(server):
+    reply = server.post("/api/ask", json={"question": "how does it work?",
+                                          "history": ["What did Kadyrov say about the special forces?"]}).json()
+    assert reply["answer"] != REPLY and reply["query"].startswith("What did Kadyrov say")
 
 
 def test_the_cli_declines_hello_and_flags_a_changed_year(sample_index_dir):
