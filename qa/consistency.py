@@ -512,7 +512,6 @@ _OWNER_AFTER = re.compile(r"\s+of\s+(?:the\s+)?((?:[A-Z][\w’'\-]*\s*)+)")  # "
 OWNER_REACH = 120  # characters before a head where its owner is looked for
 
 
-@lru_cache(maxsize=256)  # one question is checked against each sentence of its shortlist
 def _heads(question: str, name: str) -> frozenset[str]:
     """What the question asks of `name`: "president" of "the president of Russia", "Russia's
     president" or, typed as a search, "russia president"; "foreign" and "minister" of "Russia's
@@ -526,12 +525,20 @@ def _heads(question: str, name: str) -> frozenset[str]:
     return frozenset(h.lower() for h in found if len(h) > 2 and h.isalpha() and h.lower() not in STOPWORDS)
 
 
-def _holders(sentence: str, head: str, context: Context) -> list[str]:
+@lru_cache(maxsize=256)  # one question is checked against each sentence of its shortlist
+def _asked_of_names(question: str, asked: tuple[str, ...]) -> tuple[tuple[tuple[str, frozenset[str]], ...],
+                                                                     frozenset[str]]:
+    """What the question asks of each name it asks about that asks anything (`_heads`), and what
+    spares a holder: the question's names and their initials."""
+    heads = tuple((name, found) for name in asked if (found := _heads(question, name)))
+    return heads, frozenset({n.lower() for n in asked} | _initials(_fold(question)))
+
+
+def _holders(sentence: str, head: str, context: Context, named: set[str]) -> list[str]:
     """The names that `sentence` gives `head` to: "Chechnya" of "Chechnya’s President", "Russian"
     of "Russian Deputy Foreign Minister", "Kabardino-Balkaria" of "the capital of the
-    Kabardino-Balkaria Republic"."""
+    Kabardino-Balkaria Republic". `named`: the sentence's names, lower-cased (`names`)."""
     found = []
-    named = {n.lower() for n in names(sentence, common_names())}  # not a sentence's first word, unless a name
     for m in re.finditer(rf"\b{re.escape(head)}s?\b", sentence, re.I):
         before, after = sentence[max(0, m.start() - OWNER_REACH): m.start()], sentence[m.end():]
         titled = m.group()[0].isupper()  # "Chechen President", not "the Derech Eretz approach"
@@ -578,16 +585,16 @@ def _other_holder(question: str, sentence: str, asked: list[str], context: Conte
     it to another name. A name the question itself gives, or its initials, is no other holder
     ("Where does Ireland's Supreme Court sit?"; "the US President" for the United States). Not
     read: "President Kadyrov of Chechnya", a holder after the title."""
-    heads = {name: found for name in asked if (found := _heads(question, name))}
+    heads, asking = _asked_of_names(question, tuple(asked))
     if not heads:  # most questions ask nothing of a name
         return None
     said = _tokens(sentence) | _initials(_fold(sentence))
-    asking = {n.lower() for n in asked} | _initials(_fold(question))
-    for name, asked_of in heads.items():
+    named = {n.lower() for n in names(sentence, common_names())}  # not a sentence's first word, unless a name
+    for name, asked_of in heads:
         if any(_of_one_place(name, w) for w in said):
             continue
         for head in asked_of:
-            holders = [h for h in _holders(sentence, head, context)
+            holders = [h for h in _holders(sentence, head, context, named)
                        if not any(_of_one_place(p, w) for p in _tokens(h) for w in asking)]
             if holders:
                 return Conflict("name", name, holders[0])
