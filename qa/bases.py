@@ -138,14 +138,17 @@ def install(base: Base, into: Path) -> Path:
 
 
 def needed() -> list[str]:
-    """The bases that the shipped support model and its second reader are built on, bundled ones aside."""
+    """The bases that the shipped support model, its second reader and their span readers are
+    built on, bundled ones aside."""
     from qa.support import MODEL_DIR, SETTINGS
 
     found, folder = [], MODEL_DIR
     while folder is not None:
         settings = json.loads((folder / SETTINGS).read_text(encoding="utf-8"))
-        if settings.get("base") in KNOWN:
-            found.append(settings["base"])
+        models = [settings]
+        if settings.get("span_reader"):
+            models.append(json.loads((folder.parent / settings["span_reader"] / SETTINGS).read_text(encoding="utf-8")))
+        found += [m["base"] for m in models if m.get("base") in KNOWN and m["base"] not in found]
         second = (settings.get("second_reader") or {}).get("model")
         folder = MODEL_DIR.parent / second if second else None
     return found

@@ -60,15 +60,18 @@ def build_network(folder: str, attention: str | None = None):
     (untrained head)."""
     import torch
 
+    from index.embedding import takes_token_types
+
     class SpanNetwork(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.encoder = base_encoder(folder, attention)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
+            self.typed = takes_token_types(self.encoder)  # MiniLM does, mpnet does not
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            types = {"token_type_ids": token_type_ids} if self.typed and token_type_ids is not None else {}
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
             logits = self.head(hidden).masked_fill(attention_mask.unsqueeze(-1) == 0, NONE)
             return logits[..., 0], logits[..., 1]
 

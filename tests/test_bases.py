@@ -127,3 +127,24 @@ def test_a_fetch_whose_weights_differ_is_refused_and_leaves_nothing(tmp_path, mo
     with pytest.raises(WeightsMismatch, match="refusing"):
         install(KNOWN["all-mpnet-base-v2"], tmp_path / "bases")
     assert list((tmp_path / "bases").iterdir()) == []
+
+
+def test_the_bases_needed_are_those_of_the_support_models_and_of_their_span_readers(tmp_path, monkeypatch):
+    import json
+
+    from qa import support
+
+    def model(name, **settings):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+        return tmp_path / name
+
+    monkeypatch.setattr(support, "MODEL_DIR", model("support", span_reader="reader", second_reader={"model": "second"}))
+    model("reader", base="all-mpnet-base-v2")
+    model("second", base="all-MiniLM-L6-v2", span_reader="other")  # bundled
+    model("other", base="all-mpnet-base-v2")
+    assert bases.needed() == ["all-mpnet-base-v2"]  # once
+    (tmp_path / "reader" / "settings.json").write_text("{}", encoding="utf-8")
+    assert bases.needed() == ["all-mpnet-base-v2"]  # the second reader's span reader
+    (tmp_path / "other" / "settings.json").write_text("{}", encoding="utf-8")
+    assert bases.needed() == []

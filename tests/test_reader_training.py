@@ -178,3 +178,31 @@ def test_the_unsampled_questions_are_the_ones_a_whole_run_leaves_out(tmp_path):
     assert {q.qid for q in rest}.isdisjoint(sampled)
     assert len({q.qid for q in rest}) == len(rest) == 280 - len(sampled)
     assert {q.article for q in rest} == {"train:big"}  # the small article gave all of its questions
+
+
+def test_a_reader_on_a_base_without_token_types_trains_and_reads(tmp_path, tokenizer):
+    """A tiny MPNet (the larger base's architecture, which takes no token types), saved as a base
+    is installed: the span network trains on it, and reads a passage."""
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    from qa.span_reader import build_network
+    from training.train_reader import train
+
+    torch.manual_seed(0)
+    config = MPNetConfig(vocab_size=tokenizer.vocab_size + 8, hidden_size=32, num_hidden_layers=2,
+                         num_attention_heads=4, intermediate_size=64, max_position_embeddings=300)
+    MPNetModel(config, add_pooling_layer=False).save_pretrained(tmp_path / "tiny-mpnet")
+    network = build_network(str(tmp_path / "tiny-mpnet"))
+    assert not network.typed
+    examples = encode(tokenizer, [SpanExample("When did the Oslo office open?", OSLO, 26, 30),
+                                  SpanExample("oslo office outside", OSLO, 58, 64)])
+    head = network.head.weight.detach().clone()
+    state = train(examples, network, seed=3, checkpoint=tmp_path / "c.pt", batch_size=2)
+    assert any(name.startswith("encoder.") for name in state)  # low-rank updates of MPNet's layers
+    assert not torch.equal(network.head.weight, head)
+    with torch.inference_mode():
+        starts, ends = network(**{k: torch.tensor([v]) for k, v in
+                                  (("input_ids", examples[0].ids), ("attention_mask", [1] * len(examples[0].ids)),
+                                   ("token_type_ids", examples[0].type_ids))})
+    assert starts.shape == ends.shape == (1, len(examples[0].ids)) and torch.isfinite(starts).all()

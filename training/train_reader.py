@@ -4,6 +4,7 @@
     python training/train_reader.py ../shared/bench --limit 2000 --out DIR   # a quick check
     python training/train_reader.py ../shared/bench --out DIR --measure-only # its figures again
     python training/train_reader.py ../shared/bench --out DIR2 --start-from DIR --unsampled  # a second sitting
+    python training/train_reader.py ../shared/bench --base BASES/all-mpnet-base-v2 --out DIR  # on a larger base
 
 The support model reads one sentence at a time, so it cannot see that "It was the third-most
 watched U.S. broadcast ever." answers a question about the halftime show that the sentence before
@@ -11,10 +12,11 @@ names. A span reader reads the whole paragraph with the question and marks where
 and ends (extractive question answering), so the sentence it marks can be weighed beside the
 support model's choice.
 
-It trains low-rank updates (rank 16) of the bundled all-MiniLM-L6-v2, as the support model does,
-and a start/end head, for one epoch, on the SQuAD 1.1 training questions whose answer text occurs
-once in its paragraph (the rebuilt files' offsets are first occurrences, so elsewhere the place is
-not known), `--keyword-share` of them asked in keyword style. It saves a checkpoint every 100
+It trains low-rank updates (rank 16) of the bundled all-MiniLM-L6-v2 (or of the base that `--base`
+names, as `python -m qa.bases --to BASES` installs it), as the support model does, and a start/end
+head, for one epoch, on the SQuAD 1.1 training questions whose answer text occurs once in its
+paragraph (the rebuilt files' offsets are first occurrences, so elsewhere the place is not known),
+`--keyword-share` of them asked in keyword style. It saves a checkpoint every 100
 batches, and the same command goes on from the last one. At the end it measures, on the
 answerable questions of the THRESHOLD_TUNE articles (never trained on), how often the sentence
 that holds its best span is one known to hold the answer, beside the support model's best
@@ -48,6 +50,7 @@ from tqdm import tqdm  # noqa: E402
 from index.embedding import bundled_model_path  # noqa: E402
 from index.onnx_embedding import padded as padded_arrays  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
+from qa.bases import VARIABLE as BASES_VARIABLE  # noqa: E402
 from qa.eval.sentence_choice import keyword_style as evaluation_keywords  # noqa: E402
 from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares, merged_network  # noqa: E402
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
@@ -92,16 +95,16 @@ def unsampled_train_questions(bench: Path, seed: int, count: int = SQUAD_TRAIN_Q
     return [q for q in every if q.qid not in sampled]
 
 
-def started_from(folder: Path) -> dict:
+def started_from(folder: Path, base: str = BUNDLED_BASE) -> dict:
     """The adapter state of the reader in `folder`, to train on from; SystemExit unless it has the
-    shape this script trains (rank, alpha, window, longest answer and base)."""
+    shape this script trains (rank, alpha, window, longest answer and the `base` named)."""
     from safetensors.torch import load_file
 
     have = ReaderSettings.read(folder / SETTINGS)
     want = (RANK, ALPHA, MAX_TOKENS, LONGEST_ANSWER)
-    if (have.rank, have.alpha, have.max_tokens, have.longest_answer) != want or have.base != BUNDLED_BASE:
+    if (have.rank, have.alpha, have.max_tokens, have.longest_answer) != want or have.base != base:
         raise SystemExit(f"the reader in {folder} is not of the shape trained here (rank {RANK}, alpha {ALPHA}, "
-                         f"{MAX_TOKENS} tokens, answers of up to {LONGEST_ANSWER}, base {BUNDLED_BASE})")
+                         f"{MAX_TOKENS} tokens, answers of up to {LONGEST_ANSWER}, base {base})")
     return load_file(str(folder / WEIGHTS))
 
 
@@ -200,14 +203,14 @@ def tune_questions(bench: Path) -> list[SquadQuestion]:
 WEIGHTS_TRIED = (0.25, 0.5, 1.0, 2.0)
 
 
-def measure(network, questions: list[SquadQuestion], seed: int) -> dict[str, float]:
+def measure(network, questions: list[SquadQuestion], seed: int, base: str = BUNDLED_BASE) -> dict[str, float]:
     """On answerable questions, in their own words and in keyword style (the evaluation's rewrite,
     `qa.eval.sentence_choice.keyword_style`, not the one trained on), the share whose chosen
     sentence is one known to hold the answer (`answer_sentences`): the reader's (the sentence of
     its best span), the shipped support model's (its best sentence), and both together (the
     support model's logit plus a weight times the reader's log-share), for each weight tried."""
     support = SupportModel.shipped()
-    settings = ReaderSettings(RANK, ALPHA, targets_of(network), MAX_TOKENS, LONGEST_ANSWER)
+    settings = ReaderSettings(RANK, ALPHA, targets_of(network), MAX_TOKENS, LONGEST_ANSWER, base)
     reader = SpanReader.of_network(network, settings)
     hits: dict[str, list[bool]] = {}
     for q in tqdm(questions, desc="measuring", leave=False):
@@ -246,11 +249,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="train only on the questions a whole run with this seed leaves out (it takes up to "
                              "199 of each article; with --start-from, the questions that reader never saw)")
     parser.add_argument("--tune-limit", type=int, default=0, help="measure on this many tune questions only")
+    parser.add_argument("--base", type=Path,
+                        help="the folder of another base encoder (as `python -m qa.bases` installs it); "
+                             "default: the bundled all-MiniLM-L6-v2")
     args = parser.parse_args(argv)
     began = time.time()
     from transformers import AutoTokenizer
 
-    base = bundled_model_path()
+    base = str(args.base) if args.base else bundled_model_path()
+    base_name = args.base.name if args.base else BUNDLED_BASE
+    if args.base:  # where the product looks the base up by its name
+        os.environ[BASES_VARIABLE] = str(args.base.parent)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     network = build_network(base)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -265,17 +274,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(encoded)} of {len(questions)} questions have a known answer place within "
               f"{MAX_TOKENS} tokens", file=sys.stderr)
         checkpoint = args.out / "checkpoint.pt"
-        start = started_from(args.start_from) if args.start_from else None
+        start = started_from(args.start_from, base_name) if args.start_from else None
         state = train(encoded, network, args.seed, checkpoint, lr=args.lr, stop_at=args.stop_at, start=start)
         from safetensors.torch import save_file
 
         save_file(state, str(args.out / WEIGHTS))
     tune = tune_questions(args.bench)
     tune = random.Random(args.seed).sample(tune, args.tune_limit) if args.tune_limit else tune
-    figures = measure(network, tune, args.seed)
+    figures = measure(network, tune, args.seed, ReaderSettings.read(args.out / SETTINGS).base if args.measure_only
+                      else base_name)
     print(json.dumps(figures, indent=2))
     if not args.measure_only:
-        settings = {"base": BUNDLED_BASE, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),
+        settings = {"base": base_name, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),
                     "max_tokens": MAX_TOKENS, "longest_answer": LONGEST_ANSWER,
                     "trained": {"command": command_line("training/train_reader.py", argv),
                                 "commit": commit_of_tree(), "questions": len(encoded),
