@@ -47,16 +47,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from index.embedding import bundled_model_path  # noqa: E402
 from index.onnx_embedding import padded as padded_arrays  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
-from qa.bases import VARIABLE as BASES_VARIABLE  # noqa: E402
 from qa.eval.sentence_choice import keyword_style as evaluation_keywords  # noqa: E402
 from qa.span_reader import ReaderSettings, SpanReader, build_network, log_shares, merged_network  # noqa: E402
 from qa.support import BUNDLED_BASE, SETTINGS, WEIGHTS, SupportModel  # noqa: E402
 from training.support_data import THRESHOLD_TUNE, SquadQuestion, answer_sentences, keyword_style, \
     squad_questions, squad_train_questions  # noqa: E402
-from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, command_line, \
+from training.train_support import ALPHA, LEARNING_RATE, RANK, add_low_rank, adapter_state, chosen_base, command_line, \
     commit_of_tree, go_on_from, save_checkpoint, targets_of, trained_seconds, warmup_then_decay  # noqa: E402
 
 MAX_TOKENS = 256  # question and paragraph; a paragraph whose answer lies beyond is left out
@@ -256,16 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     began = time.time()
     from transformers import AutoTokenizer
 
-    base = str(args.base) if args.base else bundled_model_path()
-    base_name = args.base.name if args.base else BUNDLED_BASE
-    if args.base:  # where the product looks the base up by its name
-        os.environ[BASES_VARIABLE] = str(args.base.parent)
+    base, base_name = chosen_base(args.base)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     network = build_network(base)
     torch.set_num_threads(os.cpu_count() or 1)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.measure_only:  # any reader, whatever its rank (an average of two is of twice the rank)
-        network = merged_network(args.out, ReaderSettings.read(args.out / SETTINGS))
+        trained = ReaderSettings.read(args.out / SETTINGS)
+        network, base_name = merged_network(args.out, trained), trained.base
     else:
         questions = (unsampled_train_questions(args.bench, args.seed) if args.unsampled
                      else squad_train_questions(args.bench, args.limit or SQUAD_TRAIN_QUESTIONS, args.seed))
@@ -281,8 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         save_file(state, str(args.out / WEIGHTS))
     tune = tune_questions(args.bench)
     tune = random.Random(args.seed).sample(tune, args.tune_limit) if args.tune_limit else tune
-    figures = measure(network, tune, args.seed, ReaderSettings.read(args.out / SETTINGS).base if args.measure_only
-                      else base_name)
+    figures = measure(network, tune, args.seed, base_name)
     print(json.dumps(figures, indent=2))
     if not args.measure_only:
         settings = {"base": base_name, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),

@@ -450,8 +450,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoTokenizer
 
-    base = str(args.base) if args.base else bundled_model_path()
-    base_name = Path(base).name if args.base else BUNDLED_BASE
+    base, base_name = chosen_base(args.base)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     network = build_network(base)
     targets = targets_of(network, args.top_layers)
@@ -477,8 +476,6 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / SETTINGS).write_text(json.dumps(provisional, indent=2) + "\n", encoding="utf-8")
 
     # Thresholds from the loaded model, exactly as it runs in the product.
-    if args.base:  # where the product looks the base up by its name
-        os.environ[BASES_VARIABLE] = str(Path(base).parent)
     model = SupportModel.load(args.out, "int8", second=False)
     tune_probabilities = model.probabilities([(p.first, p.second) for p in tune_q])
     q_best, answerable = per_group(tune_q, tune_probabilities)
@@ -517,6 +514,16 @@ def _at_least_zero(value: str) -> int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"a whole number of 0 or more, not {value!r}")
     return int(value)
+
+
+def chosen_base(folder: Path | None) -> tuple[str, str]:
+    """The folder and the name of the base to train on: `folder` (as `python -m qa.bases` installs a
+    base), else the bundled MiniLM. Models are looked up by their base's name, so QA_BASE_MODELS
+    is pointed at the folder that holds it."""
+    if folder is None:
+        return bundled_model_path(), BUNDLED_BASE
+    os.environ[BASES_VARIABLE] = str(folder.parent)
+    return str(folder), folder.name
 
 
 def command_line(script: str, argv: list[str] | None) -> str:
