@@ -94,6 +94,19 @@ def test_a_second_sitting_starts_from_the_reader_it_is_given(tmp_path, tokenizer
         assert torch.equal(ended[name], weights), name
 
 
+def test_a_second_sitting_keeps_the_record_of_the_sittings_before_it(tmp_path):
+    import json
+
+    from training.train_reader import sitting_of
+
+    first = {"command": "python training/train_reader.py ../shared/bench --out DIR", "questions": 3987,
+             "went_on_from": {"command": "an earlier one"}}
+    (tmp_path / "settings.json").write_text(json.dumps({"rank": 16, "trained": first}), encoding="utf-8")
+    assert sitting_of(tmp_path) == first
+    (tmp_path / "settings.json").write_text(json.dumps({"rank": 16}), encoding="utf-8")
+    assert sitting_of(tmp_path) == {}
+
+
 def test_a_second_sitting_does_not_start_from_a_reader_of_another_shape(tmp_path):
     from qa.span_reader import MODEL_DIR
     from training.train_reader import started_from

@@ -269,3 +269,32 @@ def test_the_bar_is_the_lowest_that_declines_enough_questions_asked_of_the_wrong
         fit.choose_threshold([_row("other paragraph", "question", [0.995], False)], rule, 8)
     with pytest.raises(ValueError, match="another paragraph"):
         fit.choose_threshold([r for r in rows if r["setting"] == "named"], rule, 8)
+
+
+def test_a_pool_read_by_two_span_readers_splits_into_the_pool_of_each(tmp_path):
+    """`fit_answer_rule --other-reader`: one pass scores the shortlist with both readers; each
+    reader's rows carry its score as the rule's reader feature, and each is cached under the
+    digest of the model with that reader, so that the other, once shipped, finds its own pool."""
+    import json
+
+    from training import fit_answer_rule as fit
+
+    both = {"probability": 0.5, fit.READER: 1.0, fit.OTHER_READER: 2.0}
+    rows = [{"article": "a", "pool": [{"features": both, "holds": True},
+                                      {"features": {"probability": 0.1}, "holds": False}]}]  # beyond the shortlist
+    own, other = fit.split_readers(rows)
+    assert own[0]["pool"][0]["features"] == {"probability": 0.5, fit.READER: 1.0}
+    assert other[0]["pool"][0]["features"] == {"probability": 0.5, fit.READER: 2.0}
+    assert own[0]["pool"][1]["features"] == other[0]["pool"][1]["features"] == {"probability": 0.1}
+    assert rows[0]["pool"][0]["features"] == both and own[0]["article"] == "a"  # the rows read are left as they are
+
+    for name, weights in (("support", b"support"), ("reader", b"shipped reader"), ("candidate", b"other reader")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter.safetensors").write_bytes(weights)
+    (tmp_path / "support" / "settings.json").write_text(json.dumps({"span_reader": "reader"}), encoding="utf-8")
+    shipped = fit.cache_file(tmp_path / "support", "pool")
+    assert fit.cache_file(tmp_path / "support", "pool", tmp_path / "reader") == shipped
+    with_other = fit.cache_file(tmp_path / "support", "pool", tmp_path / "candidate")
+    assert with_other != shipped
+    (tmp_path / "reader" / "adapter.safetensors").write_bytes(b"other reader")  # the candidate shipped in its place
+    assert fit.cache_file(tmp_path / "support", "pool") == with_other

@@ -2,6 +2,7 @@
 
     python training/fit_answer_rule.py ../shared/bench            # fit, report, write settings.json
     python training/fit_answer_rule.py ../shared/bench --dry-run  # fit and report only
+    python training/fit_answer_rule.py ../shared/bench --other-reader DIR  # and beside it, the span reader in DIR
 
 The trained support model reads a question with each sentence of the extractive shortlist. Its
 probability is one signal; the cheap ones that chose the shortlist (question terms covered, the
@@ -21,6 +22,12 @@ rewritten in keyword style (`qa.eval.sentence_choice.keyword_style`), as search 
   another paragraph of their article: unanswerable the way a user's question is when the document
   named does not hold its answer.
 The support model's answers are cached per model, so refitting is quick.
+
+With `--other-reader DIR`, the shortlist is also read by the span reader in DIR, in the same pass,
+and the report is made twice: with the model's own span reader and with that one, each fitted
+anew. Nothing is written to settings.json then; the pool with the other reader's scores is cached
+as that of the model with DIR as its span reader, so that once DIR is shipped in its place, the
+fit that writes its rule reads the cache.
 
 Two settings come out of it:
 - the answer rule, fitted on every candidate of every question above (leave-one-article-out
@@ -64,6 +71,7 @@ from training.support_data import THRESHOLD_TUNE, SquadQuestion, squad_questions
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
 READER = "reader"  # the span reader's score, where the model's settings name one
+OTHER_READER = "other reader"  # the score of the span reader compared with it (`--other-reader`)
 COSINE = "cosine"  # measured beside the rule, not in it: see `compare_cosine`
 L2 = 1.0  # ridge on the weights (not the bias): thousands of candidates, a few weights
 TRAIN_QUESTIONS = 300  # SQuAD 1.1 train questions, 12 from each of 25 articles
@@ -111,9 +119,9 @@ class CachedEmbedder:
         return np.stack([self._vectors[t] for t in texts]) if texts else self.inner.embed(texts)
 
 
-def collect(bench: Path, work: Path, model: SupportModel) -> list[dict]:
+def collect(bench: Path, work: Path, model: SupportModel, other=None) -> list[dict]:
     """One row per question, setting and style: the candidates the model read, with their signals
-    and whether each holds a gold answer."""
+    and whether each holds a gold answer (and the span reader `other`'s scores, when given)."""
     from index.embedding import load_embedder
     from tqdm import tqdm
 
@@ -150,7 +158,8 @@ def collect(bench: Path, work: Path, model: SupportModel) -> list[dict]:
             for style in STYLES:
                 text = q.question if style == "question" else keyword_style(q.question, KEYWORD_SEED)
                 answers = list(q.answers)
-                row = pool(assistant, embedder, model, text, answers, {"doc_ids": [doc_id]} if doc_id else None)
+                row = pool(assistant, embedder, model, text, answers, {"doc_ids": [doc_id]} if doc_id else None,
+                           other)
                 # Asked of another paragraph, a question is unanswerable unless that one holds the answer too.
                 answerable = bool(answers) and (setting != "other paragraph" or row["anywhere"])
                 rows.append({"group": group, "article": q.article, "setting": setting, "style": style,
@@ -159,9 +168,10 @@ def collect(bench: Path, work: Path, model: SupportModel) -> list[dict]:
 
 
 def pool(assistant: Assistant, embedder, model: SupportModel, question: str, answers: list[str],
-         filters: dict | None) -> dict:
+         filters: dict | None, other=None) -> dict:
     """What the signals and the model say of one question's candidates: the POOL_PRIOR that the
-    cheap signals rank highest (the shortlist is their prefix) and the POOL_COSINE nearest by cosine."""
+    cheap signals rank highest (the shortlist is their prefix) and the POOL_COSINE nearest by
+    cosine; and what the model's span reader and `other` give the shortlisted ones."""
     passages = assistant.search(question, filters=filters)
     texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
     found = extractive.signals(question, passages, texts, embed=embedder.embed)
@@ -169,23 +179,44 @@ def pool(assistant: Assistant, embedder, model: SupportModel, question: str, ans
     chosen = extractive.shortlisted(found, POOL_PRIOR)
     chosen += [c for c in sorted(found, key=lambda c: -c.features[COSINE])[:POOL_COSINE] if c not in chosen]
     scored = {(s.doc_id, s.start): s for s in extractive.read(question, chosen, model, texts=texts)}
-    if model.span_reader:  # its score depends on the stretch read: the shortlist's is the product's
-        product = extractive.shortlisted(found)
-        for c, score in zip(product, extractive.reader_scores(model.span_reader, question, product, texts)):
-            scored[(c.passage.doc_id, c.start)].features["reader"] = score
+    # A reader's score depends on the stretch read: the shortlist's is the product's.
+    product = extractive.shortlisted(found)
+    for name, reader in ((READER, model.span_reader), (OTHER_READER, other)):
+        if reader:
+            for c, score in zip(product, extractive.reader_scores(reader, question, product, texts)):
+                scored[(c.passage.doc_id, c.start)].features[name] = score
     return {"candidates": len(found), "anywhere": any(holds(c) for c in found),
             "pool": [{"features": scored[(c.passage.doc_id, c.start)].features, "holds": holds(c)} for c in chosen]}
 
 
-def cache_file(model_dir: Path, name: str) -> Path:
-    """Where what one model says of the fitting data is kept: named by a digest of its weights, so
-    that another model never reads it."""
+def cache_file(model_dir: Path, name: str, span_reader: Path | None = None) -> Path:
+    """Where what one model says of the fitting data is kept: named by a digest of its weights and
+    its span reader's (the one its settings name, or `span_reader`), so that another model never
+    reads it."""
     digest = hashlib.sha256(POOL_RECIPE.encode() + (model_dir / WEIGHTS).read_bytes())
     spans = json.loads((model_dir / SETTINGS).read_text(encoding="utf-8")).get("span_reader")
-    if spans:
-        digest.update((model_dir.parent / spans / WEIGHTS).read_bytes())
+    if span_reader or spans:
+        digest.update(((span_reader or model_dir.parent / spans) / WEIGHTS).read_bytes())
     digest = digest.hexdigest()[:12]
     return Path(".qa_index") / f"{name}-{digest}.json"
+
+
+def split_readers(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The rows as the model's own span reader scores them, and as the other reader does (its
+    score in the place of the model's reader's)."""
+    def keeping(name: str) -> list[dict]:
+        out = []
+        for r in rows:
+            pool = []
+            for c in r["pool"]:
+                features = {k: v for k, v in c["features"].items() if k not in (READER, OTHER_READER)}
+                if name in c["features"]:
+                    features[READER] = c["features"][name]
+                pool.append({**c, "features": features})
+            out.append({**r, "pool": pool})
+        return out
+
+    return keeping(READER), keeping(OTHER_READER)
 
 
 # --- the rule -------------------------------------------------------------------------------------
@@ -355,30 +386,8 @@ def threshold_table(rows: list[dict], rule: Rule, size: int, thresholds: list[fl
     print("decl.: the share declined, of the unanswerable questions (u) where there are any, else of the answerable (a)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench", type=Path)
-    parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
-    parser.add_argument("--cache", type=Path, help="where the model's answers to the fitting questions are kept "
-                        "(default: .qa_index/answer-rule-pool-<the model's digest>.json)")
-    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the support model to fit for")
-    parser.add_argument("--shortlist", type=int, default=extractive.SHORTLIST)
-    parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
-    args = parser.parse_args(argv)
-
-    cache = args.cache or cache_file(args.model_dir, "answer-rule-pool")
-    if cache.is_file():
-        rows = json.loads(cache.read_text(encoding="utf-8"))
-    else:
-        rows = collect(args.bench, args.work.resolve(), SupportModel.load(args.model_dir, second=False))
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(rows), encoding="utf-8")
-
-    k = args.shortlist
-    path = args.model_dir / SETTINGS
-    settings = json.loads(path.read_text(encoding="utf-8"))
-    before = settings.get("answer_rule")
-    rule_before = Rule(before["weights"], before["bias"]) if before else None
+def report(rows: list[dict], rule_before: Rule | None, k: int) -> tuple[Rule, float]:
+    """The choice table, and the rule fitted on every row with its threshold, and what they do."""
     print(f"{len(rows)} rows: {', '.join(f'{len(g)} {key}' for key, g in sorted(kinds(rows).items()))}")
     print(f"\nThe first sentence holds an answer (answerable questions, abstention off; shortlist of {k}). "
           "refit, +cosine and +reader: fitted on the other articles.")
@@ -400,6 +409,50 @@ def main(argv: list[str] | None = None) -> int:
               f"{auc(np.array([best_probability(r, k) for r in chosen]), answerable):>8.3f}")
     print("\nAt each threshold, with this rule: first = the first sentence holds an answer (a decline misses):")
     threshold_table(rows, rule, k, sorted({0.1, threshold, 0.25}))
+    return rule, threshold
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", type=Path)
+    parser.add_argument("--work", type=Path, default=Path(".qa_index") / "support-bench")
+    parser.add_argument("--cache", type=Path, help="where the model's answers to the fitting questions are kept "
+                        "(default: .qa_index/answer-rule-pool-<the model's digest>.json)")
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="the support model to fit for")
+    parser.add_argument("--shortlist", type=int, default=extractive.SHORTLIST)
+    parser.add_argument("--dry-run", action="store_true", help="report only; leave settings.json as it is")
+    parser.add_argument("--other-reader", type=Path, metavar="DIR",
+                        help="report also with the span reader in DIR in place of the model's own (writes nothing)")
+    args = parser.parse_args(argv)
+
+    other = args.other_reader
+    cache = args.cache or cache_file(args.model_dir, "answer-rule-pool")
+    other_cache = cache_file(args.model_dir, "answer-rule-pool", other) if other else None
+    if cache.is_file() and (other_cache is None or other_cache.is_file()):
+        rows = json.loads(cache.read_text(encoding="utf-8"))
+        other_rows = json.loads(other_cache.read_text(encoding="utf-8")) if other_cache else None
+    else:
+        from qa.span_reader import SpanReader
+
+        collected = collect(args.bench, args.work.resolve(), SupportModel.load(args.model_dir, second=False),
+                            SpanReader.load(other) if other else None)
+        rows, other_rows = split_readers(collected) if other else (collected, None)
+        for path, found in ((cache, rows), (other_cache, other_rows)):
+            if path:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(found), encoding="utf-8")
+
+    k = args.shortlist
+    path = args.model_dir / SETTINGS
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    before = settings.get("answer_rule")
+    rule_before = Rule(before["weights"], before["bias"]) if before else None
+    rule, threshold = report(rows, rule_before, k)
+    if other_rows is not None:
+        print(f"\n--- The same with the span reader in {other} (\"shipped\": the rule in settings.json now) ---")
+        report(other_rows, rule_before, k)
+        print(f"\nNothing written (a comparison); the pool with that reader is kept in {other_cache}")
+        return 0
 
     if not args.dry_run:
         command = "python training/fit_answer_rule.py " + " ".join(sys.argv[1:] if argv is None else argv)

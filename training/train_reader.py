@@ -106,6 +106,12 @@ def started_from(folder: Path, base: str = BUNDLED_BASE) -> dict:
     return load_file(str(folder / WEIGHTS))
 
 
+def sitting_of(folder: Path) -> dict:
+    """What the reader in `folder` records of how it was trained (its "trained" settings, with
+    the sittings it went on from), for a reader trained on from it to keep."""
+    return json.loads((folder / SETTINGS).read_text(encoding="utf-8")).get("trained", {})
+
+
 @dataclass(frozen=True)
 class Encoded:
     ids: list[int]
@@ -283,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = {"base": base_name, "rank": RANK, "alpha": ALPHA, "targets": list(targets_of(network)),
                     "max_tokens": MAX_TOKENS, "longest_answer": LONGEST_ANSWER,
                     "trained": {"command": command_line("training/train_reader.py", argv),
-                                "commit": commit_of_tree(), "questions": len(encoded),
+                                "commit": commit_of_tree(),
+                                **({"went_on_from": sitting_of(args.start_from)} if args.start_from else {}),
+                                "questions": len(encoded),
                                 "minutes": round((time.time() - began) / 60, 1),
                                 "training_minutes_all_sittings": round(trained_seconds(checkpoint) / 60, 1),
                                 "tune_figures": figures}}
