@@ -119,9 +119,9 @@ class CachedEmbedder:
         return np.stack([self._vectors[t] for t in texts]) if texts else self.inner.embed(texts)
 
 
-def collect(bench: Path, work: Path, model: SupportModel, other=None) -> list[dict]:
+def collect(bench: Path, work: Path, model: SupportModel, other_reader=None) -> list[dict]:
     """One row per question, setting and style: the candidates the model read, with their signals
-    and whether each holds a gold answer (and the span reader `other`'s scores, when given)."""
+    and whether each holds a gold answer (and the span reader `other_reader`'s scores, when given)."""
     from index.embedding import load_embedder
     from tqdm import tqdm
 
@@ -159,7 +159,7 @@ def collect(bench: Path, work: Path, model: SupportModel, other=None) -> list[di
                 text = q.question if style == "question" else keyword_style(q.question, KEYWORD_SEED)
                 answers = list(q.answers)
                 row = pool(assistant, embedder, model, text, answers, {"doc_ids": [doc_id]} if doc_id else None,
-                           other)
+                           other_reader)
                 # Asked of another paragraph, a question is unanswerable unless that one holds the answer too.
                 answerable = bool(answers) and (setting != "other paragraph" or row["anywhere"])
                 rows.append({"group": group, "article": q.article, "setting": setting, "style": style,
@@ -168,10 +168,10 @@ def collect(bench: Path, work: Path, model: SupportModel, other=None) -> list[di
 
 
 def pool(assistant: Assistant, embedder, model: SupportModel, question: str, answers: list[str],
-         filters: dict | None, other=None) -> dict:
+         filters: dict | None, other_reader=None) -> dict:
     """What the signals and the model say of one question's candidates: the POOL_PRIOR that the
     cheap signals rank highest (the shortlist is their prefix) and the POOL_COSINE nearest by
-    cosine; and what the model's span reader and `other` give the shortlisted ones."""
+    cosine; and what the model's span reader and `other_reader` give the shortlisted ones."""
     passages = assistant.search(question, filters=filters)
     texts = {p.doc_id: assistant.reader.text(p.doc_id) for p in passages}
     found = extractive.signals(question, passages, texts, embed=embedder.embed)
@@ -181,7 +181,7 @@ def pool(assistant: Assistant, embedder, model: SupportModel, question: str, ans
     scored = {(s.doc_id, s.start): s for s in extractive.read(question, chosen, model, texts=texts)}
     # A reader's score depends on the stretch read: the shortlist's is the product's.
     product = extractive.shortlisted(found)
-    for name, reader in ((READER, model.span_reader), (OTHER_READER, other)):
+    for name, reader in ((READER, model.span_reader), (OTHER_READER, other_reader)):
         if reader:
             for c, score in zip(product, extractive.reader_scores(reader, question, product, texts)):
                 scored[(c.passage.doc_id, c.start)].features[name] = score
