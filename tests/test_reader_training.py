@@ -99,7 +99,7 @@ def test_a_second_sitting_keeps_the_record_of_the_sittings_before_it(tmp_path):
 
     from training.train_reader import sitting_of
 
-    first = {"command": "python training/train_reader.py ../shared/bench --out DIR", "questions": 3987,
+    first = {"command": "python training/train_reader.py BENCH --out DIR", "questions": 3987,
              "went_on_from": {"command": "an earlier one"}}
     (tmp_path / "settings.json").write_text(json.dumps({"rank": 16, "trained": first}), encoding="utf-8")
     assert sitting_of(tmp_path) == first
