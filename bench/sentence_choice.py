@@ -3,6 +3,7 @@
     python bench/sentence_choice.py ../shared/bench                 # the table (a few minutes)
     python bench/sentence_choice.py ../shared/bench --diagnose      # and where the answering sentence is lost
     python bench/sentence_choice.py ../shared/bench --model-dir DIR # another support model (and its second reader)
+    python bench/sentence_choice.py ../shared/bench --fitting       # the same of the fitting articles: to find faults
 
 "Ours" is the share of answerable questions whose answer's first citation overlaps a gold evidence
 span (an abstention is a miss); "cosine" is the share for which the retrieved sentence nearest the
@@ -42,6 +43,10 @@ Each question is asked once with abstention off; its first citation is the answe
 sentence, and the product quotes it when the answer's support reaches the threshold the product
 applies to that question (`Assistant.abstain_below_for`, as `extractive.pick` does), so "ours"
 and "ours, abstention off" come from the same call.
+`--fitting` asks the SQuAD questions of the articles that train_articles.txt lists, and the
+fitting search-engine questions, instead of the held-out ones: the place to look for what goes
+wrong, and to choose, without reading the held-out questions. `--json` keeps each question as
+asked, the sentence quoted first and its support beside the outcome.
 `--diagnose` also scores every candidate sentence (the support model reads them all, not only
 the shortlist) to show at which step the answering sentence is lost.
 """
@@ -79,11 +84,13 @@ from qa.eval.sentence_choice import first_sentence_hits, keyword_style, misspelt
 from qa.filters import Filters  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import SupportModel, SupportSettings  # noqa: E402
-from training.support_data import answer_sentences, asked_of, held_out_articles, marked_summaries, summaries  # noqa: E402
+from training.support_data import (answer_sentences, asked_of, held_out_articles, marked_summaries,  # noqa: E402
+                                   summaries, train_articles)
 
 SAMPLE_GOLD = ROOT / "eval" / "gold_sample.jsonl"
 SAMPLE_CORPUS = ROOT / "docs_corpus"
 SEARCH_QUESTIONS = ROOT / "bench" / "search_questions" / "held_out.jsonl"
+FITTING_SEARCH_QUESTIONS = ROOT / "bench" / "search_questions" / "fitting.jsonl"
 
 
 @dataclass
@@ -93,6 +100,9 @@ class Outcome:
     cosine: float  # the nearest sentence by cosine overlaps the evidence
     abstained: bool
     latency_ms: float
+    question: str = ""  # as asked
+    quoted: str = ""  # the answer rule's first sentence (quoted unless abstained)
+    support: float = 0.0  # the answer's support, against the bar
     diagnosis: dict | None = None
 
 
@@ -101,15 +111,16 @@ def spread(items: list, n: int) -> list:
     return list(items) if n >= len(items) else [items[i * len(items) // n] for i in range(n)]
 
 
-def held_out_squad(bench: Path, count: int, folder: Path,
-                   also: set[str] = frozenset()) -> tuple[list[GoldQuestion], dict[str, str], Path]:
-    """`count` questions of the held-out articles; for each, another paragraph of its article
-    (seeded); and a corpus file of only the paragraphs these name, then those `also` names (the
-    summaries that search-engine questions are asked of, `summaries`) that it does not hold yet."""
+def held_out_squad(bench: Path, count: int, folder: Path, also: set[str] = frozenset(),
+                   fitting: bool = False) -> tuple[list[GoldQuestion], dict[str, str], Path]:
+    """`count` questions of the held-out articles (with `fitting`, of the articles that
+    train_articles.txt lists instead); for each, another paragraph of its article (seeded); and a
+    corpus file of only the paragraphs these name, then those `also` names (the summaries that
+    search-engine questions are asked of, `summaries`) that it does not hold yet."""
     squad = bench / "squad-v1.1-dev"
-    held_out = held_out_articles(bench)
+    articles = set(train_articles(bench)) if fitting else held_out_articles(bench)
     questions = [q for q in read_gold(squad / "gold.jsonl")
-                 if q.evidence and q.evidence[0].doc_id.split("#")[0] in held_out]
+                 if q.evidence and q.evidence[0].doc_id.split("#")[0] in articles]
     questions = spread(questions, count)
     paragraphs: dict[str, list[str]] = {}
     with open(squad / "corpus.jsonl", encoding="utf-8") as lines:
@@ -252,7 +263,9 @@ def ask(assistant: Assistant, answering_all: Assistant, q: GoldQuestion, filtere
     latency = (time.perf_counter() - began) * 1000
     unabstained, cosine = first_sentence_hits(answer, q.spans, assistant.reader.text, assistant.embedder.embed)
     abstained = answer.abstained or (answer.support or 0.0) < threshold
-    outcome = Outcome(0.0 if abstained else unabstained, unabstained, cosine, abstained, latency)
+    quoted = answer.citations[0].quote if answer.citations else ""
+    outcome = Outcome(0.0 if abstained else unabstained, unabstained, cosine, abstained, latency,
+                      q.question, quoted, answer.support or 0.0)
     if diagnose:
         outcome.diagnosis = diagnosis(assistant, q, answer)
     return outcome
@@ -367,9 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the keyword rewrite's and the slips' seed")
     parser.add_argument("--unanswerable", type=int, default=150,
                         help="of those, how many are also asked of another paragraph (default 150)")
-    parser.add_argument("--search-questions", type=Path, default=SEARCH_QUESTIONS, metavar="GOLD",
+    parser.add_argument("--fitting", action="store_true",
+                        help="ask the questions of the articles that train_articles.txt lists, and the fitting "
+                             "search-engine questions, instead of the held-out ones: where to look for faults")
+    parser.add_argument("--search-questions", type=Path, metavar="GOLD",
                         help="search-engine questions, each asked of its article's first paragraph (default: "
-                             "the held-out set; bench/search_questions/fitting.jsonl is for fitting and choosing)")
+                             "the held-out set; bench/search_questions/fitting.jsonl with --fitting)")
     parser.add_argument("--diagnose", action="store_true", help="also show where the answering sentence is lost")
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
     parser.add_argument("--model-dir", type=Path,
@@ -377,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-against", type=Path, metavar="SETTINGS",
                         help="also time warm `ask` on the sample questions against an earlier settings.json")
     args = parser.parse_args(argv)
+    args.search_questions = args.search_questions or (FITTING_SEARCH_QUESTIONS if args.fitting else SEARCH_QUESTIONS)
+    held = "SQuAD fitting" if args.fitting else "SQuAD held-out"
     command = "python bench/sentence_choice.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     with tempfile.TemporaryDirectory() as work:
@@ -390,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         if len({q.answerable for q in searched}) < 2:
             parser.error(f"{args.search_questions} needs questions both answered and not by their summary")
         squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work),
-                                                         also={asked_of(q.id) for q in searched})
+                                                         also={asked_of(q.id) for q in searched}, fitting=args.fitting)
         squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])
@@ -406,10 +424,10 @@ def main(argv: list[str] | None = None) -> int:
 
         sets = [("sample", sample, gold, False),
                 ("sample, keyword style", sample, keyword(gold), False),
-                ("SQuAD held-out, own paragraph", squad, squad_questions, True),
-                ("SQuAD held-out, own paragraph, keyword style", squad, keyword(squad_questions), True),
+                (f"{held}, own paragraph", squad, squad_questions, True),
+                (f"{held}, own paragraph, keyword style", squad, keyword(squad_questions), True),
                 ("sample, misspelt", sample, slipped(gold), False),
-                ("SQuAD held-out, own paragraph, misspelt", squad, slipped(squad_questions), True),
+                (f"{held}, own paragraph, misspelt", squad, slipped(squad_questions), True),
                 (search_name, squad, [q for q in searched if q.answerable], True)]
         results = {}
         for name, assistant, questions, filtered in sets:
@@ -438,29 +456,29 @@ def main(argv: list[str] | None = None) -> int:
                          for style, chosen in (("own words", moved), ("keyword style", keyword(moved))) if chosen}
 
     print(f"```\n{command}\n```\n")
-    print(f"SQuAD held-out: of {args.squad} questions, {len(squad_questions)} whose answering sentence is known "
+    print(f"{held}: of {args.squad} questions, {len(squad_questions)} whose answering sentence is known "
           "are scored (`pin`).\n")
     print(HEADER)
     for name, outcomes in results.items():
         print(row(name, outcomes))
-    print("\nWhat the bar for named documents costs: the held-out questions asked of another paragraph "
+    print(f"\nWhat the bar for named documents costs: the {held} questions asked of another paragraph "
           "of their article, of another article, or of their own with the one name they ask about swapped for "
           "another article's (`swapped_name`), which does not hold the answer (share declined):\n")
     print("| questions | asked of | n | declined at the named-document bar | at the whole-corpus bar |\n"
           "| --- | --- | ---: | ---: | ---: |")
     for (style, where), found in asked_elsewhere.items():
         (bar, named), (corpus_bar, whole) = found["named"], found["corpus"]
-        print(f"| SQuAD held-out, {style} | {where} | {found['n']} | {named:.3f} ({bar}) "
+        print(f"| {held}, {style} | {where} | {found['n']} | {named:.3f} ({bar}) "
               f"| {whole:.3f} ({corpus_bar}) |")
     bar, named = unanswered["named"]
     print(f"\nOf the {search_name}, those that their summary does not answer ({unanswered['n']}), asked of it: "
           f"declined {named:.3f} at the named-document bar ({bar}).")
-    print("\nThe held-out questions with a name that their answering sentence gives swapped for another that "
+    print(f"\nThe {held} questions with a name that their answering sentence gives swapped for another that "
           "their paragraph gives elsewhere (`swapped_within`), asked of that paragraph: the share answered with "
           "the sentence that answered before the swap (a false answer), and the share declined:\n")
     print("| questions | n | quoted the sentence that answered before | declined |\n| --- | ---: | ---: | ---: |")
     for style, outcomes in false_answers.items():
-        print(f"| SQuAD held-out, {style} | {len(outcomes)} | {np.mean([o.ours for o in outcomes]):.3f} "
+        print(f"| {held}, {style} | {len(outcomes)} | {np.mean([o.ours for o in outcomes]):.3f} "
               f"| {np.mean([o.abstained for o in outcomes]):.3f} |")
     if timed:
         print("\nWarm `ask` on the sample corpus (eval/gold_sample.jsonl, three passes, taking turns):\n")
