@@ -243,7 +243,7 @@ class Assistant:
             asks_nothing = gate.not_a_question(question, knows, first_turn=not history)
             passages = [] if asks_nothing else self._retrieve(query, top_k, filters)
             read = (t for p in passages for t in (p.title, p.text))  # a passage may not name what it is about
-            fixes = spelling.corrections(f"{query} {question}", read, knows)
+            fixes = spelling.corrections(f"{query} {question}", read, knows, spelling.common_words())
             spelt = spelling.corrected(query, fixes)
             if spelt != query:  # a misspelt word, searched again as the passages spell it
                 query, passages = spelt, self._retrieve(spelt, top_k, filters)

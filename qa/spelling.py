@@ -13,19 +13,29 @@ So "Slovakia" never becomes "Slovenia" (two slips), "Gambia" never "Zambia" nor 
 of the corpus's own one inner slip from the one asked ("Austen" for "Austin") is still read as
 the corpus's.
 
+A passage seldom holds the very form of a common word that was mistyped ("trhow" of a passage
+that says "throwing"), so a lower-case word that no passage holds one slip away is read as the
+one common English word one inner slip away (`common_words`: the whole words of the bundled
+encoder's vocabulary, and the words Wikipedia writes in lower case that it lacks), unless it is
+itself a common word or one with an ending added, taken off or changed ("wording", "waged").
+Capitalised words are names, and only the corpus spells those.
+
 `Assistant.ask` searches again with the words corrected, and the answer's `query` shows them;
 in LLM mode the model still reads the question as it was asked.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
 
 from qa.text import STOPWORDS
 
 MIN_LETTERS = 5  # shorter words have too many neighbours one slip away ("Iran", "Iraq")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+ENDINGS = ("ing", "ed", "es", "s", "d", "ly", "er")  # "wording" is "word" with an ending: a real word
 
 
 def one_edit_apart(a: str, b: str) -> bool:
@@ -50,11 +60,58 @@ def _possessive(word: str) -> tuple[str, str]:
     return (word[:-2], word[-2:]) if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS" else (word, "")
 
 
-def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]) -> dict[str, str]:
+WORDS_FILE = Path(__file__).parent / "models" / "names" / "words.txt"
+
+
+def vocabulary_words() -> frozenset[str]:
+    """The whole lower-case words of the bundled encoder's vocabulary: about 20,000 of four
+    letters or more, names among them ("france")."""
+    from index.embedding import bundled_model_path
+
+    lines = (Path(bundled_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if len(w) >= MIN_LETTERS - 1 and w.isalpha() and w.isascii() and w.islower())
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The words a lower-case slip is read as: the encoder's (`vocabulary_words`) and the common
+    words of Wikipedia it lacks (`WORDS_FILE`, built by training/build_names.py)."""
+    return vocabulary_words() | frozenset(WORDS_FILE.read_text(encoding="utf-8").split())
+
+
+def _is_common(word: str, common: Collection[str]) -> bool:
+    """Whether `word` is a common word, or one with an ending of ENDINGS taken off, put on, or
+    changed for another ("inventing" of "invented")."""
+    cut = [word[: -len(e)] for e in ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
+    stems = {word, *cut, *(c + "e" for c in cut)}
+    return any(f in common for stem in stems for f in (stem, *(stem + e for e in ENDINGS)))
+
+
+@functools.cache
+def _by_ends(common: frozenset[str]) -> dict[tuple[str, str], list[str]]:
+    """The common words by their first and last letter: the only ones an inner slip can reach."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for w in common:
+        found.setdefault((w[0], w[-1]), []).append(w)
+    return found
+
+
+def _common_neighbour(word: str, common: frozenset[str]) -> str | None:
+    """The one common word one inner slip from lower-case `word`, if it is no common word itself."""
+    if _is_common(word, common):
+        return None
+    near = [w for w in _by_ends(common).get((word[0], word[-1]), ()) if _inner_slip(word, w)]
+    return near[0] if len(near) == 1 else None
+
+
+def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool],
+                common: frozenset[str] = frozenset()) -> dict[str, str]:
     """For each word of `text` that `known` (the corpus) does not hold, the word of `passages` (the
     retrieved passages and their titles) one inner slip away, where there is exactly one:
     {"Chechnia": "Chechnya", "Lanfau's": "Landau's"}. In the case it was asked in: a lower-case
-    word stays lower case. The passages are read only when a word is unknown."""
+    word stays lower case. A lower-case word that no passage holds one slip away is read as the
+    one word of `common` (`common_words`) one slip away: {"trhow": "throw"}. The passages are
+    read only when a word is unknown."""
     # Each word is looked up once: the query and the turn are often one text.
     unknown = {w for w in set(_WORD.findall(text)) if len(base := _possessive(w)[0]) >= MIN_LETTERS
                and base.lower() not in STOPWORDS and not known(w)}  # "There's" is no possessive
@@ -73,6 +130,8 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
         near = [w for w in spelt if _inner_slip(base.lower(), w)]
         if len(near) == 1:
             found[word] = (near[0] if base.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]) + ending
+        elif not near and base.isalpha() and base.islower() and (common_word := _common_neighbour(base, common)):
+            found[word] = common_word + ending
     return found
 
 

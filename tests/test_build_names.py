@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
 
-from build_names import case_counts, name_list  # noqa: E402
+from build_names import case_counts, name_list, word_list  # noqa: E402
 
 PARAGRAPHS = [
     "The treaty was signed in Paris. Delegates from Paris and Lyon met in May. Paris hosted them.",
@@ -30,3 +30,13 @@ def test_a_word_written_capitalised_inside_sentences_is_a_name():
     assert capitalised["the"] == 3 and "the" not in found  # a stopword
     assert capitalised["ur"] == 3 and "ur" not in found  # too short to tell
     assert "saône" not in found  # seen once: too rare to say
+
+
+def test_a_word_written_in_lower_case_often_enough_that_the_encoder_lacks_is_a_common_word():
+    _, lower = case_counts(PARAGRAPHS + ["The river floods, the river falls. A river, a treaty. The floods rose, and floods fell."])
+    assert lower["river"] == 5 and lower["floods"] == 3 and lower["treaty"] == 2
+    found = word_list(lower, known=frozenset({"river"}))
+    assert "floods" in found
+    assert "river" not in found  # the encoder's vocabulary already holds it
+    assert "treaty" not in found  # seen twice: too rare to say
+    assert all(len(w) >= 4 and w.isalpha() for w in found)

@@ -8,7 +8,7 @@ import pytest
 
 from qa.config import Config
 from qa.service import Assistant
-from qa.spelling import corrected, corrections, one_edit_apart
+from qa.spelling import common_words, corrected, corrections, one_edit_apart, vocabulary_words
 
 PASSAGE = "A total of 405 people have left Chechnya to join the fighting, the INTERIOR MINISTRY and the Ministry said."
 UNKNOWN = lambda word: False  # noqa: E731  a corpus that knows no word of the question
@@ -75,6 +75,44 @@ def test_a_possessive_is_read_without_its_ending_on_either_side():
 ])
 def test_another_real_name_is_never_read_as_the_one_asked(question, passage):
     assert fixed(question, [passage]) == question
+
+
+COMMON = frozenset({"throw", "machine", "things", "thighs", "word", "wage", "invented"})  # a stand-in for common_words()
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How many yards did Manning trhow?", "How many yards did Manning throw?"),  # the passage says "throwing"
+    ("what is a turing mcahine", "what is a turing machine"),
+    ("what thigs did he say", "what thigs did he say"),  # "things" or "thighs": two neighbours
+    ("what was the wording", "what was the wording"),  # "word" with an ending: a real word
+    ("when were they waged", "when were they waged"),
+    ("what was he inventing", "what was he inventing"),  # "invented" with its ending changed
+    ("What did Trhow say?", "What did Trhow say?"),  # capitalised: a name, which only the corpus spells
+    ("what are trade-ofs", "what are trade-ofs"),  # only words of letters alone
+])
+def test_a_lower_case_word_no_passage_holds_is_read_as_the_one_common_word_a_slip_away(question, expected):
+    passage = "Manning was throwing for 2,249 yards."
+    assert corrected(question, corrections(question, [passage], UNKNOWN, COMMON)) == expected
+
+
+def test_a_word_the_passages_hold_a_slip_away_comes_before_the_common_words():
+    assert fixed("who left chechnia", [PASSAGE]) == "who left chechnya"
+    question = "who left for the figting"  # "fighting" of the passage, not the common word "fitting"
+    assert corrected(question, corrections(question, [PASSAGE], UNKNOWN, frozenset({"fitting"}))) \
+        == "who left for the fighting"
+
+
+def test_the_common_words_are_the_encoder_s_and_the_shipped_list_of_those_it_lacks():
+    common, vocabulary = common_words(), vocabulary_words()
+    assert {"throw", "machine", "educational", "france"} <= vocabulary  # the bundled encoder's whole words
+    assert {"lessen", "prosper"} <= common - vocabulary  # words.txt: written in lower case in Wikipedia
+    assert not {"trhow", "mcahine", "##ing", "Throw"} & common
+    assert all(len(w) >= 4 and w.isalpha() for w in common)
+
+
+def test_a_mistyped_common_word_no_document_holds_is_searched_as_it_is_spelt(assistant):
+    answer = assistant.ask("did the gunmen stay at a htoel")  # no article says "hotel"
+    assert answer.query == "did the gunmen stay at a hotel"
 
 
 def test_a_misspelt_name_is_searched_and_answered_as_the_corpus_spells_it(assistant):
