@@ -18,7 +18,8 @@ that says "throwing"), so a lower-case word that no passage holds one slip away 
 one common English word one inner slip away (`common_words`: the whole words of the bundled
 encoder's vocabulary, and the words Wikipedia writes in lower case that it lacks), unless it is
 itself a common word or one with an ending added, taken off or changed ("wording", "waged").
-Capitalised words are names, and only the corpus spells those.
+Such a word may be of four letters ("nrth"): a slip of a common word rarely makes another common
+word, and the lists are what tell. Capitalised words are names, and only the corpus spells those.
 
 `Assistant.ask` searches again with the words corrected, and the answer's `query` shows them;
 in LLM mode the model still reads the question as it was asked.
@@ -34,6 +35,7 @@ from pathlib import Path
 from qa.text import STOPWORDS
 
 MIN_LETTERS = 5  # shorter words have too many neighbours one slip away ("Iran", "Iraq")
+MIN_COMMON_LETTERS = 4  # but a lower-case one that is no common word is read as one ("nrth")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 ENDINGS = ("ing", "ed", "es", "s", "d", "ly", "er")  # "wording" is "word" with an ending: a real word
 
@@ -112,10 +114,13 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
     word stays lower case. A lower-case word that no passage holds one slip away is read as the
     one word of `common` (`common_words`) one slip away: {"trhow": "throw"}. The passages are
     read only when a word is unknown."""
-    # Each word is looked up once: the query and the turn are often one text.
-    unknown = {w for w in set(_WORD.findall(text)) if len(base := _possessive(w)[0]) >= MIN_LETTERS
-               and base.lower() not in STOPWORDS and not known(w)}  # "There's" is no possessive
-    if not unknown:
+    def unknown(word: str) -> bool:
+        base = _possessive(word)[0]  # "There's" is no possessive
+        shortest = MIN_COMMON_LETTERS if common and base.islower() else MIN_LETTERS
+        return len(base) >= shortest and base.lower() not in STOPWORDS and not known(word)
+
+    asked = {w for w in set(_WORD.findall(text)) if unknown(w)}  # once each: the query and the turn are often one text
+    if not asked:
         return {}
     spelt: dict[str, str] = {}
     for passage in passages:
@@ -123,11 +128,11 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
             if word.lower() not in spelt or spelt[word.lower()].isupper():  # "Ministry", not a heading's "MINISTRY"
                 spelt[word.lower()] = word
     found = {}
-    for word in unknown:
+    for word in asked:
         base, ending = _possessive(word)
         if base.lower() in spelt:  # the passages hold it as it is
             continue
-        near = [w for w in spelt if _inner_slip(base.lower(), w)]
+        near = [w for w in spelt if _inner_slip(base.lower(), w)] if len(base) >= MIN_LETTERS else []
         if len(near) == 1:
             found[word] = (near[0] if base.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]) + ending
         elif not near and base.isalpha() and base.islower() and (common_word := _common_neighbour(base, common)):
