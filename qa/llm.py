@@ -13,7 +13,7 @@ ANSWER_SYSTEM_PROMPT = (
     "You answer questions about a document collection using only the numbered sources given. "
     "Write a short answer. End every sentence with the number of the source that supports it, "
     "like [1] or [2][3]. Do not use outside knowledge. If the sources do not contain the answer, "
-    f"reply with exactly: {{abstain}}"
+    "reply with exactly: {abstain}"
 )
 ANSWER_USER_PROMPT = "Sources:\n{sources}\n\nQuestion: {question}\nAnswer:"
 SOURCE_TEMPLATE = "Source [{n}] ({title}):\n{text}"

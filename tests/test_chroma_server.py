@@ -14,7 +14,6 @@ import pytest
 
 from qa.config import Config
 from qa.service import Assistant
-from tests.conftest import SAMPLE_CORPUS
 
 
 def free_port() -> int:
