@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.eval.sentence_choice import misspelt  # noqa: E402
-from qa.spelling import _WORD, common_words, corrections  # noqa: E402
+from qa.spelling import WORD, common_words, corrections  # noqa: E402
 
 
 def outcome(typed: str, meant: str, fixes: dict[str, str]) -> str:
@@ -53,8 +53,8 @@ def main() -> None:
     questions = 0
     for article in articles:
         title = article["title"].replace("_", " ")
-        corpus = {w.lower() for p in article["paragraphs"] for w in _WORD.findall(p["context"])}
-        corpus |= {w.lower() for w in _WORD.findall(title)}
+        corpus = {w.lower() for p in article["paragraphs"] for w in WORD.findall(p["context"])}
+        corpus |= {w.lower() for w in WORD.findall(title)}
         known = lambda word: word.lower() in corpus  # noqa: E731
         for paragraph in article["paragraphs"]:
             passages = [paragraph["context"], title]
@@ -64,12 +64,12 @@ def main() -> None:
                 before, after = corrections(written, passages, known), corrections(written, passages, known, common)
                 added.update((w, f) for w, f in after.items() if w not in before)
                 slipped = misspelt(written, 0)
-                changed = [(a, b) for a, b in zip(_WORD.findall(written), _WORD.findall(slipped)) if a != b]
+                changed = [(a, b) for a, b in zip(WORD.findall(written), WORD.findall(slipped)) if a != b]
                 if len(changed) != 1 or not changed[0][1].islower():
                     continue
                 meant, typed = changed[0]
-                slips["passages"][outcome(typed, meant, corrections(slipped, passages, known))] += 1
-                slips["passages and common words"][outcome(typed, meant, corrections(slipped, passages, known, common))] += 1
+                for name, words in (("passages", frozenset()), ("passages and common words", common)):
+                    slips[name][outcome(typed, meant, corrections(slipped, passages, known, words))] += 1
 
     print(f"{questions} questions of {args.articles} SQuAD 1.1 train articles (seed {args.seed}).\n")
     print(f"One slip in a lower-case word ({sum(slips['passages'].values())} questions):\n")

@@ -102,7 +102,8 @@ class Outcome:
     latency_ms: float
     question: str = ""  # as asked
     quoted: str = ""  # the answer rule's first sentence (quoted unless abstained)
-    support: float = 0.0  # the answer's support, against the bar
+    support: float = 0.0  # the answer's support
+    threshold: float = 0.0  # the bar it is held to
     diagnosis: dict | None = None
 
 
@@ -111,8 +112,8 @@ def spread(items: list, n: int) -> list:
     return list(items) if n >= len(items) else [items[i * len(items) // n] for i in range(n)]
 
 
-def held_out_squad(bench: Path, count: int, folder: Path, also: set[str] = frozenset(),
-                   fitting: bool = False) -> tuple[list[GoldQuestion], dict[str, str], Path]:
+def squad_set(bench: Path, count: int, folder: Path, also: set[str] = frozenset(),
+              fitting: bool = False) -> tuple[list[GoldQuestion], dict[str, str], Path]:
     """`count` questions of the held-out articles (with `fitting`, of the articles that
     train_articles.txt lists instead); for each, another paragraph of its article (seeded); and a
     corpus file of only the paragraphs these name, then those `also` names (the summaries that
@@ -265,7 +266,7 @@ def ask(assistant: Assistant, answering_all: Assistant, q: GoldQuestion, filtere
     abstained = answer.abstained or (answer.support or 0.0) < threshold
     quoted = answer.citations[0].quote if answer.citations else ""
     outcome = Outcome(0.0 if abstained else unabstained, unabstained, cosine, abstained, latency,
-                      q.question, quoted, answer.support or 0.0)
+                      q.question, quoted, answer.support or 0.0, threshold)
     if diagnose:
         outcome.diagnosis = diagnosis(assistant, q, answer)
     return outcome
@@ -376,7 +377,8 @@ STAGES_HEADER = (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path, help="the benchmark folder (squad-v1.1-dev, squad-v2.0-dev-train)")
-    parser.add_argument("--squad", type=int, default=300, help="held-out SQuAD questions (default 300)")
+    parser.add_argument("--squad", type=int, default=300, help="SQuAD questions, held out or, with --fitting, not "
+                        "(default 300)")
     parser.add_argument("--seed", type=int, default=0, help="the keyword rewrite's and the slips' seed")
     parser.add_argument("--unanswerable", type=int, default=150,
                         help="of those, how many are also asked of another paragraph (default 150)")
@@ -407,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         marked_summaries(args.bench, searched, args.search_questions)  # each mark one whole sentence, as split now
         if len({q.answerable for q in searched}) < 2:
             parser.error(f"{args.search_questions} needs questions both answered and not by their summary")
-        squad_questions, others, corpus = held_out_squad(args.bench, args.squad, Path(work),
-                                                         also={asked_of(q.id) for q in searched}, fitting=args.fitting)
+        squad_questions, others, corpus = squad_set(args.bench, args.squad, Path(work),
+                                                    also={asked_of(q.id) for q in searched}, fitting=args.fitting)
         squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])

@@ -66,6 +66,7 @@ class Assistant:
         self._support = support
         self._chat = chat if chat is not None else (OpenAICompatibleChat(config.llm) if config.llm else None)
         self._reader: IndexReader | None = None
+        self._common = spelling.common_words()  # read once, here: a missing list fails at start, not at a question
         self._lock = threading.Lock()
         self._questions = _QuestionsInFlight(concurrent_answers(config))
         # One upload or removal at a time; another is told at once that the index is busy, for a
@@ -243,7 +244,8 @@ class Assistant:
             asks_nothing = gate.not_a_question(question, knows, first_turn=not history)
             passages = [] if asks_nothing else self._retrieve(query, top_k, filters)
             read = (t for p in passages for t in (p.title, p.text))  # a passage may not name what it is about
-            fixes = spelling.corrections(f"{query} {question}", read, knows, spelling.common_words())
+            # a courtesy is not corrected: "thnaks" searches nothing, as "thanks" does
+            fixes = {} if asks_nothing else spelling.corrections(f"{query} {question}", read, knows, self._common)
             spelt = spelling.corrected(query, fixes)
             if spelt != query:  # a misspelt word, searched again as the passages spell it
                 query, passages = spelt, self._retrieve(spelt, top_k, filters)

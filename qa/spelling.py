@@ -18,8 +18,8 @@ that says "throwing"), so a lower-case word that no passage holds one slip away 
 one common English word one inner slip away (`common_words`: the whole words of the bundled
 encoder's vocabulary, and the words Wikipedia writes in lower case that it lacks), unless it is
 itself a common word or one with an ending added, taken off or changed ("wording", "waged").
-Such a word may be of four letters ("nrth"): a slip of a common word rarely makes another common
-word, and the lists are what tell. Capitalised words are names, and only the corpus spells those.
+Capitalised words are names, and only the corpus spells those; a word of other letters than a
+to z ("façade") is left as it is.
 
 `Assistant.ask` searches again with the words corrected, and the answer's `query` shows them;
 in LLM mode the model still reads the question as it was asked.
@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from qa.text import STOPWORDS
 
 MIN_LETTERS = 5  # shorter words have too many neighbours one slip away ("Iran", "Iraq")
-MIN_COMMON_LETTERS = 4  # but a lower-case one that is no common word is read as one ("nrth")
-_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+SHORTEST_COMMON = MIN_LETTERS - 1  # a word of five letters may be one of four with a letter doubled ("namee")
+WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # a word of letters, with its hyphens and apostrophes
 ENDINGS = ("ing", "ed", "es", "s", "d", "ly", "er")  # "wording" is "word" with an ending: a real word
 
 
@@ -71,7 +71,7 @@ def vocabulary_words() -> frozenset[str]:
     from index.embedding import bundled_model_path
 
     lines = (Path(bundled_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in lines if len(w) >= MIN_LETTERS - 1 and w.isalpha() and w.isascii() and w.islower())
+    return frozenset(w for w in lines if len(w) >= SHORTEST_COMMON and w.isalpha() and w.isascii() and w.islower())
 
 
 @functools.cache
@@ -81,7 +81,7 @@ def common_words() -> frozenset[str]:
     return vocabulary_words() | frozenset(WORDS_FILE.read_text(encoding="utf-8").split())
 
 
-def _is_common(word: str, common: Collection[str]) -> bool:
+def _is_common(word: str, common: frozenset[str]) -> bool:
     """Whether `word` is a common word, or one with an ending of ENDINGS taken off, put on, or
     changed for another ("inventing" of "invented")."""
     cut = [word[: -len(e)] for e in ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
@@ -89,7 +89,7 @@ def _is_common(word: str, common: Collection[str]) -> bool:
     return any(f in common for stem in stems for f in (stem, *(stem + e for e in ENDINGS)))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4)  # the shipped list, and what tests pass
 def _by_ends(common: frozenset[str]) -> dict[tuple[str, str], list[str]]:
     """The common words by their first and last letter: the only ones an inner slip can reach."""
     found: dict[tuple[str, str], list[str]] = {}
@@ -114,17 +114,14 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
     word stays lower case. A lower-case word that no passage holds one slip away is read as the
     one word of `common` (`common_words`) one slip away: {"trhow": "throw"}. The passages are
     read only when a word is unknown."""
-    def unknown(word: str) -> bool:
-        base = _possessive(word)[0]  # "There's" is no possessive
-        shortest = MIN_COMMON_LETTERS if common and base.islower() else MIN_LETTERS
-        return len(base) >= shortest and base.lower() not in STOPWORDS and not known(word)
-
-    asked = {w for w in set(_WORD.findall(text)) if unknown(w)}  # once each: the query and the turn are often one text
+    # Each word is looked up once: the query and the turn are often one text.
+    asked = {w for w in set(WORD.findall(text)) if len(base := _possessive(w)[0]) >= MIN_LETTERS
+             and base.lower() not in STOPWORDS and not known(w)}  # "There's" is no possessive
     if not asked:
         return {}
     spelt: dict[str, str] = {}
     for passage in passages:
-        for word in (_possessive(w)[0] for w in _WORD.findall(passage)):
+        for word in (_possessive(w)[0] for w in WORD.findall(passage)):
             if word.lower() not in spelt or spelt[word.lower()].isupper():  # "Ministry", not a heading's "MINISTRY"
                 spelt[word.lower()] = word
     found = {}
@@ -132,14 +129,15 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
         base, ending = _possessive(word)
         if base.lower() in spelt:  # the passages hold it as it is
             continue
-        near = [w for w in spelt if _inner_slip(base.lower(), w)] if len(base) >= MIN_LETTERS else []
+        near = [w for w in spelt if _inner_slip(base.lower(), w)]
         if len(near) == 1:
             found[word] = (near[0] if base.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]) + ending
-        elif not near and base.isalpha() and base.islower() and (common_word := _common_neighbour(base, common)):
+        elif not near and base.isascii() and base.isalpha() and base.islower() \
+                and (common_word := _common_neighbour(base, common)):
             found[word] = common_word + ending
     return found
 
 
 def corrected(text: str, fixes: dict[str, str]) -> str:
     """`text` with the words of `fixes` replaced, whole words only."""
-    return _WORD.sub(lambda m: fixes.get(m.group(), m.group()), text) if fixes else text
+    return WORD.sub(lambda m: fixes.get(m.group(), m.group()), text) if fixes else text

@@ -11,10 +11,10 @@ often each word is written capitalised inside a sentence (not its first word, no
 and how often in lower case. A word seen capitalised at least MIN_SEEN times and in lower case at
 most MAX_LOWER of the time is a name: "france", "obama", "tennessee"; not "may", "bill", "river".
 
-The same counts give the common words (`spelling.common_words`): a word of MIN_WORD_LETTERS
+The same counts give the common words (`spelling.common_words`): a word of SHORTEST_COMMON
 letters or more, all ASCII, seen in lower case at least MIN_SEEN times, is a word people write;
 those that the bundled encoder's vocabulary does not hold as a whole word ("lessen", "prosper",
-"striations") are kept, so that a mistyped word is never read as its real neighbour's slip.
+"striations") are kept, so that a real word is never taken for a slip of its neighbour.
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from index.sentences import sentence_spans  # noqa: E402
 from qa.consistency import LETTERS, MONTHS, NAMES_FILE  # noqa: E402
-from qa.spelling import WORDS_FILE, vocabulary_words  # noqa: E402
+from qa.spelling import SHORTEST_COMMON, WORDS_FILE, vocabulary_words  # noqa: E402
 from qa.text import STOPWORDS  # noqa: E402
 
 MIN_SEEN = 3  # a word seen capitalised (for a name) or in lower case (for a common word) fewer times is too rare to say
 MAX_LOWER = 0.05  # "china" is written "china" 5 times of 884: still a name
 MIN_LETTERS = 3
-MIN_WORD_LETTERS = 4  # the shortest word that spelling corrects is one slip from one of five letters
 MONTHS_SHORT = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())  # "Aug 2015" is a date
 
 
@@ -65,7 +64,7 @@ def name_list(capitalised: Counter, lower: Counter) -> list[str]:
 def word_list(lower: Counter, known: frozenset[str]) -> list[str]:
     """The common words by their counts (`case_counts`) that `known` does not hold, in order."""
     return sorted(w for w, n in lower.items()
-                  if n >= MIN_SEEN and len(w) >= MIN_WORD_LETTERS and w.isascii() and w.isalpha() and w not in known)
+                  if n >= MIN_SEEN and len(w) >= SHORTEST_COMMON and w.isascii() and w.isalpha() and w not in known)
 
 
 def main() -> None:
