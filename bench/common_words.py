@@ -68,7 +68,7 @@ def main() -> None:
                 if len(changed) != 1 or not changed[0][1].islower():
                     continue
                 meant, typed = changed[0]
-                for name, words in (("passages", frozenset()), ("passages and common words", common)):
+                for name, words in (("passages", None), ("passages and common words", common)):
                     slips[name][outcome(typed, meant, corrections(slipped, passages, known, words))] += 1
 
     print(f"{questions} questions of {args.articles} SQuAD 1.1 train articles (seed {args.seed}).\n")

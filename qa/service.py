@@ -66,7 +66,7 @@ class Assistant:
         self._support = support
         self._chat = chat if chat is not None else (OpenAICompatibleChat(config.llm) if config.llm else None)
         self._reader: IndexReader | None = None
-        self._common = spelling.common_words()  # read once, here: a missing list fails at start, not at a question
+        self._common = spelling.common_words()  # read and indexed once, here: a missing list fails at start
         self._lock = threading.Lock()
         self._questions = _QuestionsInFlight(concurrent_answers(config))
         # One upload or removal at a time; another is told at once that the index is busy, for a

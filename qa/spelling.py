@@ -74,40 +74,40 @@ def vocabulary_words() -> frozenset[str]:
     return frozenset(w for w in lines if len(w) >= SHORTEST_COMMON and w.isalpha() and w.isascii() and w.islower())
 
 
+class CommonWords:
+    """The words a lower-case slip is read as, indexed by first and last letter: the only ones an
+    inner slip can reach, so a slip is looked up among a few dozen, not all of them."""
+
+    def __init__(self, words: Iterable[str] = ()):
+        self.words = frozenset(words)
+        self._by_ends: dict[tuple[str, str], list[str]] = {}
+        for w in self.words:
+            self._by_ends.setdefault((w[0], w[-1]), []).append(w)
+
+    def holds(self, word: str) -> bool:
+        """Whether `word` is one of them, or one with an ending of ENDINGS taken off, put on, or
+        changed for another ("inventing" of "invented")."""
+        cut = [word[: -len(e)] for e in ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
+        stems = {word, *cut, *(c + "e" for c in cut)}
+        return any(f in self.words for stem in stems for f in (stem, *(stem + e for e in ENDINGS)))
+
+    def neighbour(self, word: str) -> str | None:
+        """The one of them one inner slip from lower-case `word`, if `word` is none of them itself."""
+        if self.holds(word):
+            return None
+        near = [w for w in self._by_ends.get((word[0], word[-1]), ()) if _inner_slip(word, w)]
+        return near[0] if len(near) == 1 else None
+
+
 @functools.cache
-def common_words() -> frozenset[str]:
-    """The words a lower-case slip is read as: the encoder's (`vocabulary_words`) and the common
-    words of Wikipedia it lacks (`WORDS_FILE`, built by training/build_names.py)."""
-    return vocabulary_words() | frozenset(WORDS_FILE.read_text(encoding="utf-8").split())
-
-
-def _is_common(word: str, common: frozenset[str]) -> bool:
-    """Whether `word` is a common word, or one with an ending of ENDINGS taken off, put on, or
-    changed for another ("inventing" of "invented")."""
-    cut = [word[: -len(e)] for e in ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
-    stems = {word, *cut, *(c + "e" for c in cut)}
-    return any(f in common for stem in stems for f in (stem, *(stem + e for e in ENDINGS)))
-
-
-@functools.lru_cache(maxsize=4)  # the shipped list, and what tests pass
-def _by_ends(common: frozenset[str]) -> dict[tuple[str, str], list[str]]:
-    """The common words by their first and last letter: the only ones an inner slip can reach."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for w in common:
-        found.setdefault((w[0], w[-1]), []).append(w)
-    return found
-
-
-def _common_neighbour(word: str, common: frozenset[str]) -> str | None:
-    """The one common word one inner slip from lower-case `word`, if it is no common word itself."""
-    if _is_common(word, common):
-        return None
-    near = [w for w in _by_ends(common).get((word[0], word[-1]), ()) if _inner_slip(word, w)]
-    return near[0] if len(near) == 1 else None
+def common_words() -> CommonWords:
+    """The encoder's whole words (`vocabulary_words`) and the common words of Wikipedia it lacks
+    (`WORDS_FILE`, built by training/build_names.py), read and indexed once."""
+    return CommonWords(vocabulary_words() | frozenset(WORDS_FILE.read_text(encoding="utf-8").split()))
 
 
 def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool],
-                common: frozenset[str] = frozenset()) -> dict[str, str]:
+                common: CommonWords | None = None) -> dict[str, str]:
     """For each word of `text` that `known` (the corpus) does not hold, the word of `passages` (the
     retrieved passages and their titles) one inner slip away, where there is exactly one:
     {"Chechnia": "Chechnya", "Lanfau's": "Landau's"}. In the case it was asked in: a lower-case
@@ -132,8 +132,8 @@ def corrections(text: str, passages: Iterable[str], known: Callable[[str], bool]
         near = [w for w in spelt if _inner_slip(base.lower(), w)]
         if len(near) == 1:
             found[word] = (near[0] if base.islower() else spelt[near[0]][:1].upper() + spelt[near[0]][1:]) + ending
-        elif not near and base.isascii() and base.isalpha() and base.islower() \
-                and (common_word := _common_neighbour(base, common)):
+        elif not near and common and base.isascii() and base.isalpha() and base.islower() \
+                and (common_word := common.neighbour(base)):
             found[word] = common_word + ending
     return found
 

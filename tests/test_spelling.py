@@ -8,7 +8,7 @@ import pytest
 
 from qa.config import Config
 from qa.service import Assistant
-from qa.spelling import common_words, corrected, corrections, one_edit_apart, vocabulary_words
+from qa.spelling import CommonWords, common_words, corrected, corrections, one_edit_apart, vocabulary_words
 
 PASSAGE = "A total of 405 people have left Chechnya to join the fighting, the INTERIOR MINISTRY and the Ministry said."
 UNKNOWN = lambda word: False  # noqa: E731  a corpus that knows no word of the question
@@ -78,7 +78,7 @@ def test_another_real_name_is_never_read_as_the_one_asked(question, passage):
 
 
 # A stand-in for common_words(): each word one slip from a word of a case below.
-COMMON = frozenset({"throw", "machine", "things", "thighs", "word", "warding", "wage", "waded", "invented",
+COMMON = CommonWords({"throw", "machine", "things", "thighs", "word", "warding", "wage", "waded", "invented",
                     "investing", "email", "north", "cost", "coast", "facade"})
 
 
@@ -103,12 +103,12 @@ def test_a_lower_case_word_no_passage_holds_is_read_as_the_one_common_word_a_sli
 def test_a_word_the_passages_hold_a_slip_away_comes_before_the_common_words():
     assert fixed("who left chechnia", [PASSAGE]) == "who left chechnya"
     question = "who left for the figting"  # "fighting" of the passage, not the common word "fitting"
-    assert corrected(question, corrections(question, [PASSAGE], UNKNOWN, frozenset({"fitting"}))) \
+    assert corrected(question, corrections(question, [PASSAGE], UNKNOWN, CommonWords({"fitting"}))) \
         == "who left for the fighting"
 
 
 def test_the_common_words_are_the_encoder_s_and_the_shipped_list_of_those_it_lacks():
-    common, vocabulary = common_words(), vocabulary_words()
+    common, vocabulary = common_words().words, vocabulary_words()
     assert {"throw", "machine", "educational", "france"} <= vocabulary  # the bundled encoder's whole words
     assert {"lessen", "prosper"} <= common - vocabulary  # words.txt: written in lower case in Wikipedia
     assert not {"trhow", "mcahine", "##ing", "Throw"} & common
