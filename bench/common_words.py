@@ -18,8 +18,6 @@ The common words were built from the same training paragraphs, so these are fitt
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import sys
 from collections import Counter
@@ -30,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.eval.sentence_choice import misspelt  # noqa: E402
 from qa.spelling import WORD, common_words, corrections  # noqa: E402
+from training.support_data import squad_train_articles  # noqa: E402
 
 
 def outcome(typed: str, meant: str, fixes: dict[str, str]) -> str:
@@ -45,8 +44,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=60)
     parser.add_argument("--seed", type=int, default=3, help="which articles")
     args = parser.parse_args()
-    with gzip.open(args.bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
-        articles = random.Random(args.seed).sample(json.load(f)["data"], args.articles)
+    articles = random.Random(args.seed).sample(squad_train_articles(args.bench), args.articles)
     common = common_words()
     slips = {"passages": Counter(), "passages and common words": Counter()}
     added: Counter = Counter()

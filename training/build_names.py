@@ -20,8 +20,6 @@ those that the bundled encoder's vocabulary does not hold as a whole word ("less
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,6 +31,7 @@ from index.sentences import sentence_spans  # noqa: E402
 from qa.consistency import LETTERS, MONTHS, NAMES_FILE  # noqa: E402
 from qa.spelling import SHORTEST_COMMON, WORDS_FILE, vocabulary_words  # noqa: E402
 from qa.text import STOPWORDS  # noqa: E402
+from training.support_data import squad_train_articles, squad_train_file  # noqa: E402
 
 MIN_SEEN = 3  # a word seen capitalised (for a name) or in lower case (for a common word) fewer times is too rare to say
 MAX_LOWER = 0.05  # "china" is written "china" 5 times of 884: still a name
@@ -73,11 +72,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=NAMES_FILE)
     parser.add_argument("--words-out", type=Path, default=WORDS_FILE)
     args = parser.parse_args()
-    source = args.bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz"
+    source = squad_train_file(args.bench)
     if not source.is_file():
         parser.error(f"{source} is missing")
-    with gzip.open(source, "rt", encoding="utf-8") as f:
-        articles = json.load(f)["data"]
+    articles = squad_train_articles(args.bench)
     paragraphs = [p["context"] for a in articles for p in a["paragraphs"]]
     capitalised, lower = case_counts(paragraphs)
     for out, found, what in ((args.out, name_list(capitalised, lower), "names"),

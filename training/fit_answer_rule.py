@@ -45,7 +45,6 @@ Two settings come out of it:
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import os
@@ -67,7 +66,8 @@ from qa.eval.sentence_choice import keyword_style  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.support import MODEL_DIR, SETTINGS, WEIGHTS, Rule, SupportModel  # noqa: E402
 from training.measures import auc  # noqa: E402
-from training.support_data import THRESHOLD_TUNE, SquadQuestion, squad_questions, train_articles  # noqa: E402
+from training.support_data import (THRESHOLD_TUNE, SquadQuestion, squad_questions,  # noqa: E402
+                                   squad_train_articles, train_articles)
 
 FEATURES = ("probability", "lexical", "kind", "phrase", "rank")
 READER = "reader"  # the span reader's score, where the model's settings name one
@@ -88,8 +88,7 @@ def fitting_questions(bench: Path, count: int, seed: int = 13) -> tuple[list[tup
     """`count` questions of SQuAD 1.1 train (no development article), spread over `count // 12`
     articles drawn at random, each with its paragraph's id, and those articles' paragraphs as
     corpus records ("train:<title>#<i>")."""
-    with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
-        data = json.load(f)["data"]
+    data = squad_train_articles(bench)
     rng = random.Random(seed)
     articles = rng.sample(data, max(1, count // 12))
     questions, records = [], []

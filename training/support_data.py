@@ -354,14 +354,22 @@ def _negated(question: str) -> str | None:
 
 
 # --- the larger sets: all of SQuAD 1.1 train, SNLI, and what is not a question ------------------
+def squad_train_file(bench: Path) -> Path:
+    return bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz"
+
+
+def squad_train_articles(bench: Path) -> list[dict]:
+    """The 442 articles of the SQuAD 1.1 training set, as its file gives them."""
+    import gzip
+
+    with gzip.open(squad_train_file(bench), "rt", encoding="utf-8") as handle:
+        return json.load(handle)["data"]
+
+
 def squad_train_questions(bench: Path, count: int, seed: int = 13) -> list[SquadQuestion]:
     """`count` questions of the SQuAD 1.1 training set (none is a development article), spread
     over all 442 articles: each article gives its share, sampled at random."""
-    import gzip
-
-    path = bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz"
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        data = json.load(handle)["data"]
+    data = squad_train_articles(bench)
     rng = random.Random(seed)
     per_article = max(1, count // len(data) + 1)
     questions = []
@@ -409,19 +417,16 @@ def held_out_articles(bench: Path) -> set[str]:
 def summaries(bench: Path, doc_ids: set[str]) -> list[dict]:
     """The first paragraphs named ("<article>#0"), as corpus records: of the SQuAD dev articles
     from its corpus, of the training articles from the training set."""
-    import gzip
-
     found = {}
     with open(bench / "squad-v1.1-dev" / "corpus.jsonl", encoding="utf-8") as lines:
         for line in lines:
             if line.strip() and (doc := json.loads(line))["_id"] in doc_ids:
                 found[doc["_id"]] = doc
     if doc_ids - set(found):
-        with gzip.open(bench / "squad-v1.1-train" / "train-v1.1.reconstructed.json.gz", "rt", encoding="utf-8") as f:
-            for article in json.load(f)["data"]:
-                if (doc_id := article["title"] + "#0") in doc_ids:
-                    found[doc_id] = {"_id": doc_id, "title": article["title"].replace("_", " "),
-                                     "text": article["paragraphs"][0]["context"]}
+        for article in squad_train_articles(bench):
+            if (doc_id := article["title"] + "#0") in doc_ids:
+                found[doc_id] = {"_id": doc_id, "title": article["title"].replace("_", " "),
+                                 "text": article["paragraphs"][0]["context"]}
     if missing := doc_ids - set(found):
         raise ValueError(f"no such SQuAD article: {', '.join(sorted(missing))}")
     return list(found.values())
