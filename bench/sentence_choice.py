@@ -1,9 +1,10 @@
 """Which sentence the answer quotes first, against the nearest sentence by cosine, in four sets.
 
-    python bench/sentence_choice.py ../shared/bench                 # the table (a few minutes)
-    python bench/sentence_choice.py ../shared/bench --diagnose      # and where the answering sentence is lost
-    python bench/sentence_choice.py ../shared/bench --model-dir DIR # another support model (and its second reader)
-    python bench/sentence_choice.py ../shared/bench --fitting       # the same of the fitting articles: to find faults
+    python bench/sentence_choice.py ../shared/bench                  # the table (a few minutes)
+    python bench/sentence_choice.py ../shared/bench --diagnose       # and where the answering sentence is lost
+    python bench/sentence_choice.py ../shared/bench --model-dir DIR  # another support model (and its second reader)
+    python bench/sentence_choice.py ../shared/bench --fitting        # the same of the fitting articles: to find faults
+    python bench/sentence_choice.py ../shared/bench --precision fp32 # the models in torch's fp32, not int8
 
 "Ours" is the share of answerable questions whose answer's first citation overlaps a gold evidence
 span (an abstention is a miss); "cosine" is the share for which the retrieved sentence nearest the
@@ -74,6 +75,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.documents import Span  # noqa: E402
+from index.settings import PRECISIONS  # noqa: E402
 from index.sentences import sentence_spans  # noqa: E402
 from qa import extractive  # noqa: E402
 from qa.config import Config  # noqa: E402
@@ -392,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
     parser.add_argument("--model-dir", type=Path,
                         help="the support model to test, with any second reader beside it (default: the shipped one)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="int8",
+                        help="the support model's and span reader's (default int8, as the product runs them)")
     parser.add_argument("--latency-against", type=Path, metavar="SETTINGS",
                         help="also time warm `ask` on the sample questions against an earlier settings.json")
     args = parser.parse_args(argv)
@@ -400,9 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/sentence_choice.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     with tempfile.TemporaryDirectory() as work:
-        model = SupportModel.load(args.model_dir) if args.model_dir else None
-        sample = Assistant(Config(index_dir=Path(work) / "sample", corpus_dir=SAMPLE_CORPUS, mode="extractive"),
-                           support=model)
+        model = SupportModel.load(args.model_dir, args.precision) if args.model_dir else None
+        sample = Assistant(Config(index_dir=Path(work) / "sample", corpus_dir=SAMPLE_CORPUS, mode="extractive",
+                                  support_precision=args.precision), support=model)
         sample.ingest()
         gold = [q for q in locate(read_gold(SAMPLE_GOLD), sample.reader.text) if q.answerable and q.spans]
         searched = read_gold(args.search_questions)
@@ -411,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.search_questions} needs questions both answered and not by their summary")
         squad_questions, others, corpus = squad_set(args.bench, args.squad, Path(work),
                                                     also={asked_of(q.id) for q in searched}, fitting=args.fitting)
-        squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive"),
+        squad = Assistant(Config(index_dir=Path(work) / "squad", mode="extractive", support_precision=args.precision),
                           embedder=sample.embedder, support=sample.support_model)
         squad.ingest([corpus])
         squad_questions = locate(squad_questions, squad.reader.text)
