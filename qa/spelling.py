@@ -78,7 +78,7 @@ class CommonWords:
     """The words a lower-case slip is read as, indexed by first and last letter: the only ones an
     inner slip can reach, so a slip is looked up among a few dozen, not all of them."""
 
-    def __init__(self, words: Iterable[str] = ()):
+    def __init__(self, words: Iterable[str]):
         self.words = frozenset(words)
         self._by_ends: dict[tuple[str, str], list[str]] = {}
         for w in self.words:
