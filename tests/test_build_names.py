@@ -33,7 +33,8 @@ def test_a_word_written_capitalised_inside_sentences_is_a_name():
 
 
 def test_a_word_written_in_lower_case_often_enough_that_the_encoder_lacks_is_a_common_word():
-    more = "The river floods, the river falls. A river, a treaty. The floods rose, and floods fell. A café, a café, a café."
+    more = ("The river floods, the river falls. A river, a treaty. The floods rose, and floods fell. "
+            "A café, a café, a café.")
     _, lower = case_counts(PARAGRAPHS + [more])
     assert lower["river"] == 5 and lower["floods"] == 3 and lower["treaty"] == 2
     found = word_list(lower, known=frozenset({"river"}))
